@@ -1,0 +1,231 @@
+"""The thin command layer: parse arguments, call a stage, print a Chinese summary.
+
+Help texts, headings and usage errors are in Chinese.  A `ChouyangError`
+from any stage is printed as it is and exits with status 1; a usage error
+exits with status 2.  No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import ChouyangError
+
+_HELP_OPTION = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _ChineseFormatting:
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
+
+    def format_options(self, ctx, formatter):
+        records = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx))]
+        if records:
+            with formatter.section("选项"):
+                formatter.write_dl(records)
+        if isinstance(self, click.Group):
+            commands = [(n, c) for n in self.list_commands(ctx)
+                        if (c := self.get_command(ctx, n)) and not c.hidden]
+            if commands:
+                with formatter.section("命令"):
+                    formatter.write_dl([(n, c.get_short_help_str(70)) for n, c in commands])
+
+
+class ChineseCommand(_ChineseFormatting, click.Command):
+    pass
+
+
+class ChineseGroup(_ChineseFormatting, click.Group):
+    command_class = ChineseCommand
+
+
+def _help_option(f):
+    return click.help_option("-h", "--help", help="显示本帮助并退出。")(f)
+
+
+@click.group(cls=ChineseGroup, context_settings=_HELP_OPTION,
+             help="抽样（chouyang）：人口和计划生育目标管理责任制考核的抽样调查工具。\n\n"
+                  "流程：init 建轮次 → commit 公布指纹 → draw 抽样 → verify 复核 → plan 调查安排。")
+@click.version_option(__version__, "-V", "--version", message="chouyang %(version)s", help="显示版本号并退出。")
+@_help_option
+def cli() -> None:
+    """Root command group."""
+
+
+@cli.command(help="列出内置的规则预设。")
+@_help_option
+def presets() -> None:
+    from .rules import preset_description, preset_names
+
+    for name in preset_names():
+        click.echo(f"{name:18s}{preset_description(name)}")
+
+
+@cli.command(help="新建考核轮次文件夹：校验并复制输入文件（记录 SHA-256），写入规则文件 rules.toml。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--preset", required=True, help="规则预设名称（见 chouyang presets）。")
+@click.option("--frame", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="抽样框 frame.csv（或 .xlsx）。")
+@click.option("--teams", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="调查组名单 teams.csv（或 .xlsx）。")
+@click.option("--register", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="全员人口信息文件夹（women、births、procedures，可选 benefits）。")
+@_help_option
+def init(round_dir: Path, preset: str, frame: Path, teams: Path, register: Path) -> None:
+    from .round import init_round
+
+    summary = init_round(round_dir, preset, frame, teams, register)
+    c = summary.counts
+    click.echo(f"已创建考核轮次：{round_dir}")
+    click.echo(f"  抽样框：{c['townships']} 个乡镇，{c['units']} 个村/社区；调查组 {c['teams']} 个")
+    click.echo(f"  全员信息：育龄妇女 {c['women']} 人，出生 {c['births']} 例，手术 {c['procedures']} 例，"
+               f"资格 {c['benefits']} 条")
+    click.echo("  文件编码：" + "，".join(f"{k} {v}" for k, v in summary.encodings.items()))
+    for w in summary.warnings[:20]:
+        click.echo(f"  警告：{w}")
+    if len(summary.warnings) > 20:
+        click.echo(f"  ……另有 {len(summary.warnings) - 20} 条警告，见日志")
+    click.echo(f"规则已写入 {round_dir / 'rules.toml'}，抽样前可按需修改。")
+
+
+@cli.command(help="在确定随机种子之前，公布本轮输入文件和规则的指纹（防止看到种子后再改数据）。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_help_option
+def commit(round_dir: Path) -> None:
+    from .draw import commit_round
+    from .round import Round
+
+    record = commit_round(Round.open(round_dir))
+    click.echo("请在确定随机种子之前公布以下指纹：")
+    click.echo(f"  {record['fingerprint']}")
+    click.echo(f"  （时间 {record['time_utc']}，已保存到 {round_dir / 'commit.json'}）")
+
+
+@cli.command(help="用公开的随机种子抽取样本点，写出 sample.csv 和 draw.json。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", required=True, help="随机种子（文本），如公开的彩票开奖号码或现场掷骰结果。")
+@click.option("--previous", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="往轮的 sample.csv（可多次给出，按时间先后），用于避免重复抽到同一样本点。")
+@click.option("--force", is_flag=True, help="本轮已抽样时强制重抽（旧记录保留在日志中）。")
+@_help_option
+def draw(round_dir: Path, seed: str, previous: tuple[Path, ...], force: bool) -> None:
+    from .draw import draw_round
+    from .round import Round
+
+    record = draw_round(Round.open(round_dir), seed, list(previous), force)
+    c = record["counts"]
+    click.echo(f"抽样完成：{c['townships']} 个乡镇，样本点 {c['primary']} 个，备选 {c['reserve']} 个")
+    click.echo(f"  随机种子：{record['seed']}")
+    click.echo(f"  结果：{round_dir / 'sample.csv'}；记录：{round_dir / 'draw.json'}")
+    for code, notes in record["township_notes"].items():
+        click.echo(f"  {code}：{'；'.join(notes)}")
+    if not record["commitment"]:
+        click.echo("  注意：抽样前未发布承诺指纹（chouyang commit），他人无法确认数据未在抽样后改动。")
+
+
+@cli.command(help="按 draw.json 重新计算样本（和调查安排），完全一致时退出码为 0。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_help_option
+def verify(round_dir: Path) -> None:
+    from .draw import verify_round
+    from .round import Round
+
+    result = verify_round(Round.open(round_dir))
+    for message in result.messages:
+        click.echo(("  " if result.ok else "  不一致：") + message)
+    if not result.ok:
+        raise ChouyangError("复核失败：样本与记录不一致")
+    click.echo("复核通过。")
+
+
+@cli.command(help="用本乡镇的下一个备选样本点替换一个样本点（如村庄被淹），记录原因。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("unit_code", metavar="UNIT_CODE")
+@click.option("--reason", required=True, help="替换原因（写入日志和 sample.csv）。")
+@_help_option
+def replace(round_dir: Path, unit_code: str, reason: str) -> None:
+    from .draw import replace_point
+    from .round import Round
+
+    rep = replace_point(Round.open(round_dir), unit_code, reason)
+    click.echo(f"已用备选样本点 {rep['replacement']} 替换 {rep['unit_code']}（原因：{rep['reason']}）")
+
+
+@cli.command(help="把样本点分配给调查组和日期，写出 plan.csv 和每组一页的行程表 plan.pdf。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_help_option
+def plan(round_dir: Path) -> None:
+    from .plan import plan_round
+    from .round import Round
+
+    table = plan_round(Round.open(round_dir))
+    click.echo(f"调查安排完成：{len(table)} 个样本点，{table.team_id.nunique()} 个调查组，"
+               f"{table.date.nunique()} 天")
+    click.echo(f"  {round_dir / 'plan.csv'}；行程表 {round_dir / 'plan.pdf'}")
+
+
+@cli.command(help="在内置示范县（邓州市27个乡镇街道及杏山）上运行全部步骤。")
+@click.argument("out", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default="2016-07-25 福彩3D 2016199期 528", show_default=True,
+              help="抽样随机种子（示范县的数据也由它生成）。")
+@_help_option
+def demo(out: Path, seed: str) -> None:
+    from .demo import run_demo
+
+    summary = run_demo(out, seed, echo=click.echo)
+    click.echo("")
+    click.echo("示范运行完成：")
+    for line in summary:
+        click.echo(f"  {line}")
+
+
+_USAGE_TEXT = {
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "No such option": "没有这个选项",
+    "No such command": "没有这个命令",
+    "Invalid value for": "参数值无效：",
+    "Got unexpected extra argument": "多余的参数",
+    "Got unexpected extra arguments": "多余的参数",
+    "requires an argument": "需要一个值",
+    "does not exist": "不存在",
+    "is a directory": "是文件夹",
+    "is a file": "是文件",
+    "Did you mean": "您是否想输入",
+}
+
+
+def _chinese_usage(message: str) -> str:
+    for en, zh in _USAGE_TEXT.items():
+        message = message.replace(en, zh)
+    return message
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit status instead of raising."""
+    try:
+        cli.main(args=argv, prog_name="chouyang", standalone_mode=False)
+    except ChouyangError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        return 1
+    except click.exceptions.Abort:
+        click.echo("已中止。", err=True)
+        return 1
+    except click.UsageError as exc:
+        hint = f"（运行 {exc.ctx.command_path} --help 查看用法）" if exc.ctx else ""
+        click.echo(f"用法错误：{_chinese_usage(exc.format_message())}{hint}", err=True)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("已中断。", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Load and validate `rules.toml`; built-in presets ship as package data.
+
+Everything that varies between cities and years lives in the rules file.
+Validation names the offending key in Chinese: unknown keys, wrong types,
+negative points and reversed periods are all refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from .errors import ChouyangError, Problem
+
+_INT = "整数"
+_BOOL = "true/false"
+_DATE = "日期（如 2016-07-01）"
+_STR = "文本"
+_FLOAT = "数字"
+
+# section -> key -> (kind, required, default)
+_SCHEMA: dict[str, dict[str, tuple[str, bool, Any]]] = {
+    "round": {
+        "id": (_STR, True, None),
+        "name": (_STR, True, None),
+        "reference_start": (_DATE, True, None),
+        "reference_end": (_DATE, True, None),
+        "survey_days": ("dates", True, None),
+    },
+    "sampling": {
+        "points_per_township": (_INT, False, 2),
+        "overrides": ("code_map", False, {}),
+        "reserves_per_township": (_INT, False, 1),
+        "method": (_STR, False, "srs"),
+        "size_column": (_STR, False, "wcba"),
+        "exclude_previous_rounds": (_INT, False, 0),
+    },
+    "plan": {
+        "points_per_team_day": (_INT, False, 1),
+        "same_team_per_township": (_BOOL, False, True),
+        "respect_avoidance": (_BOOL, False, True),
+    },
+    "confirmation": {
+        "min_witnesses": (_INT, False, 3),
+        "require_verified": (_BOOL, False, True),
+    },
+    "deductions": {
+        "birth_parity_1_2": (_FLOAT, True, None),
+        "birth_parity_3plus": (_FLOAT, True, None),
+        "iud_false_or_wrong": (_FLOAT, True, None),
+        "sterilisation_false_or_wrong": (_FLOAT, True, None),
+        "remedial_false": (_FLOAT, True, None),
+        "remedial_wrong": (_FLOAT, False, 0),
+        "eligibility_error": (_FLOAT, False, 0),
+        "woman_missing": (_FLOAT, False, 0),
+        "woman_false": (_FLOAT, False, 0),
+        "cap": (_FLOAT, True, None),
+    },
+    "ranking": {
+        "order": ("str_list", False, ["deduction", "birth_error_rate"]),
+        "top_n": (_INT, False, 0),     # 先进
+        "bottom_n": (_INT, False, 0),  # 重点管理
+    },
+}
+
+SAMPLING_METHODS = ("srs", "pps")
+RANKING_KEYS = ("deduction", "deduction_raw", "birth_error_rate", "statistical_error_rate",
+                "birth_omission_rate", "woman_missing_rate")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A validated rules section; attribute access by key."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["values"][key]
+        except KeyError as exc:
+            raise AttributeError(key) from exc
+
+
+@dataclass(frozen=True)
+class Rules:
+    round: Section
+    sampling: Section
+    plan: Section
+    confirmation: Section
+    deductions: Section
+    ranking: Section
+    source: str
+    sha256: str
+
+    def points_for(self, township_code: str) -> int:
+        return int(self.sampling.overrides.get(township_code, self.sampling.points_per_township))
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in files("chouyang").joinpath("presets").iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def preset_text(name: str) -> str:
+    if name not in preset_names():
+        raise ChouyangError(f"没有名为「{name}」的规则预设。可用预设：{'、'.join(preset_names())}")
+    return files("chouyang").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
+
+
+def preset_description(name: str) -> str:
+    """The first comment line of a preset is its one-line Chinese description."""
+    first = preset_text(name).splitlines()[0]
+    return first.lstrip("# ").strip()
+
+
+def load_rules(path: Path) -> Rules:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ChouyangError(f"无法读取规则文件 {path}：{exc.strerror}") from None
+    return parse_rules(raw.decode("utf-8", errors="replace"), str(path), raw)
+
+
+def load_preset(name: str) -> Rules:
+    text = preset_text(name)
+    return parse_rules(text, f"预设 {name}", text.encode("utf-8"))
+
+
+def parse_rules(text: str, source: str, raw: bytes | None = None) -> Rules:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ChouyangError(f"规则文件 {source} 不是有效的 TOML：{exc}") from None
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str, value: Any = None) -> None:
+        problems.append(Problem(file=source, column=key, message=message, value=value))
+
+    for section in data:
+        if section not in _SCHEMA:
+            bad(section, f"未知的节 [{section}]（可用：{'、'.join(_SCHEMA)}）")
+    sections: dict[str, Section] = {}
+    for section, keys in _SCHEMA.items():
+        given = data.get(section, {})
+        if not isinstance(given, dict):
+            bad(section, "应为一个节（表）")
+            given = {}
+        values: dict[str, Any] = {}
+        for key in given:
+            if key not in keys:
+                bad(f"{section}.{key}", "未知的键")
+        for key, (kind, required, default) in keys.items():
+            name = f"{section}.{key}"
+            if key not in given:
+                if required:
+                    bad(name, "缺少必填的键")
+                values[key] = default
+                continue
+            value = given[key]
+            message = _type_problem(kind, value)
+            if message:
+                bad(name, f"类型错误：应为{message}", value)
+                values[key] = default
+                continue
+            if kind in (_INT, _FLOAT) and value < 0:
+                bad(name, "不能为负数", value)
+            values[key] = value
+        sections[section] = Section(values)
+
+    _check_semantics(sections, bad)
+    if problems:
+        raise ChouyangError(f"规则文件 {source} 有错误", problems)
+    digest = hashlib.sha256(raw if raw is not None else text.encode("utf-8")).hexdigest()
+    return Rules(source=source, sha256=digest, **sections)
+
+
+def _type_problem(kind: str, value: Any) -> str | None:
+    if kind == _INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == _FLOAT:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind == _BOOL:
+        ok = isinstance(value, bool)
+    elif kind == _STR:
+        ok = isinstance(value, str)
+    elif kind == _DATE:
+        ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    elif kind == "dates":
+        ok = isinstance(value, list) and bool(value) and all(
+            isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in value)
+        kind = "日期列表（如 [2016-07-26, 2016-07-27]）"
+    elif kind == "code_map":
+        ok = isinstance(value, dict) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values())
+        kind = '乡镇代码到样本点数的映射（如 { "411381550" = 1 }）'
+    elif kind == "str_list":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        kind = "文本列表"
+    else:  # pragma: no cover - schema typo
+        raise AssertionError(kind)
+    return None if ok else kind
+
+
+def _check_semantics(sections: dict[str, Section], bad) -> None:
+    rnd = sections["round"]
+    if isinstance(rnd.id, str):
+        if not rnd.id or not rnd.id.isascii() or any(c in rnd.id for c in "|/\\ \t"):
+            bad("round.id", "轮次编号只能使用 ASCII 字符，且不能含空格、| 或斜杠", rnd.id)
+    start, end = rnd.reference_start, rnd.reference_end
+    if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+        bad("round.reference_end", f"调查时限结束日期早于开始日期 {start}", end)
+    days = rnd.survey_days
+    if isinstance(days, list) and len(set(days)) != len(days):
+        bad("round.survey_days", "调查日期有重复", days)
+    if sections["sampling"].method not in SAMPLING_METHODS:
+        bad("sampling.method", f"应为 {' 或 '.join(SAMPLING_METHODS)}", sections["sampling"].method)
+    for code in sections["sampling"].overrides or {}:
+        if not (len(code) == 9 and code.isdigit()):
+            bad("sampling.overrides", "乡镇代码应为 9 位数字", code)
+    if sections["plan"].points_per_team_day == 0:
+        bad("plan.points_per_team_day", "每组每天至少调查 1 个样本点", 0)
+    for key in sections["ranking"].order or []:
+        if key not in RANKING_KEYS:
+            bad("ranking.order", f"未知的排名指标（可用：{'、'.join(RANKING_KEYS)}）", key)

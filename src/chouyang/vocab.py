@@ -1,0 +1,74 @@
+"""Every controlled vocabulary of the data contract (SPEC §2.2, §2.3, §5), defined once."""
+
+from __future__ import annotations
+
+MARITAL_STATUS = ("未婚", "初婚", "再婚", "离婚", "丧偶")
+MARRIED = ("初婚", "再婚")
+CONTRACEPTION = ("上环", "结扎", "皮埋", "药具", "无", "其他")
+LONG_ACTING = ("上环", "结扎", "皮埋")  # 长效节育措施
+SEX = ("男", "女")
+POLICY = ("政策内", "政策外")
+PROCEDURE_TYPES = ("上环", "取环", "结扎", "补救措施")
+YES_NO = ("是", "否")
+
+# Result vocabularies of the check sheets (SPEC §2.3).
+WOMAN_RESULTS = ("属实", "查无此人", "迁出", "死亡")
+BIRTH_RESULTS = ("属实", "虚报", "错报")
+PROCEDURE_RESULTS = ("属实", "虚报", "错报")
+BENEFIT_RESULTS = ("属实", "资格不符", "发放不符")
+
+# Case kinds (SPEC §5, report/cases.csv).
+CASE_KINDS = (
+    "birth_missed",     # 出生漏报
+    "birth_false",      # 出生虚报
+    "birth_wrong",      # 出生错报
+    "woman_false",      # 育龄妇女查无此人
+    "woman_missing",    # 育龄妇女漏档
+    "procedure_false",  # 手术虚报
+    "procedure_wrong",  # 手术错报
+    "benefit_error",    # 资格/发放误差
+)
+
+# Sheet names: key -> Chinese label.
+SHEETS = {
+    "women_check": "育龄妇女核对",
+    "births_check": "出生核对",
+    "procedures_check": "手术核对",
+    "missed_births": "漏报出生",
+    "missed_women": "漏档妇女",
+    "benefits_check": "资格核对",
+}
+
+# Entry columns: key -> Chinese label (SPEC §5).
+ENTRY_LABELS = {
+    "ref": "编号",
+    "result": "核实结果",
+    "witnesses": "反映群众人数",
+    "verified": "调查组查实",
+    "true_sex": "实际性别",
+    "true_birth_date": "实际出生日期",
+    "true_parity": "实际孩次",
+    "true_type": "实际手术类型",
+    "actual_contraception": "实际节育措施",
+    "note": "备注",
+}
+
+# Register columns shown on check sheets and the columns of the missed-rows sheets.
+REGISTER_LABELS = {
+    "women_check": {"name": "姓名", "person_id": "身份证号", "birth_date": "出生日期",
+                    "household_no": "户编号", "marital_status": "婚姻状况",
+                    "contraception": "节育措施"},
+    "births_check": {"mother_name": "母亲姓名", "child_name": "子女姓名", "sex": "性别",
+                     "birth_date": "出生日期", "parity": "孩次", "policy": "政策属性"},
+    "procedures_check": {"name": "姓名", "type": "手术类型", "date": "手术日期"},
+    "benefits_check": {"name": "姓名", "program": "项目", "amount": "金额"},
+    "missed_births": {"mother_id": "母亲身份证号", "mother_name": "母亲姓名",
+                      "child_name": "子女姓名", "sex": "性别", "birth_date": "出生日期",
+                      "parity": "孩次", "policy": "政策属性"},
+    "missed_women": {"person_id": "身份证号", "name": "姓名", "birth_date": "出生日期",
+                     "marital_status": "婚姻状况", "contraception": "节育措施"},
+}
+
+SAMPLE_COLUMNS = ("round_id", "township_code", "township_name", "unit_code", "unit_name",
+                  "role", "rank", "inclusion_prob", "weight")
+PLAN_COLUMNS = ("team_id", "date", "township_code", "unit_code")
