@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 from importlib.resources import files
 from pathlib import Path
 
@@ -280,8 +281,13 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
 
     out = Path(out)
     round_dir = out / "round"
-    if round_dir.exists() and any(round_dir.iterdir()):
-        raise ChouyangError(f"{round_dir} 已存在；示范运行需要一个空的输出文件夹")
+    marker = out / ".chouyang-demo"
+    if out.exists() and any(out.iterdir()):
+        if not marker.exists():
+            raise ChouyangError(f"{out} 已存在且不是示范运行的输出文件夹；请指定一个新的或空的文件夹")
+        shutil.rmtree(out)  # a previous demo run: start afresh
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text("chouyang demo output; safe to delete\n", encoding="utf-8")
     rules = load_preset("dengzhou-2016h1")
     steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排"]
     bar = tqdm(total=len(steps), desc="示范运行", unit="步", disable=None)

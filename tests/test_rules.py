@@ -1,0 +1,64 @@
+import pytest
+
+from chouyang.errors import ChouyangError
+from chouyang.rules import load_preset, parse_rules, preset_names, preset_text
+
+
+def test_presets_shipped():
+    assert preset_names() == ["dengzhou-2016h1", "flat-cap8", "per-type-cap15"]
+
+
+def test_per_type_values_match_seed_sentence():
+    # "一、二孩错漏每例扣2分,多孩错漏报每例扣3分,上环虚报、错报每例扣1分,
+    #  结扎虚报、错报每例扣2分,补救措施虚报每例扣1分,…误差每例扣2分" / "累计减分不超过15分"
+    for name in ("per-type-cap15", "dengzhou-2016h1"):
+        d = load_preset(name).deductions
+        assert (d.birth_parity_1_2, d.birth_parity_3plus, d.iud_false_or_wrong,
+                d.sterilisation_false_or_wrong, d.remedial_false, d.eligibility_error) == (2, 3, 1, 2, 1, 2)
+        assert d.cap == 15
+        assert d.woman_missing == 0
+
+
+def test_flat_values_match_seed_sentence():
+    # "平时调查出现节育误差的每例扣2分,出现出生误差的每例扣4分" / "累计扣分不超过8分"
+    d = load_preset("flat-cap8").deductions
+    assert d.birth_parity_1_2 == d.birth_parity_3plus == 4
+    assert d.iud_false_or_wrong == d.sterilisation_false_or_wrong == d.remedial_false == d.remedial_wrong == 2
+    assert d.cap == 8
+
+
+def test_dengzhou_sampling_and_period():
+    r = load_preset("dengzhou-2016h1")
+    assert r.points_for("411381001") == 2
+    assert r.points_for("411381550") == 1  # 杏山抽取1个样本点
+    assert str(r.round.reference_start) == "2015-07-01" and str(r.round.reference_end) == "2016-06-30"
+    assert [str(d) for d in r.round.survey_days] == ["2016-07-26", "2016-07-27", "2016-07-28", "2016-07-29"]
+    assert r.confirmation.min_witnesses == 3 and r.confirmation.require_verified is True
+
+
+def _broken(old: str, new: str) -> str:
+    text = preset_text("dengzhou-2016h1")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("old,new,key,words", [
+    ("cap = 15", "cap = 15\nbonus = 3", "deductions.bonus", "未知的键"),
+    ("cap = 15", 'cap = "十五"', "deductions.cap", "类型错误"),
+    ("birth_parity_1_2 = 2", "birth_parity_1_2 = -2", "deductions.birth_parity_1_2", "不能为负数"),
+    ("reference_end = 2016-06-30", "reference_end = 2015-06-30", "round.reference_end", "早于开始日期"),
+    ("min_witnesses = 3", "", "confirmation.min_witnesses", None),  # optional: default applies
+])
+def test_validation_names_the_key(old, new, key, words):
+    text = _broken(old, new)
+    if words is None:
+        assert parse_rules(text, "rules.toml").confirmation.min_witnesses == 3
+        return
+    with pytest.raises(ChouyangError) as info:
+        parse_rules(text, "rules.toml")
+    assert key in str(info.value) and words in str(info.value)
+
+
+def test_missing_required_key():
+    with pytest.raises(ChouyangError, match="deductions.cap.*缺少必填"):
+        parse_rules(_broken("cap = 15", ""), "rules.toml")
