@@ -168,6 +168,47 @@ def plan(round_dir: Path) -> None:
     click.echo(f"  {round_dir / 'plan.csv'}；行程表 {round_dir / 'plan.pdf'}")
 
 
+@cli.command(help="为每个样本点生成核查表 PDF（带二维码）和录入工作簿：forms/<代码>.pdf、entry/<代码>.xlsx。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="并行进程数（默认：CPU 核数，最多 4）。")
+@_help_option
+def forms(round_dir: Path, workers: int | None) -> None:
+    from .forms import make_forms
+    from .round import Round
+
+    rnd = Round.open(round_dir)
+    if not rnd.plan_path.exists():
+        click.echo("注意：尚未生成调查安排（chouyang plan），封面上的调查组和日期将显示为「未安排」。")
+    with _units_bar("生成核查表") as bar:
+        summary = make_forms(rnd, progress=bar, workers=workers)
+    click.echo(f"已生成 {summary['units']} 个样本点的核查表，共 {summary['pages']} 页：")
+    click.echo(f"  PDF：{round_dir / 'forms'}；录入工作簿：{round_dir / 'entry'}")
+
+
+class _units_bar:
+    """A tqdm bar counting units; called with each unit's page count."""
+
+    def __init__(self, desc: str):
+        self.desc = desc
+
+    def __enter__(self):
+        from tqdm import tqdm
+
+        self.bar = tqdm(desc=self.desc, unit="个样本点", disable=None)
+        self.pages = 0
+        return self
+
+    def __call__(self, pages: int) -> None:
+        self.pages += pages
+        self.bar.update(1)
+        self.bar.set_postfix_str(f"{self.pages} 页")
+
+    def __exit__(self, *exc):
+        self.bar.close()
+        return False
+
+
 @cli.command(help="在内置示范县（邓州市27个乡镇街道及杏山）上运行全部步骤。")
 @click.argument("out", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default="2016-07-25 福彩3D 2016199期 528", show_default=True,

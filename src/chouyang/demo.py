@@ -274,6 +274,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     from tqdm import tqdm
 
     from .draw import commit_round, draw_round, verify_round
+    from .forms import make_forms
     from .errors import ChouyangError
     from .plan import plan_round
     from .round import init_round
@@ -289,7 +290,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text("chouyang demo output; safe to delete\n", encoding="utf-8")
     rules = load_preset("dengzhou-2016h1")
-    steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排"]
+    steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表"]
     bar = tqdm(total=len(steps), desc="示范运行", unit="步", disable=None)
 
     def step(i: int) -> None:
@@ -311,6 +312,8 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
         raise ChouyangError("示范运行的复核失败：" + "；".join(verified.messages))
     step(5)
     plan = plan_round(rnd)
+    step(6)
+    forms = make_forms(rnd)
     bar.update(1)
     bar.close()
     c = summary.counts
@@ -323,4 +326,6 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
         "复核：通过",
         f"调查安排：{plan.team_id.nunique()} 个调查组，{plan.date.nunique()} 天 → {rnd.plan_path}、"
         f"{rnd.path / 'plan.pdf'}",
+        f"核查表：{forms['units']} 个样本点，共 {forms['pages']} 页 → {rnd.path / 'forms'}；"
+        f"录入工作簿 → {rnd.path / 'entry'}",
     ]

@@ -145,6 +145,12 @@ class Round:
         return hashlib.sha256("".join(sorted(lines, key=lambda s: s.split("  ", 1)[1]))
                               .encode("utf-8")).hexdigest()
 
+    def register_fingerprint(self) -> str:
+        """SHA-256 over the register files' own SHA-256 (written into every entry workbook)."""
+        files = self.manifest()["files"]
+        text = "".join(f"{files[k]['sha256']}  {files[k]['path']}\n" for k in REGISTER_STEMS if k in files)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     def require_inputs_unchanged(self) -> None:
         changed = self.changed_inputs()
         if changed:

@@ -72,3 +72,54 @@ REGISTER_LABELS = {
 SAMPLE_COLUMNS = ("round_id", "township_code", "township_name", "unit_code", "unit_name",
                   "role", "rank", "inclusion_prob", "weight")
 PLAN_COLUMNS = ("team_id", "date", "township_code", "unit_code")
+
+RESULTS = {
+    "women_check": WOMAN_RESULTS,
+    "births_check": BIRTH_RESULTS,
+    "procedures_check": PROCEDURE_RESULTS,
+    "benefits_check": BENEFIT_RESULTS,
+}
+
+# Values offered (tick boxes on paper, drop-down lists in the workbook) per entry column.
+CHOICES = {
+    "verified": YES_NO,
+    "true_sex": SEX,
+    "sex": SEX,
+    "true_type": PROCEDURE_TYPES,
+    "actual_contraception": CONTRACEPTION,
+    "contraception": CONTRACEPTION,
+    "marital_status": MARITAL_STATUS,
+    "policy": POLICY,
+}
+
+
+def choices_for(section: str, key: str) -> tuple[str, ...] | None:
+    if key == "result":
+        return RESULTS.get(section)
+    return CHOICES.get(key)
+
+
+def label_for(section: str, key: str) -> str:
+    """The Chinese header label of a column on a sheet (register labels first, then entry labels)."""
+    return REGISTER_LABELS.get(section, {}).get(key) or ENTRY_LABELS[key]
+
+# Columns of each entry sheet, in order: ref, register columns shown, then what the team enters.
+ENTRY_COLUMNS = {
+    "women_check": ("result", "actual_contraception", "witnesses", "verified", "note"),
+    "births_check": ("result", "true_sex", "true_birth_date", "true_parity", "witnesses", "verified", "note"),
+    "procedures_check": ("result", "true_type", "witnesses", "verified", "note"),
+    "benefits_check": ("result", "witnesses", "verified", "note"),
+    "missed_births": ("mother_id", "mother_name", "child_name", "sex", "birth_date", "parity", "policy",
+                      "witnesses", "verified", "note"),
+    "missed_women": ("person_id", "name", "birth_date", "marital_status", "contraception",
+                     "witnesses", "verified", "note"),
+}
+CHECK_SHEETS = ("women_check", "births_check", "procedures_check", "benefits_check")
+MISSED_SHEETS = ("missed_births", "missed_women")
+
+
+def sheet_columns(section: str) -> tuple[str, ...]:
+    """All column keys of a sheet: ref, the read-only register columns, the entry columns."""
+    if section in MISSED_SHEETS:
+        return ("ref",) + ENTRY_COLUMNS[section]
+    return ("ref",) + tuple(REGISTER_LABELS[section]) + ENTRY_COLUMNS[section]

@@ -1,0 +1,1 @@
+"""Form layout definitions (data, not code), installed as the package `chouyang.formdefs`."""

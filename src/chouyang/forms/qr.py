@@ -1,0 +1,83 @@
+"""QR payload of a form page: round | unit | form | page i/n | MAC (SPEC §4).
+
+MAC = the first 16 hex digits (64 bits, upper case) of
+HMAC-SHA256(round secret, "round|unit|form|i/n" in UTF-8).  The secret is made
+at `init` and stays in the round folder, so a page printed for another round,
+or with any character changed, fails verification.  No personal data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
+
+MAC_HEX_DIGITS = 16
+MASK_PATTERN = 2
+
+
+@dataclass(frozen=True)
+class PageId:
+    round_id: str
+    unit_code: str
+    form_code: str
+    page: int
+    pages: int
+
+    @property
+    def body(self) -> str:
+        return f"{self.round_id}|{self.unit_code}|{self.form_code}|{self.page}/{self.pages}"
+
+
+def mac(secret: bytes, body: str) -> str:
+    return hmac.new(secret, body.encode("utf-8"), hashlib.sha256).hexdigest()[:MAC_HEX_DIGITS].upper()
+
+
+def payload(secret: bytes, page: PageId) -> str:
+    return f"{page.body}|{mac(secret, page.body)}"
+
+
+def parse_payload(secret: bytes, text: str) -> PageId | None:
+    """The page a payload names, or None when it is malformed or its MAC fails."""
+    parts = text.strip().split("|")
+    if len(parts) != 5 or "/" not in parts[3]:
+        return None
+    body, given = "|".join(parts[:4]), parts[4]
+    if not hmac.compare_digest(mac(secret, body), given.upper()):
+        return None
+    try:
+        i, n = (int(x) for x in parts[3].split("/", 1))
+    except ValueError:
+        return None
+    return PageId(parts[0], parts[1], parts[2], i, n)
+
+
+def qr_matrix(text: str) -> list[list[bool]]:
+    """Module matrix (True = dark), without quiet zone; error correction M.
+
+    The mask pattern is fixed: choosing the "best" of eight costs more than
+    drawing the page, and any mask decodes.
+    """
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=MASK_PATTERN)
+    code.add_data(text)
+    code.make(fit=True)
+    return code.get_matrix()
+
+
+def draw_qr(pdf, text: str, x: float, y: float, size: float) -> None:
+    """Draw the code as vector rectangles (one per horizontal run of dark modules)."""
+    matrix = qr_matrix(text)
+    module = size / len(matrix)
+    for r, row in enumerate(matrix):
+        c = 0
+        while c < len(row):
+            if row[c]:
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                pdf.rect(x + start * module, y + r * module, (c - start) * module, module, style="F")
+            else:
+                c += 1
