@@ -205,7 +205,10 @@ class FormRenderer:
 
     # -- tables --
     def _label_width(self, pdf: ChinesePDF, text: str) -> float:
+        """String width at the table font size, cached (names and labels repeat a lot)."""
         if text not in self._label_widths:
+            if len(self._label_widths) > 50_000:
+                self._label_widths.clear()
             self._label_widths[text] = pdf.get_string_width(text)
         return self._label_widths[text]
 
@@ -248,12 +251,14 @@ class FormRenderer:
         row = item.row or {}
         fields: dict = {}
         pdf.set_font(size=font_size)
+        # text() is far cheaper than cell(); the baseline centres 8 pt text in the row
+        baseline = item.y + h / 2 + font_size * 0.3528 * 0.36
         for col in section.columns:
             pdf.rect(x, item.y, col.width, h)
             if col.kind == "register":
                 text = display_value(section.key, col.key, row)
-                pdf.set_xy(x, item.y)
-                pdf.cell(col.width, h, text, align="C")
+                if text:
+                    pdf.text(x + (col.width - self._label_width(pdf, text)) / 2, baseline, text)
             elif col.kind == "ticks":
                 boxes = []
                 cx = x + 1.2
@@ -261,9 +266,8 @@ class FormRenderer:
                 for option in col.options:
                     pdf.rect(cx, by, tick, tick)
                     boxes.append({"value": option, "x": round(cx, 3), "y": round(by, 3), "w": tick, "h": tick})
-                    pdf.set_xy(cx + tick + 0.3, item.y)
                     label_w = self._label_width(pdf, option)
-                    pdf.cell(label_w + 0.5, h, option)
+                    pdf.text(cx + tick + 0.6, baseline, option)
                     cx += tick + label_w + 2.0
                 if cx - x > col.width + 0.5:
                     raise AssertionError(f"layout: column {col.key} of {section.key} is too narrow")

@@ -1,0 +1,112 @@
+"""Forms throughput: pages per second and peak memory (issue: printed survey forms).
+
+Prints, for the demo county and for a run of at least 5,000 pages:
+  - our renderer, one process, pages/s;
+  - a minimal fpdf2 script drawing the same table pages with plain cell() calls
+    and the same font (the floor any fpdf2 form pays), pages/s, and our ratio to it;
+  - the full `make_forms` step with its worker pool, pages/s;
+  - peak resident memory of the parent and of the workers.
+
+Usage:  python benchmarks/forms.py [--pages 5000] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from chouyang.cli import main as cli_main
+from chouyang.forms import _fixed_text, _font_text, make_forms, round_units
+from chouyang.forms.layout import load_layout
+from chouyang.forms.render import FormRenderer, UnitForm, blank_rows_for, display_value, paginate
+from chouyang.pdf import ChinesePDF, subset_font
+from chouyang.round import Round
+
+
+def peak_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def unit_forms(rnd):
+    rules, primary, checklists = round_units(rnd)
+    layout = load_layout()
+    font = subset_font(_font_text(rules, primary, checklists, layout), _fixed_text())
+    forms = []
+    for u in primary.itertuples():
+        cl = checklists[u.unit_code]
+        forms.append(UnitForm(rules.round.id, rules.round.name, u.township_name, u.unit_code, u.unit_name,
+                              "2015-07-01 至 2016-06-30", "第 01 组", "2016-07-26", 3, True, cl,
+                              blank_rows_for(cl.count("women_check"), layout)))
+    return layout, font, forms
+
+
+def floor_document(layout, font, form, path) -> int:
+    """The same pages drawn with nothing but cell(): no QR, boxes or marks."""
+    pdf = ChinesePDF(orientation="L", font=font)
+    pdf.set_auto_page_break(False)
+    plans = paginate(form, layout)
+    for plan in plans:
+        pdf.add_page()
+        pdf.set_font(size=8)
+        for item in plan.items:
+            section = layout.section(item.section)
+            x = 10.0
+            for col in section.columns:
+                pdf.set_xy(x, item.y)
+                text = col.label if item.kind == "header" else (
+                    display_value(section.key, col.key, item.row) if item.row else "")
+                pdf.cell(col.width, 8, text, border=1, align="C")
+                x += col.width
+    pdf.output(str(path))
+    return len(plans)
+
+
+def timed(func, forms, out: Path, min_pages: int) -> tuple[float, int]:
+    pages, start = 0, time.perf_counter()
+    for i, form in enumerate(itertools.cycle(forms)):
+        pages += func(form, out / f"{i % 50}.pdf")
+        if pages >= min_pages and i + 1 >= len(forms):
+            break
+    return pages / (time.perf_counter() - start), pages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=5000)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.out or Path(tempfile.mkdtemp(prefix="chouyang-bench-"))
+    demo = work / "demo"
+    if not (demo / "round" / "sample.csv").exists():
+        cli_main(["demo", str(demo)])
+    rnd = Round.open(demo / "round")
+    layout, font, forms = unit_forms(rnd)
+    scratch = work / "scratch"
+    scratch.mkdir(exist_ok=True)
+    renderer = FormRenderer(layout, rnd.secret(), font)
+
+    print(f"机器：{__import__('os').cpu_count()} 核")
+    for label, min_pages in (("示范县", 1), (f"{args.pages} 页", args.pages)):
+        ours, n1 = timed(lambda f, p: len(renderer.render(f, p)["pages"]), forms, scratch, min_pages)
+        floor, n2 = timed(lambda f, p: floor_document(layout, font, f, p), forms, scratch, min_pages)
+        print(f"[{label}] 单进程：本工具 {ours:.1f} 页/秒（{n1} 页）；仅 cell() 的 fpdf2 基线 {floor:.1f} 页/秒"
+              f"（{n2} 页）；比值 {ours / floor:.2f}")
+    print(f"单进程峰值内存：{peak_mb():.0f} MB")
+
+    shutil.rmtree(rnd.path / "forms", ignore_errors=True)
+    shutil.rmtree(rnd.path / "entry", ignore_errors=True)
+    start = time.perf_counter()
+    summary = make_forms(rnd)
+    elapsed = time.perf_counter() - start
+    print(f"[示范县] chouyang forms 全流程（含工作簿，进程池）：{summary['pages']} 页，{elapsed:.1f} 秒，"
+          f"{summary['pages'] / elapsed:.1f} 页/秒")
+    print(f"峰值内存：主进程 {peak_mb():.0f} MB，工作进程 {peak_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Register vs field: turn stored entries into error cases (SPEC §3.3, report/cases.csv).
+
+A case is confirmed only when `witnesses >= min_witnesses` and, when the rules
+require it, the team verified it (调查组查实 = 是); otherwise it is pending
+(待核实) and counts nowhere.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .checklist import UnitChecklist
+
+CASE_COLUMNS = ["township_code", "unit_code", "kind", "ref", "parity", "procedure_type", "witnesses",
+                "verified", "confirmed"]
+
+# result value -> case kind, per check sheet (属实, 迁出, 死亡 are not error cases)
+_CHECK_KINDS = {
+    "women_check": {"查无此人": "woman_false"},
+    "births_check": {"虚报": "birth_false", "错报": "birth_wrong"},
+    "procedures_check": {"虚报": "procedure_false", "错报": "procedure_wrong"},
+    "benefits_check": {"资格不符": "benefit_error", "发放不符": "benefit_error"},
+}
+
+
+def is_confirmed(witnesses, verified: str, rules) -> bool:
+    try:
+        w = int(witnesses)
+    except (TypeError, ValueError):
+        return False
+    return w >= rules.confirmation.min_witnesses and (
+        verified == "是" or not rules.confirmation.require_verified)
+
+
+def unit_cases(township_code: str, checklist: UnitChecklist, entries: dict[str, list[dict]],
+               rules) -> list[dict]:
+    """Error cases of one unit from its entries (sheet key -> rows of key -> text)."""
+    cases = []
+    for sheet, kinds in _CHECK_KINDS.items():
+        register = checklist.sections.get(sheet)
+        if register is None:
+            continue
+        by_ref = {r["ref"]: r for r in register.to_dict("records")}
+        for row in entries.get(sheet, []):
+            kind = kinds.get(row.get("result", ""))
+            if not kind:
+                continue
+            reg = by_ref[row["ref"]]
+            parity = procedure_type = ""
+            if sheet == "births_check":
+                parity = row.get("true_parity") or str(int(reg["parity"]))
+            if sheet == "procedures_check":
+                procedure_type = reg["type"]
+            cases.append(_case(township_code, checklist.unit_code, kind, row["ref"], parity, procedure_type,
+                               row, rules))
+    for i, row in enumerate(entries.get("missed_births", []), start=1):
+        cases.append(_case(township_code, checklist.unit_code, "birth_missed", f"MB{i:03d}",
+                           str(row.get("parity", "")), "", row, rules))
+    for i, row in enumerate(entries.get("missed_women", []), start=1):
+        cases.append(_case(township_code, checklist.unit_code, "woman_missing", f"MW{i:03d}", "", "", row, rules))
+    return cases
+
+
+def _case(township_code, unit_code, kind, ref, parity, procedure_type, row, rules) -> dict:
+    return {"township_code": township_code, "unit_code": unit_code, "kind": kind, "ref": ref,
+            "parity": parity, "procedure_type": procedure_type, "witnesses": row.get("witnesses", ""),
+            "verified": row.get("verified", ""),
+            "confirmed": int(is_confirmed(row.get("witnesses"), row.get("verified", ""), rules))}
+
+
+def cases_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=CASE_COLUMNS)

@@ -1,0 +1,166 @@
+"""Forms and entry workbooks on the demo county (SPEC §2.3, §4, §5)."""
+
+import json
+import re
+
+import openpyxl
+import pandas as pd
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+
+from chouyang import vocab
+from chouyang.draw import read_sample
+from chouyang.errors import ChouyangError
+from chouyang.forms.qr import PageId, mac, parse_payload, payload
+from chouyang.pdf import ChinesePDF, check_glyphs
+from chouyang.round import Round
+
+FULL_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+@pytest.fixture(scope="module")
+def unit(demo_dir):
+    """The demo's first sample point with births in the period (so every section has rows)."""
+    rnd = Round.open(demo_dir / "round")
+    sample = read_sample(rnd.sample_path)
+    births = pd.read_csv(rnd.register_dir() / "births.csv", dtype=str)
+    in_period = births[(births.birth_date >= "2015-07-01") & (births.birth_date <= "2016-06-30")]
+    for code in sample[sample.role == "primary"].unit_code:
+        if (in_period.unit_code == code).sum() >= 2:
+            return rnd, code
+    raise AssertionError("no demo unit with births")
+
+
+def _pdf_text(path) -> list[str]:
+    return [page.get_textpage().get_text_range() for page in pdfium.PdfDocument(path)]
+
+
+def test_every_primary_point_has_pdf_layout_and_workbook(demo_dir):
+    rnd = Round.open(demo_dir / "round")
+    primary = read_sample(rnd.sample_path).query("role == 'primary'").unit_code
+    for code in primary:
+        for rel in (f"forms/{code}.pdf", f"forms/{code}.layout.json", f"entry/{code}.xlsx"):
+            assert (rnd.path / rel).exists(), rel
+
+
+def test_pdf_text_has_round_name_women_and_children(unit):
+    rnd, code = unit
+    pages = _pdf_text(rnd.path / "forms" / f"{code}.pdf")
+    text = "".join(pages).replace("\r", "")
+    assert rnd.rules().round.name in text
+    women = pd.read_csv(rnd.register_dir() / "women.csv", dtype=str)
+    births = pd.read_csv(rnd.register_dir() / "births.csv", dtype=str)
+    births = births[(births.unit_code == code) & (births.birth_date >= "2015-07-01")
+                    & (births.birth_date <= "2016-06-30")]
+    for name in women[women.unit_code == code].name:
+        assert name in text, name
+    for name in births.child_name:
+        assert name in text, name
+    assert not FULL_ID.search(text)
+    n = len(pages)
+    for i, page in enumerate(pages, start=1):
+        assert f"第 {i} 页 共 {n} 页" in page
+        if i > 1:
+            assert "编号" in page or "漏报出生" in page or "漏档妇女" in page  # header repeated
+
+
+def test_township_with_rare_glyph_prints(demo_dir):
+    rnd = Round.open(demo_dir / "round")
+    sample = read_sample(rnd.sample_path)
+    code = sample[(sample.township_name == "㴔滩镇") & (sample.role == "primary")].unit_code.iloc[0]
+    assert "㴔滩镇" in _pdf_text(rnd.path / "forms" / f"{code}.pdf")[0]
+
+
+def test_missing_glyph_is_an_error():
+    with pytest.raises(ChouyangError, match="U\\+E000"):
+        check_glyphs("王\ue000")
+    pdf = ChinesePDF()
+    pdf.add_page()
+    with pytest.raises(ChouyangError, match="字体缺少"):
+        pdf.cell(0, 10, "私用区字符\ue000")
+
+
+def test_every_page_qr_decodes_at_150_dpi_and_verifies(unit):
+    rnd, code = unit
+    secret = rnd.secret()
+    doc = pdfium.PdfDocument(rnd.path / "forms" / f"{code}.pdf")
+    n = len(doc)
+    for i, page in enumerate(doc, start=1):
+        image = page.render(scale=150 / 72).to_pil()
+        found = zxingcpp.read_barcodes(image)
+        assert len(found) == 1, f"page {i}"
+        text = found[0].text
+        assert found[0].format == zxingcpp.BarcodeFormat.QRCode
+        page_id = parse_payload(secret, text)
+        assert page_id == PageId("2016H1", code, "HC1", i, n)
+        assert not FULL_ID.search(text) and len(text.split("|")) == 5
+    # one changed character anywhere fails verification
+    good = payload(secret, PageId("2016H1", code, "HC1", 1, n))
+    for pos in range(len(good)):
+        if good[pos] == "|":
+            continue
+        changed = good[:pos] + ("7" if good[pos] != "7" else "8") + good[pos + 1:]
+        assert parse_payload(secret, changed) is None, changed
+    assert parse_payload(b"another round's secret", good) is None
+    assert len(mac(secret, "x")) == 16
+
+
+def test_layout_record_matches_pages(unit):
+    rnd, code = unit
+    record = json.loads((rnd.path / "forms" / f"{code}.layout.json").read_text(encoding="utf-8"))
+    assert record["units"] == "mm" and record["page_size"] == [297, 210]
+    assert len(record["pages"]) == len(pdfium.PdfDocument(rnd.path / "forms" / f"{code}.pdf"))
+    refs = [row["ref"] for p in record["pages"] for row in p["rows"] if row["ref"]]
+    assert len(refs) == len(set(refs))
+    women = pd.read_csv(rnd.register_dir() / "women.csv", dtype=str)
+    assert sum(r.startswith("W") for r in refs) == (women.unit_code == code).sum()
+    for page in record["pages"]:
+        assert len(page["corner_marks"]) == 4 and page["qr"]["w"] >= 25
+        for row in page["rows"]:
+            if row["section"] == "women_check":
+                assert [b["value"] for b in row["fields"]["result"]] == list(vocab.WOMAN_RESULTS)
+            for boxes in row["fields"].values():
+                for box in boxes if isinstance(boxes, list) else [boxes]:
+                    assert 0 < box["x"] < box["x"] + box["w"] <= 297 and 0 < box["y"] < 210
+    blank = [r for p in record["pages"] for r in p["rows"] if r["section"] == "missed_births"]
+    assert len(blank) >= 10
+
+
+def test_workbook_sheets_labels_validation_and_protection(unit):
+    rnd, code = unit
+    wb = openpyxl.load_workbook(rnd.path / "entry" / f"{code}.xlsx")
+    visible = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
+    assert visible == ["育龄妇女核对", "出生核对", "手术核对", "资格核对", "漏报出生", "漏档妇女"]
+    assert wb["_meta"].sheet_state == "veryHidden"
+    meta = {r[0]: r[1] for r in wb["_meta"].iter_rows(values_only=True)}
+    assert meta["round_id"] == "2016H1" and meta["unit_code"] == code
+    assert meta["register_fingerprint"] == rnd.register_fingerprint()
+    ws = wb["育龄妇女核对"]
+    header = [c.value for c in ws[3]]
+    assert header == ["编号", "姓名", "身份证号", "出生日期", "户编号", "婚姻状况", "节育措施",
+                      "核实结果", "实际节育措施", "反映群众人数", "调查组查实", "备注"]
+    assert [c.value for c in wb["出生核对"][3]] == ["编号", "母亲姓名", "子女姓名", "性别", "出生日期", "孩次",
+                                                  "政策属性", "核实结果", "实际性别", "实际出生日期", "实际孩次",
+                                                  "反映群众人数", "调查组查实", "备注"]
+    assert [c.value for c in wb["漏报出生"][3]] == ["编号", "母亲身份证号", "母亲姓名", "子女姓名", "性别",
+                                                  "出生日期", "孩次", "政策属性", "反映群众人数", "调查组查实", "备注"]
+    lists = {}
+    for dv in ws.data_validations.dataValidation:
+        if dv.type == "list":
+            lists[str(dv.sqref).split(":")[0][0]] = dv.formula1
+        assert dv.showErrorMessage and dv.errorStyle == "stop"
+    assert lists["H"] == '"属实,查无此人,迁出,死亡"' and lists["K"] == '"是,否"'
+    assert lists["I"] == '"' + ",".join(vocab.CONTRACEPTION) + '"'
+    births_lists = {str(dv.sqref)[0]: dv.formula1 for dv in wb["出生核对"].data_validations.dataValidation
+                    if dv.type == "list"}
+    assert births_lists["H"] == '"属实,虚报,错报"'
+    assert ws.protection.sheet
+    assert ws["B4"].protection.locked and not ws["H4"].protection.locked
+    last = ws.max_row
+    result_range = next(str(dv.sqref) for dv in ws.data_validations.dataValidation if dv.formula1 == lists["H"])
+    assert result_range == f"H4:H{last}"
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            for value in row:
+                assert not (isinstance(value, str) and FULL_ID.search(value)), (sheet.title, value)
