@@ -72,14 +72,20 @@ def test_demo_end_to_end(demo_dir, run):
     assert run("verify", round_dir)[0] == 0
 
 
-def test_demo_is_deterministic_and_rerunnable(tmp_path, demo_dir, run):
-    out = tmp_path / "again"
-    assert run("demo", out)[0] == 0
-    for rel in ("round/sample.csv", "round/plan.csv", "county/frame.csv", "county/register/women.csv",
-                "county/truth/births_check.csv"):
-        assert (out / rel).read_bytes() == (demo_dir / rel).read_bytes(), rel
-    assert run("demo", out)[0] == 0  # a previous demo output is replaced
+def test_demo_county_is_deterministic(tmp_path, demo_dir):
+    import datetime as dt
+
+    from chouyang.demo import write_county
+
+    write_county(tmp_path / "county", "2016-07-25 福彩3D 2016199期 528", dt.date(2015, 7, 1), dt.date(2016, 6, 30))
+    for rel in ("frame.csv", "teams.csv", "register/women.csv", "register/births.csv", "truth/births_check.csv",
+                "truth/missed_women.csv"):
+        assert (tmp_path / "county" / rel).read_bytes() == (demo_dir / "county" / rel).read_bytes(), rel
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path, run):
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "keep.txt").write_text("x")
     code, _, err = run("demo", tmp_path / "other")
     assert code == 1 and "不是示范运行的输出文件夹" in err
+    assert (tmp_path / "other" / "keep.txt").read_text() == "x"

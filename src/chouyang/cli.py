@@ -186,6 +186,46 @@ def forms(round_dir: Path, workers: int | None) -> None:
     click.echo(f"  PDF：{round_dir / 'forms'}；录入工作簿：{round_dir / 'entry'}")
 
 
+@cli.command(help="录入现场核查结果：已填写的录入工作簿（.xlsx）或同样表头的 CSV 文件夹。全部校验通过才入库。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--replace", is_flag=True, help="已录入过的样本点用新内容替换（新旧值记入日志）。")
+@_help_option
+def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
+    from .ingest import ingest as run_ingest
+    from .round import Round
+
+    results = run_ingest(Round.open(round_dir), list(paths), replace=replace)
+    words = {"new": "已录入", "unchanged": "内容相同，未改动", "replaced": "已替换"}
+    for r in results:
+        extra = f"，改动 {r.changes} 行" if r.status == "replaced" else ""
+        click.echo(f"  {r.unit_code}（{r.source}）：{words[r.status]}{extra}；确认误差 {r.confirmed} 例，"
+                   f"待核实 {r.pending} 例")
+    click.echo(f"完成：{len(results)} 个样本点。")
+
+
+@cli.command(help="查看各调查组、各乡镇的样本点录入进度和误差个案数。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True, help="仍有样本点未录入时以非 0 状态退出。")
+@_help_option
+def status(round_dir: Path, strict: bool) -> None:
+    from .ingest import round_status
+    from .round import Round
+
+    table = round_status(Round.open(round_dir))
+    for team, group in table.groupby("team_id", sort=True):
+        click.echo(f"调查组 {team or '（未安排）'}：")
+        for r in group.itertuples():
+            state = "已录入" if r.entered else "未录入"
+            click.echo(f"  {r.township_name} {r.unit_name}（{r.unit_code}）{state}"
+                       + (f"：确认 {r.confirmed} 例，待核实 {r.pending} 例" if r.entered else ""))
+    missing = int((~table.entered).sum())
+    click.echo(f"合计：{len(table)} 个样本点，已录入 {len(table) - missing} 个，未录入 {missing} 个；"
+               f"确认误差 {int(table.confirmed.sum())} 例，待核实 {int(table.pending.sum())} 例。")
+    if strict and missing:
+        raise ChouyangError(f"还有 {missing} 个样本点未录入结果")
+
+
 class _units_bar:
     """A tqdm bar counting units; called with each unit's page count."""
 

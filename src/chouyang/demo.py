@@ -275,6 +275,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
 
     from .draw import commit_round, draw_round, verify_round
     from .forms import make_forms
+    from .ingest import ingest
     from .errors import ChouyangError
     from .plan import plan_round
     from .round import init_round
@@ -290,7 +291,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text("chouyang demo output; safe to delete\n", encoding="utf-8")
     rules = load_preset("dengzhou-2016h1")
-    steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表"]
+    steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入"]
     bar = tqdm(total=len(steps), desc="示范运行", unit="步", disable=None)
 
     def step(i: int) -> None:
@@ -314,6 +315,9 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     plan = plan_round(rnd)
     step(6)
     forms = make_forms(rnd)
+    step(7)
+    filled = simulate_field_entry(rnd, county["truth"], out / "field")
+    ingested = ingest(rnd, filled)
     bar.update(1)
     bar.close()
     c = summary.counts
@@ -328,4 +332,57 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
         f"{rnd.path / 'plan.pdf'}",
         f"核查表：{forms['units']} 个样本点，共 {forms['pages']} 页 → {rnd.path / 'forms'}；"
         f"录入工作簿 → {rnd.path / 'entry'}",
+        f"现场录入（按隐藏的实地情况模拟填写，{out / 'field'}）：{len(ingested)} 个样本点，"
+        f"确认误差 {sum(r.confirmed for r in ingested)} 例，待核实 {sum(r.pending for r in ingested)} 例",
     ]
+
+
+def simulate_field_entry(rnd, truth_dir: Path, out_dir: Path) -> list[Path]:
+    """Fill every entry workbook from the hidden truth, as a clerk would type it; returns the files."""
+    import openpyxl
+
+    from . import vocab
+    from .checklist import REGISTER_KEY
+    from .forms import round_units
+    from .forms.workbook import HEADER_ROW
+
+    rules, primary, checklists = round_units(rnd)
+    truth = {k: pd.read_csv(Path(truth_dir) / f"{k}.csv", dtype=str, keep_default_na=False)
+             for k in vocab.SHEETS}
+    by_key = {k: truth[k].set_index(REGISTER_KEY[k]) for k in vocab.CHECK_SHEETS}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for unit in primary.unit_code:
+        wb = openpyxl.load_workbook(rnd.path / "entry" / f"{unit}.xlsx")
+        cl = checklists[unit]
+        for sheet in vocab.SHEETS:
+            label = vocab.SHEETS[sheet]
+            if label not in wb.sheetnames:
+                continue
+            ws = wb[label]
+            col = {c.value: c.column for c in ws[HEADER_ROW]}
+            keys = vocab.ENTRY_COLUMNS[sheet]
+            if sheet in vocab.CHECK_SHEETS:
+                table = cl.sections[sheet]
+                for i, reg in enumerate(table.to_dict("records"), start=HEADER_ROW + 1):
+                    found = by_key[sheet].loc[reg[REGISTER_KEY[sheet]]]
+                    for key in keys:
+                        value = found.get(key, "")
+                        if key == "actual_contraception" and value == reg.get("contraception"):
+                            value = ""  # a clerk leaves it blank when nothing changed
+                        if value != "":
+                            ws.cell(i, col[vocab.label_for(sheet, key)],
+                                    int(value) if key in ("witnesses", "true_parity") else value)
+            else:
+                rows = truth[sheet][truth[sheet].unit_code == unit]
+                for i, found in enumerate(rows.to_dict("records"), start=HEADER_ROW + 1):
+                    for key in keys:
+                        if found.get(key, "") != "":
+                            value = found[key]
+                            ws.cell(i, col[vocab.label_for(sheet, key)],
+                                    int(value) if key in ("witnesses", "parity") else value)
+        path = out_dir / f"{unit}.xlsx"
+        wb.save(path)
+        written.append(path)
+    return written

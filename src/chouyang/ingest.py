@@ -466,3 +466,44 @@ def export_unit(rnd: Round, unit_code: str, folder: Path) -> Path:
             for r in rows:
                 writer.writerow([r.get(k, "") for k in keys])
     return folder
+
+
+def round_cases(rnd: Round, rules=None) -> pd.DataFrame:
+    """Error cases of every entered unit (cases.csv columns before rule and points)."""
+    from .cases import cases_frame
+    from .draw import read_sample
+
+    rules = rules or rnd.rules()
+    sample = read_sample(rnd.sample_path)
+    primary = sample[sample.role == "primary"]
+    entries = load_entries(rnd)
+    checklists = unit_checklists(rnd.load_register(), list(entries), rules.round.reference_start,
+                                 rules.round.reference_end)
+    township = dict(zip(primary.unit_code, primary.township_code))
+    rows = []
+    for unit, sheets in entries.items():
+        rows += unit_cases(township[unit], checklists[unit], sheets, rules)
+    return cases_frame(rows)
+
+
+def round_status(rnd: Round) -> pd.DataFrame:
+    """One row per primary point: team, township, whether results are in, case counts."""
+    from .draw import read_sample
+
+    rnd.require_unchanged_since_draw()
+    sample = read_sample(rnd.sample_path)
+    primary = sample[sample.role == "primary"][["township_code", "township_name", "unit_code", "unit_name"]]
+    if rnd.plan_path.exists():
+        plan = pd.read_csv(rnd.plan_path, dtype=str)[["unit_code", "team_id", "date"]]
+        primary = primary.merge(plan.groupby("unit_code", as_index=False).first(), on="unit_code", how="left")
+    else:
+        primary = primary.assign(team_id="", date="")
+    cases = round_cases(rnd)
+    entered = set(load_entries(rnd))
+    counts = cases.groupby("unit_code").confirmed.agg(confirmed="sum", total="size")
+    primary = primary.merge(counts, left_on="unit_code", right_index=True, how="left").fillna(
+        {"confirmed": 0, "total": 0, "team_id": "", "date": ""})
+    primary["entered"] = primary.unit_code.isin(entered)
+    primary["pending"] = (primary.total - primary.confirmed).astype(int)
+    primary["confirmed"] = primary.confirmed.astype(int)
+    return primary.drop(columns="total").sort_values(["team_id", "township_code", "unit_code"]).reset_index(drop=True)
