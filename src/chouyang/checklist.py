@@ -52,23 +52,29 @@ def unit_checklists(register: Register, unit_codes, start, end) -> dict[str, Uni
     benefits = register.benefits
     if benefits is not None:
         benefits = benefits[benefits.unit_code.isin(unit_codes)]
+    groups = {name: dict(tuple(table.groupby("unit_code"))) for name, table in
+              (("women", women), ("births", births), ("procs", procs))}
+    if benefits is not None:
+        groups["benefits"] = dict(tuple(benefits.groupby("unit_code")))
     out = {}
     for code in unit_codes:
-        w = women[women.unit_code == code]
-        w = _with_refs(w, "women_check", ["household_no", "name", "person_id"]).assign(
+        def part(name, like):
+            return groups[name].get(code, like.iloc[0:0])
+
+        w = _with_refs(part("women", women), "women_check", ["household_no", "name", "person_id"]).assign(
             masked_id=lambda t: t.person_id.map(mask_id),
             birth_date_text=lambda t: t.birth_date.map(_fmt_date))
-        b = births[births.unit_code == code].assign(
+        b = part("births", births).assign(
             mother_name=lambda t: t.mother_id.map(lambda m: names.get(m, "（不在册）")))
         b = _with_refs(b, "births_check", ["birth_date", "birth_id"]).assign(
             birth_date_text=lambda t: t.birth_date.map(_fmt_date))
-        p = procs[procs.unit_code == code].assign(
+        p = part("procs", procs).assign(
             name=lambda t: t.person_id.map(lambda m: names.get(m, "（不在册）")))
         p = _with_refs(p, "procedures_check", ["date", "procedure_id"]).assign(
             date_text=lambda t: t.date.map(_fmt_date))
         sections = {"women_check": w, "births_check": b, "procedures_check": p}
         if benefits is not None:
-            z = benefits[benefits.unit_code == code].assign(
+            z = part("benefits", benefits).assign(
                 name=lambda t: t.person_id.map(lambda m: names.get(m, "（不在册）")))
             sections["benefits_check"] = _with_refs(z, "benefits_check", ["program", "benefit_id"])
         out[code] = UnitChecklist(code, sections)

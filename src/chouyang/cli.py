@@ -49,7 +49,8 @@ def _help_option(f):
 
 @click.group(cls=ChineseGroup, context_settings=_HELP_OPTION,
              help="抽样（chouyang）：人口和计划生育目标管理责任制考核的抽样调查工具。\n\n"
-                  "流程：init 建轮次 → commit 公布指纹 → draw 抽样 → verify 复核 → plan 调查安排。")
+                  "流程：init 建轮次 → commit 公布指纹 → draw 抽样 → verify 复核 → plan 调查安排 → "
+                  "forms 核查表 → ingest 录入 → status 进度 → score 计分和报告。")
 @click.version_option(__version__, "-V", "--version", message="chouyang %(version)s", help="显示版本号并退出。")
 @_help_option
 def cli() -> None:
@@ -224,6 +225,24 @@ def status(round_dir: Path, strict: bool) -> None:
                f"确认误差 {int(table.confirmed.sum())} 例，待核实 {int(table.pending.sum())} 例。")
     if strict and missing:
         raise ChouyangError(f"还有 {missing} 个样本点未录入结果")
+
+
+@cli.command(help="计算误差率、扣分、修正指标、全县估计和排名，写出 report/ 下的 CSV、Excel 和 PDF 报告。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--partial", is_flag=True, help="仍有样本点未录入时也先计算（报告注明未录入的样本点）。")
+@_help_option
+def score(round_dir: Path, partial: bool) -> None:
+    from .round import Round
+    from .score import county_summary_line, score_and_report
+
+    result = score_and_report(Round.open(round_dir), partial)
+    t = result.townships
+    click.echo(f"计分完成：{len(t)} 个乡镇，确认误差 {int(t.cases_confirmed.sum())} 例，"
+               f"待核实 {int(t.cases_pending.sum())} 例，扣分合计 {t.deduction.sum():g} 分")
+    click.echo("  " + county_summary_line(result))
+    if result.missing_units:
+        click.echo(f"  注意：{len(result.missing_units)} 个样本点未录入，未计入：{'、'.join(result.missing_units)}")
+    click.echo(f"  报告：{round_dir / 'report'}（cases.csv、townships.csv、county.csv、report.xlsx、report.pdf）")
 
 
 class _units_bar:

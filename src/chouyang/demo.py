@@ -276,6 +276,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     from .draw import commit_round, draw_round, verify_round
     from .forms import make_forms
     from .ingest import ingest
+    from .score import county_summary_line, score_and_report
     from .errors import ChouyangError
     from .plan import plan_round
     from .round import init_round
@@ -291,7 +292,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text("chouyang demo output; safe to delete\n", encoding="utf-8")
     rules = load_preset("dengzhou-2016h1")
-    steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入"]
+    steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入", "计分和报告"]
     bar = tqdm(total=len(steps), desc="示范运行", unit="步", disable=None)
 
     def step(i: int) -> None:
@@ -318,6 +319,8 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     step(7)
     filled = simulate_field_entry(rnd, county["truth"], out / "field")
     ingested = ingest(rnd, filled)
+    step(8)
+    result = score_and_report(rnd)
     bar.update(1)
     bar.close()
     c = summary.counts
@@ -334,6 +337,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
         f"录入工作簿 → {rnd.path / 'entry'}",
         f"现场录入（按隐藏的实地情况模拟填写，{out / 'field'}）：{len(ingested)} 个样本点，"
         f"确认误差 {sum(r.confirmed for r in ingested)} 例，待核实 {sum(r.pending for r in ingested)} 例",
+        f"计分：扣分合计 {result.townships.deduction.sum():g} 分；{county_summary_line(result)} → {rnd.path / 'report'}",
     ]
 
 

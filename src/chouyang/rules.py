@@ -56,6 +56,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool, Any]]] = {
         "sterilisation_false_or_wrong": (_FLOAT, True, None),
         "remedial_false": (_FLOAT, True, None),
         "remedial_wrong": (_FLOAT, False, 0),
+        "removal_false_or_wrong": (_FLOAT, False, 0),
         "eligibility_error": (_FLOAT, False, 0),
         "woman_missing": (_FLOAT, False, 0),
         "woman_false": (_FLOAT, False, 0),

@@ -1,0 +1,154 @@
+"""Corrected indicators (误差修正, SPEC §3.5).
+
+Register-based indicators of each whole township (births in the period,
+符合政策生育率, 出生人口性别比, 长效节育措施落实率 among married women) are
+corrected by ratio estimators from the township's sample points:
+corrected total = register total x (true total in sample / register total in
+sample), with design weights.  A ratio whose sample denominator is 0 falls
+back to the county's pooled ratio, and the township is flagged.  Only
+confirmed cases change the "true" counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .cases import is_confirmed
+from .inputs import Register, in_period
+from .vocab import LONG_ACTING, MARRIED
+
+# correction ratio -> (register count, true count) columns of the ingredients
+RATIOS = {"births": ("reg_births", "true_births"), "comp": ("reg_comp", "true_comp"),
+          "male": ("reg_male", "true_male"), "female": ("reg_female", "true_female"),
+          "married": ("reg_married", "true_married"), "la": ("reg_la", "true_la")}
+_LABEL = {"births": "出生数", "comp": "政策内出生数", "male": "男婴数", "female": "女婴数",
+          "married": "已婚育龄妇女数", "la": "长效措施数"}
+
+
+def unit_ingredients(checklists: dict, entries: dict, rules) -> pd.DataFrame:
+    """Per sample point: register and field-true counts behind each correction ratio."""
+    rows = []
+    for unit, cl in checklists.items():
+        e = entries.get(unit, {})
+        births = cl.sections["births_check"]
+        women = cl.sections["women_check"]
+        r = {"unit_code": unit,
+             "reg_births": len(births), "reg_comp": int((births.policy == "政策内").sum()) if len(births) else 0,
+             "reg_male": int((births.sex == "男").sum()) if len(births) else 0,
+             "reg_female": int((births.sex == "女").sum()) if len(births) else 0,
+             "reg_married": int(women.marital_status.isin(MARRIED).sum()),
+             "reg_la": int((women.marital_status.isin(MARRIED) & women.contraception.isin(LONG_ACTING)).sum())}
+        t = {k.replace("reg_", "true_"): v for k, v in r.items() if k.startswith("reg_")}
+        by_ref = births.set_index("ref") if len(births) else None
+        for row in e.get("births_check", []):
+            if not is_confirmed(row.get("witnesses"), row.get("verified", ""), rules):
+                continue
+            reg = by_ref.loc[row["ref"]]
+            sex_key = "true_male" if reg.sex == "男" else "true_female"
+            if row["result"] == "虚报":
+                t["true_births"] -= 1
+                t[sex_key] -= 1
+                t["true_comp"] -= int(reg.policy == "政策内")
+            elif row["result"] == "错报" and row.get("true_sex") and row["true_sex"] != reg.sex:
+                t[sex_key] -= 1
+                t["true_male" if row["true_sex"] == "男" else "true_female"] += 1
+        for row in e.get("missed_births", []):
+            if is_confirmed(row.get("witnesses"), row.get("verified", ""), rules):
+                t["true_births"] += 1
+                t["true_male" if row["sex"] == "男" else "true_female"] += 1
+                t["true_comp"] += int(row["policy"] == "政策内")
+        w_by_ref = women.set_index("ref")
+        for row in e.get("women_check", []):
+            if row["result"] == "查无此人" and is_confirmed(row.get("witnesses"), row.get("verified", ""), rules):
+                reg = w_by_ref.loc[row["ref"]]
+                if reg.marital_status in MARRIED:
+                    t["true_married"] -= 1
+                    t["true_la"] -= int(reg.contraception in LONG_ACTING)
+        for row in e.get("missed_women", []):
+            if is_confirmed(row.get("witnesses"), row.get("verified", ""), rules) and row["marital_status"] in MARRIED:
+                t["true_married"] += 1
+                t["true_la"] += int(row["contraception"] in LONG_ACTING)
+        rows.append({**r, **t})
+    return pd.DataFrame(rows)
+
+
+def township_register(register: Register, frame: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Register indicators of every whole township."""
+    town = dict(zip(frame.unit_code, frame.township_code))
+    b = register.births[in_period(register.births.birth_date, start, end)].assign(
+        township_code=lambda t: t.unit_code.map(town))
+    w = register.women.assign(township_code=lambda t: t.unit_code.map(town))
+    married = w[w.marital_status.isin(MARRIED)]
+    out = pd.DataFrame({"township_code": sorted(frame.township_code.unique())}).set_index("township_code")
+    out["births"] = b.groupby("township_code").size()
+    out["comp"] = b[b.policy == "政策内"].groupby("township_code").size()
+    out["male"] = b[b.sex == "男"].groupby("township_code").size()
+    out["female"] = b[b.sex == "女"].groupby("township_code").size()
+    out["married"] = married.groupby("township_code").size()
+    out["la"] = married[married.contraception.isin(LONG_ACTING)].groupby("township_code").size()
+    return out.fillna(0).astype(float)
+
+
+def _div(a, b):
+    return a / b if b else float("nan")
+
+
+@dataclass(frozen=True)
+class CorrectionInputs:
+    """Arrays for fast corrected totals: townships x ratios, and units x ratios."""
+
+    townships: list[str]
+    register: np.ndarray   # T x K register totals of whole townships
+    unit_town: np.ndarray  # U township index of each sample point
+    units: list[str]
+    reg: np.ndarray        # U x K register counts in the sample point
+    true: np.ndarray       # U x K field-true counts in the sample point
+
+
+def correction_inputs(town_reg: pd.DataFrame, ingredients: pd.DataFrame) -> CorrectionInputs:
+    towns = list(town_reg.index)
+    pos = {t: i for i, t in enumerate(towns)}
+    keys = list(RATIOS)
+    return CorrectionInputs(towns, town_reg[keys].to_numpy(dtype=float),
+                            ingredients.township_code.map(pos).to_numpy(dtype=int), list(ingredients.unit_code),
+                            ingredients[[RATIOS[k][0] for k in keys]].to_numpy(dtype=float),
+                            ingredients[[RATIOS[k][1] for k in keys]].to_numpy(dtype=float))
+
+
+def corrected_matrix(ci: CorrectionInputs, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Corrected totals (T x K) under unit weights w, and a T x K mask of county fallbacks."""
+    t = len(ci.townships)
+    num = np.stack([np.bincount(ci.unit_town, w * ci.true[:, k], minlength=t) for k in range(ci.true.shape[1])], 1)
+    den = np.stack([np.bincount(ci.unit_town, w * ci.reg[:, k], minlength=t) for k in range(ci.reg.shape[1])], 1)
+    pooled_den = (w[:, None] * ci.reg).sum(0)
+    pooled = np.divide((w[:, None] * ci.true).sum(0), pooled_den, out=np.ones_like(pooled_den),
+                       where=pooled_den > 0)
+    fallback = den <= 0
+    ratio = np.where(fallback, pooled[None, :], num / np.where(fallback, 1.0, den))
+    return ci.register * ratio, fallback
+
+
+def corrected_totals(town_reg: pd.DataFrame, ingredients: pd.DataFrame, weights: pd.Series
+                     ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Corrected totals per township under the given unit weights, and the fallbacks used."""
+    ci = correction_inputs(town_reg, ingredients)
+    w = ingredients.unit_code.map(weights).fillna(0.0).to_numpy(dtype=float)
+    totals, fallback = corrected_matrix(ci, w)
+    out = pd.DataFrame(totals, index=town_reg.index, columns=list(RATIOS))
+    labels = [_LABEL[k] for k in RATIOS]
+    flags = {t: [labels[k] for k in np.flatnonzero(fallback[i])] for i, t in enumerate(ci.townships)
+             if fallback[i].any()}
+    return out, flags
+
+
+def indicator_rates(totals: pd.DataFrame) -> pd.DataFrame:
+    """births, 符合政策生育率, 出生人口性别比 (boys per 100 girls), 长效节育措施落实率."""
+    return pd.DataFrame({
+        "births": totals.births,
+        "compliance_rate": [_div(a, b) for a, b in zip(totals.comp, totals.births)],
+        "sex_ratio": [100 * _div(a, b) for a, b in zip(totals.male, totals.female)],
+        "longacting_rate": [_div(a, b) for a, b in zip(totals.la, totals.married)],
+    }, index=totals.index)

@@ -1,0 +1,204 @@
+"""`chouyang score`: cases, deductions, rates, corrected indicators, county estimates, ranking (SPEC §3.3-§3.6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import estimate as est
+from .checklist import unit_checklists
+from .deductions import assign_points, township_deductions
+from .draw import read_sample
+from .errors import ChouyangError
+from .indicators import (RATIOS, corrected_matrix, corrected_totals, correction_inputs, indicator_rates,
+                         township_register, unit_ingredients)
+from .ingest import load_entries, round_cases
+
+TOWNSHIP_COLUMNS = [
+    "township_code", "township_name", "points", "cases_confirmed", "cases_pending", "deduction_raw", "deduction",
+    "birth_omission_rate", "birth_false_rate", "birth_wrong_rate", "birth_error_rate", "woman_missing_rate",
+    "iud_false_rate", "sterilisation_false_rate", "remedial_false_rate", "statistical_error_rate",
+    "register_births", "corrected_births", "compliance_rate", "corrected_compliance_rate", "sex_ratio",
+    "corrected_sex_ratio", "longacting_rate", "corrected_longacting_rate", "rank"]
+CASE_OUTPUT_COLUMNS = ["township_code", "unit_code", "kind", "ref", "parity", "procedure_type", "witnesses",
+                       "verified", "confirmed", "rule", "points"]
+CONDITIONAL = "Clopper-Pearson 精确区间，仅以被抽中的样本点为条件（不代表全乡镇的抽样误差）"
+
+
+@dataclass
+class ScoreResult:
+    cases: pd.DataFrame
+    townships: pd.DataFrame
+    county: pd.DataFrame
+    township_intervals: pd.DataFrame
+    unit_counts: pd.DataFrame
+    missing_units: list[str]
+
+
+def score_data(rules, frame, sample, register, entries, cases) -> ScoreResult:
+    """Pure scoring from tables; `score_round` feeds it from a round folder."""
+    primary = sample[sample.role == "primary"].reset_index(drop=True)
+    scored = [u for u in primary.unit_code if u in entries]
+    missing = [u for u in primary.unit_code if u not in entries]
+    primary = primary[primary.unit_code.isin(scored)].reset_index(drop=True)
+    checklists = unit_checklists(register, primary.unit_code, rules.round.reference_start, rules.round.reference_end)
+    cases = assign_points(cases, rules)
+    counts = est.unit_counts(checklists, cases)
+    counts = counts.merge(primary[["unit_code", "township_code"]], on="unit_code")
+
+    towns = frame.drop_duplicates("township_code")[["township_code", "township_name"]]
+    towns = towns[towns.township_code.isin(primary.township_code)].reset_index(drop=True)
+    table = towns.copy()
+    table["points"] = table.township_code.map(primary.groupby("township_code").size()).astype(int)
+    conf = cases.groupby("township_code").confirmed.agg(["sum", "size"])
+    table["cases_confirmed"] = table.township_code.map(conf["sum"]).fillna(0).astype(int)
+    table["cases_pending"] = (table.township_code.map(conf["size"]).fillna(0) - table.cases_confirmed).astype(int)
+    ded = township_deductions(cases[cases.confirmed == 1], list(table.township_code), rules)
+    table = table.merge(ded, on="township_code")
+    sums = counts.groupby("township_code")[est.COUNT_COLUMNS].sum()
+    intervals = []
+    for name, (num, den, _) in est.RATES.items():
+        x, n = est.combine(sums, num), est.combine(sums, den)
+        values = np.divide(x, n, out=np.full(len(x), np.nan), where=n > 0)
+        table[name] = table.township_code.map(pd.Series(values, index=sums.index))
+        low, high = est.clopper_pearson_arrays(x, n)
+        intervals.append(pd.DataFrame({"township_code": sums.index, "metric": name, "estimate": values,
+                                       "ci_low": low, "ci_high": high, "numerator": x, "denominator": n,
+                                       "method": CONDITIONAL}))
+    intervals = pd.concat(intervals, ignore_index=True)
+
+    # corrected indicators
+    ingredients = unit_ingredients(checklists, entries, rules).merge(primary[["unit_code", "township_code"]],
+                                                                     on="unit_code")
+    town_reg = township_register(register, frame, rules.round.reference_start, rules.round.reference_end)
+    town_reg = town_reg.loc[list(table.township_code)]
+    weights = primary.set_index("unit_code").weight
+    corrected, flags = corrected_totals(town_reg, ingredients, weights)
+    reg_rates, cor_rates = indicator_rates(town_reg), indicator_rates(corrected)
+    idx = table.township_code
+    table["register_births"] = idx.map(reg_rates.births).to_numpy()
+    table["corrected_births"] = idx.map(cor_rates.births).to_numpy()
+    for col in ("compliance_rate", "sex_ratio", "longacting_rate"):
+        table[col] = idx.map(reg_rates[col]).to_numpy()
+        table[f"corrected_{col}"] = idx.map(cor_rates[col]).to_numpy()
+    table["correction_note"] = idx.map(
+        lambda c: ("以下比率样本中无数据，改用全县合并比率：" + "、".join(flags[c])) if c in flags else "")
+    table = rank_townships(table, rules)
+
+    # county
+    design = est.make_design(primary, list(towns.township_code), rules.sampling.method)
+    county = est.county_rates(counts, design)
+    county = pd.concat([county, county_indicators(town_reg, ingredients, design)], ignore_index=True)
+    return ScoreResult(cases[CASE_OUTPUT_COLUMNS], table, county, intervals, counts, missing)
+
+
+def county_indicators(town_reg, ingredients, design) -> pd.DataFrame:
+    """County corrected indicators, recomputed inside every jackknife replicate (no delta formulas)."""
+    t = stats.t.ppf(0.975, max(design.df, 1))
+    reg = indicator_rates(town_reg.sum().to_frame().T)
+    rows = []
+    for col, label in (("births", "register_births"), ("compliance_rate", "compliance_rate"),
+                       ("sex_ratio", "sex_ratio"), ("longacting_rate", "longacting_rate")):
+        rows.append({"metric": label, "estimate": float(reg[col].iloc[0]), "ci_low": float("nan"),
+                     "ci_high": float("nan"), "se": float("nan"), "method": "全员数据（未修正）"})
+    ci = correction_inputs(town_reg, ingredients)
+    keys = list(RATIOS)
+
+    def metrics(w: np.ndarray) -> np.ndarray:
+        total = corrected_matrix(ci, w)[0].sum(0)
+        births, comp, male, female, married, la = (total[keys.index(k)] for k in
+                                                   ("births", "comp", "male", "female", "married", "la"))
+        div = lambda a, b: a / b if b else np.nan  # noqa: E731
+        return np.array([births, div(comp, births), 100 * div(male, female), div(la, married)])
+
+    position = {u: i for i, u in enumerate(ci.units)}
+    order = [position[u] for u in design.units.unit_code]
+    base = np.zeros(len(ci.units))
+    base[order] = design.units.weight.to_numpy(dtype=float)
+    full, var = metrics(base), np.zeros(4)
+    for n, weights in est.jackknife_replicates(design):
+        w = np.zeros(len(ci.units))
+        w[[position[u] for u in weights.index]] = weights.to_numpy()
+        var += (n - 1) / n * (metrics(w) - full) ** 2
+    se = np.sqrt(var)
+    method = (f"各乡镇按本乡镇样本比率修正后合计；分层删一 PSU 刀切法（JKn），每个重复样本内重新计算修正；"
+              f"t 分布 95% 区间，自由度 {design.df}")
+    for i, col in enumerate(("births", "compliance_rate", "sex_ratio", "longacting_rate")):
+        rows.append({"metric": f"corrected_{col}", "estimate": full[i], "ci_low": full[i] - t * se[i],
+                     "ci_high": full[i] + t * se[i], "se": se[i], "method": method})
+    return pd.DataFrame(rows)
+
+
+def rank_townships(table: pd.DataFrame, rules) -> pd.DataFrame:
+    """Rank 1 = best: ascending by each `ranking.order` key (empty values last); flags when configured."""
+    keys = list(rules.ranking.order)
+    order = table.sort_values(keys, na_position="last", kind="stable")
+    key_tuples = [tuple(-1 if pd.isna(v) else 0 for v in r) + tuple(0 if pd.isna(v) else v for v in r)
+                  for r in order[keys].itertuples(index=False)]
+    ranks, previous = [], None
+    for i, k in enumerate(key_tuples, start=1):
+        ranks.append(ranks[-1] if k == previous else i)
+        previous = k
+    order = order.assign(rank=ranks)
+    flags = [""] * len(order)
+    n = len(order)
+    for i in range(min(rules.ranking.top_n, n)):
+        flags[i] = "先进"
+    for i in range(max(n - rules.ranking.bottom_n, 0), n):
+        flags[i] = "重点管理"
+    order["flag"] = flags
+    return order.sort_values("township_code").reset_index(drop=True)
+
+
+def score_round(rnd, partial: bool = False) -> ScoreResult:
+    rnd.require_unchanged_since_draw()
+    rules = rnd.rules()
+    sample = read_sample(rnd.sample_path)
+    entries = load_entries(rnd)
+    primary = sample[sample.role == "primary"]
+    missing = [u for u in primary.unit_code if u not in entries]
+    if missing and not partial:
+        raise ChouyangError(f"还有 {len(missing)} 个样本点未录入结果（如 {'、'.join(missing[:5])}），"
+                            "暂不能计分。可用 chouyang status 查看；如确需先出部分结果，请加 --partial。")
+    if not entries:
+        raise ChouyangError("本轮还没有录入任何结果")
+    return score_data(rules, rnd.load_frame().frame, sample, rnd.load_register(), entries,
+                      round_cases(rnd, rules))
+
+
+def write_csvs(result: ScoreResult, folder) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    fmt = "%.10g"
+    result.cases.to_csv(folder / "cases.csv", index=False, float_format="%g", lineterminator="\n")
+    result.townships[TOWNSHIP_COLUMNS + ["flag", "correction_note"]].to_csv(
+        folder / "townships.csv", index=False, na_rep="", float_format=fmt, lineterminator="\n")
+    result.county[["metric", "estimate", "ci_low", "ci_high", "method"]].to_csv(
+        folder / "county.csv", index=False, na_rep="", float_format=fmt, lineterminator="\n")
+    result.township_intervals.to_csv(folder / "township_intervals.csv", index=False, na_rep="",
+                                     float_format=fmt, lineterminator="\n")
+
+
+def score_and_report(rnd, partial: bool = False) -> ScoreResult:
+    """Score the round and write report/cases.csv, townships.csv, county.csv, report.xlsx, report.pdf."""
+    from .report import write_pdf, write_xlsx
+
+    result = score_round(rnd, partial)
+    rules = rnd.rules()
+    folder = rnd.path / "report"
+    write_csvs(result, folder)
+    write_xlsx(result, rules, rnd, folder / "report.xlsx")
+    write_pdf(result, rules, folder / "report.pdf")
+    confirmed = int(result.townships.cases_confirmed.sum())
+    rnd.log("score", {"townships": len(result.townships), "cases_confirmed": confirmed,
+                      "missing_units": result.missing_units,
+                      "deduction_total": float(result.townships.deduction.sum())})
+    return result
+
+
+def county_summary_line(result: ScoreResult) -> str:
+    row = result.county.set_index("metric").loc["birth_omission_rate"]
+    return (f"全县出生漏报率 {100 * row.estimate:.2f}%（95% 置信区间 {100 * row.ci_low:.2f}%–"
+            f"{100 * row.ci_high:.2f}%）")
