@@ -203,7 +203,9 @@ def validate_entry(entry: EntryFile, rnd: Round, rules, checklists: dict[str, Un
             continue
         rows = entry.sheets.get(sheet)
         if rows is None:
-            bad(sheet, None, None, "缺少这张工作表")
+            if len(register):
+                bad(sheet, None, None, "缺少这张工作表")
+            out[sheet] = []
             continue
         by_ref = {r["ref"]: r for r in register.to_dict("records")}
         seen: dict[str, int] = {}
