@@ -31,8 +31,10 @@ class UnitChecklist:
 
 
 def _with_refs(table: pd.DataFrame, key: str, sort: list[str]) -> pd.DataFrame:
-    table = table.sort_values(sort, kind="stable").reset_index(drop=True)
-    table.insert(0, "ref", [f"{REF_PREFIX[key]}{i:03d}" for i in range(1, len(table) + 1)])
+    """Sort by unit then `sort`, and number the rows of each unit W001, W002, … (vectorised)."""
+    table = table.sort_values(["unit_code"] + sort, kind="stable").reset_index(drop=True)
+    numbers = table.groupby("unit_code", sort=False).cumcount() + 1
+    table.insert(0, "ref", REF_PREFIX[key] + numbers.map("{:03d}".format))
     return table
 
 
@@ -52,30 +54,22 @@ def unit_checklists(register: Register, unit_codes, start, end) -> dict[str, Uni
     benefits = register.benefits
     if benefits is not None:
         benefits = benefits[benefits.unit_code.isin(unit_codes)]
-    groups = {name: dict(tuple(table.groupby("unit_code"))) for name, table in
-              (("women", women), ("births", births), ("procs", procs))}
+    lookup = names.get
+    women = _with_refs(women, "women_check", ["household_no", "name", "person_id"]).assign(
+        masked_id=lambda t: t.person_id.map(mask_id), birth_date_text=lambda t: t.birth_date.map(_fmt_date))
+    births = _with_refs(births.assign(mother_name=births.mother_id.map(lambda m: lookup(m, "（不在册）"))),
+                        "births_check", ["birth_date", "birth_id"]).assign(
+        birth_date_text=lambda t: t.birth_date.map(_fmt_date))
+    procs = _with_refs(procs.assign(name=procs.person_id.map(lambda m: lookup(m, "（不在册）"))),
+                       "procedures_check", ["date", "procedure_id"]).assign(
+        date_text=lambda t: t.date.map(_fmt_date))
+    tables = {"women_check": women, "births_check": births, "procedures_check": procs}
     if benefits is not None:
-        groups["benefits"] = dict(tuple(benefits.groupby("unit_code")))
-    out = {}
-    for code in unit_codes:
-        def part(name, like):
-            return groups[name].get(code, like.iloc[0:0])
-
-        w = _with_refs(part("women", women), "women_check", ["household_no", "name", "person_id"]).assign(
-            masked_id=lambda t: t.person_id.map(mask_id),
-            birth_date_text=lambda t: t.birth_date.map(_fmt_date))
-        b = part("births", births).assign(
-            mother_name=lambda t: t.mother_id.map(lambda m: names.get(m, "（不在册）")))
-        b = _with_refs(b, "births_check", ["birth_date", "birth_id"]).assign(
-            birth_date_text=lambda t: t.birth_date.map(_fmt_date))
-        p = part("procs", procs).assign(
-            name=lambda t: t.person_id.map(lambda m: names.get(m, "（不在册）")))
-        p = _with_refs(p, "procedures_check", ["date", "procedure_id"]).assign(
-            date_text=lambda t: t.date.map(_fmt_date))
-        sections = {"women_check": w, "births_check": b, "procedures_check": p}
-        if benefits is not None:
-            z = part("benefits", benefits).assign(
-                name=lambda t: t.person_id.map(lambda m: names.get(m, "（不在册）")))
-            sections["benefits_check"] = _with_refs(z, "benefits_check", ["program", "benefit_id"])
-        out[code] = UnitChecklist(code, sections)
-    return out
+        tables["benefits_check"] = _with_refs(
+            benefits.assign(name=benefits.person_id.map(lambda m: lookup(m, "（不在册）"))),
+            "benefits_check", ["program", "benefit_id"])
+    groups = {key: {u: g.reset_index(drop=True) for u, g in table.groupby("unit_code", sort=False)}
+              for key, table in tables.items()}
+    empty = {key: table.iloc[0:0] for key, table in tables.items()}
+    return {code: UnitChecklist(code, {key: groups[key].get(code, empty[key]) for key in tables})
+            for code in unit_codes}

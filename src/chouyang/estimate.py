@@ -41,26 +41,38 @@ COUNT_COLUMNS = (["B_reg", "B_false", "B_wrong", "B_miss", "W_reg", "W_false", "
 
 def unit_counts(checklists: dict, cases: pd.DataFrame) -> pd.DataFrame:
     """Per sample point: register records checked and confirmed cases of each kind."""
+    units = list(checklists)
+    out = pd.DataFrame({"unit_code": units})
+    out["B_reg"] = [cl.count("births_check") for cl in checklists.values()]
+    out["W_reg"] = [cl.count("women_check") for cl in checklists.values()]
+    out["Z_reg"] = [cl.count("benefits_check") for cl in checklists.values()]
+    procs = pd.concat([cl.sections["procedures_check"][["unit_code", "type"]] for cl in checklists.values()])
     confirmed = cases[cases.confirmed == 1]
-    rows = []
-    for unit, cl in checklists.items():
-        c = confirmed[confirmed.unit_code == unit]
-        kind = c.kind.value_counts()
-        row = {"unit_code": unit, "B_reg": cl.count("births_check"), "W_reg": cl.count("women_check"),
-               "Z_reg": cl.count("benefits_check"),
-               "B_false": kind.get("birth_false", 0), "B_wrong": kind.get("birth_wrong", 0),
-               "B_miss": kind.get("birth_missed", 0), "W_false": kind.get("woman_false", 0),
-               "W_miss": kind.get("woman_missing", 0), "Z_err": kind.get("benefit_error", 0)}
-        procs = cl.sections["procedures_check"]
-        for name, code in PROCEDURE_CODES.items():
-            row[f"P_reg_{code}"] = int((procs.type == name).sum()) if len(procs) else 0
-            row[f"P_false_{code}"] = int(((c.kind == "procedure_false") & (c.procedure_type == name)).sum())
-            row[f"P_wrong_{code}"] = int(((c.kind == "procedure_wrong") & (c.procedure_type == name)).sum())
-        row["records_checked"] = row["B_reg"] + row["W_reg"] + row["Z_reg"] + len(procs)
-        row["found_missing"] = row["B_miss"] + row["W_miss"]
-        row["all_cases"] = len(c)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["unit_code"] + COUNT_COLUMNS).fillna(0)
+
+    def table(frame: pd.DataFrame, column: pd.Series) -> pd.DataFrame:
+        """Counts per unit (rows, in `units` order) and label (columns)."""
+        counts = frame.groupby([frame.unit_code, column]).size().unstack(fill_value=0)
+        return counts.reindex(index=units, fill_value=0)
+
+    kinds = table(confirmed, confirmed.kind)
+    reg_types = table(procs, procs.type)
+    proc_cases = table(confirmed, confirmed.kind + "|" + confirmed.procedure_type)
+
+    def col(frame: pd.DataFrame, label: str) -> np.ndarray:
+        return frame[label].to_numpy(dtype=int) if label in frame.columns else np.zeros(len(units), dtype=int)
+
+    for name, kind in (("B_false", "birth_false"), ("B_wrong", "birth_wrong"), ("B_miss", "birth_missed"),
+                       ("W_false", "woman_false"), ("W_miss", "woman_missing"), ("Z_err", "benefit_error")):
+        out[name] = col(kinds, kind)
+    for name, code in PROCEDURE_CODES.items():
+        out[f"P_reg_{code}"] = col(reg_types, name)
+        out[f"P_false_{code}"] = col(proc_cases, f"procedure_false|{name}")
+        out[f"P_wrong_{code}"] = col(proc_cases, f"procedure_wrong|{name}")
+    out["records_checked"] = out.B_reg + out.W_reg + out.Z_reg + [cl.count("procedures_check")
+                                                                  for cl in checklists.values()]
+    out["found_missing"] = out.B_miss + out.W_miss
+    out["all_cases"] = out.unit_code.map(confirmed.groupby("unit_code").size()).fillna(0).astype(int)
+    return out[["unit_code"] + COUNT_COLUMNS]
 
 
 def combine(counts: pd.DataFrame, coefs: dict[str, int]) -> np.ndarray:
@@ -154,14 +166,19 @@ def taylor_ratio(y, x, weight, stratum, psu, fpc) -> tuple[float, float]:
         return float("nan"), float("nan")
     r = big_y / big_x
     z = w * (y - r * x) / big_x
-    frame = pd.DataFrame({"z": z, "h": np.asarray(stratum), "psu": np.asarray(psu), "fpc": np.asarray(fpc)})
-    per_psu = frame.groupby(["h", "psu"], sort=False).agg(z=("z", "sum"), fpc=("fpc", "first")).reset_index()
-    var = 0.0
-    for _, g in per_psu.groupby("h"):
-        n = len(g)
-        if n > 1:
-            var += g.fpc.iloc[0] * n / (n - 1) * ((g.z - g.z.mean()) ** 2).sum()
-    return float(r), float(np.sqrt(var))
+    h_codes = pd.factorize(np.asarray(stratum))[0]
+    psu_codes = pd.factorize(pd.MultiIndex.from_arrays([h_codes, np.asarray(psu)]))[0]
+    fpc = np.asarray(fpc, dtype=float)
+    z_psu = np.bincount(psu_codes, z)                  # PSU totals
+    h_psu = np.zeros(len(z_psu), dtype=int)
+    h_psu[psu_codes] = h_codes                         # stratum of each PSU
+    fpc_h = np.zeros(h_codes.max() + 1)
+    fpc_h[h_codes] = fpc
+    n_h = np.bincount(h_psu)
+    mean_h = np.bincount(h_psu, z_psu) / n_h
+    ss_h = np.bincount(h_psu, (z_psu - mean_h[h_psu]) ** 2)
+    factor = np.divide(n_h, n_h - 1, out=np.zeros(len(n_h)), where=n_h > 1)
+    return float(r), float(np.sqrt((fpc_h * factor * ss_h).sum()))
 
 
 def korn_graubard(p: float, se: float, n: float, df: int, level: float = 0.95) -> tuple[float, float]:
@@ -193,24 +210,14 @@ def county_rates(counts: pd.DataFrame, design: Design) -> pd.DataFrame:
 
 
 def jackknife_replicates(design: Design):
-    """Stratified delete-one-PSU (JKn) replicate weights: yields (stratum n_h, weights Series)."""
-    base = design.units.set_index("unit_code").weight
-    strata = design.units.groupby("stratum").unit_code.apply(list)
-    for _, members in strata.items():
-        n = len(members)
+    """Stratified delete-one-PSU (JKn) replicates: yields (n_h, weights array in design.units order)."""
+    base = design.units.weight.to_numpy(dtype=float)
+    for _, idx in design.units.groupby("stratum", sort=False).indices.items():
+        n = len(idx)
         if n < 2:
             continue
-        for drop in members:
+        for drop in idx:
             w = base.copy()
-            w[members] = w[members] * n / (n - 1)
+            w[idx] *= n / (n - 1)
             w[drop] = 0.0
             yield n, w
-
-
-def jackknife_se(estimate_fn, design: Design) -> tuple[float, float]:
-    """Full-sample estimate and JKn standard error of any function of the unit weights."""
-    full = estimate_fn(design.units.set_index("unit_code").weight)
-    var = 0.0
-    for n, w in jackknife_replicates(design):
-        var += (n - 1) / n * (estimate_fn(w) - full) ** 2
-    return float(full), float(np.sqrt(var))

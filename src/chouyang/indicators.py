@@ -35,24 +35,23 @@ def unit_ingredients(checklists: dict, entries: dict, rules) -> pd.DataFrame:
         e = entries.get(unit, {})
         births = cl.sections["births_check"]
         women = cl.sections["women_check"]
-        r = {"unit_code": unit,
-             "reg_births": len(births), "reg_comp": int((births.policy == "政策内").sum()) if len(births) else 0,
-             "reg_male": int((births.sex == "男").sum()) if len(births) else 0,
-             "reg_female": int((births.sex == "女").sum()) if len(births) else 0,
-             "reg_married": int(women.marital_status.isin(MARRIED).sum()),
-             "reg_la": int((women.marital_status.isin(MARRIED) & women.contraception.isin(LONG_ACTING)).sum())}
+        sexes, policies = list(births.sex), list(births.policy)
+        married = [m in MARRIED for m in women.marital_status]
+        r = {"unit_code": unit, "reg_births": len(sexes), "reg_comp": policies.count("政策内"),
+             "reg_male": sexes.count("男"), "reg_female": sexes.count("女"), "reg_married": sum(married),
+             "reg_la": sum(m and c in LONG_ACTING for m, c in zip(married, women.contraception))}
         t = {k.replace("reg_", "true_"): v for k, v in r.items() if k.startswith("reg_")}
-        by_ref = births.set_index("ref") if len(births) else None
+        birth_info = dict(zip(births.ref, zip(births.sex, births.policy)))
         for row in e.get("births_check", []):
-            if not is_confirmed(row.get("witnesses"), row.get("verified", ""), rules):
+            if row["result"] == "属实" or not is_confirmed(row.get("witnesses"), row.get("verified", ""), rules):
                 continue
-            reg = by_ref.loc[row["ref"]]
-            sex_key = "true_male" if reg.sex == "男" else "true_female"
+            sex, policy = birth_info[row["ref"]]
+            sex_key = "true_male" if sex == "男" else "true_female"
             if row["result"] == "虚报":
                 t["true_births"] -= 1
                 t[sex_key] -= 1
-                t["true_comp"] -= int(reg.policy == "政策内")
-            elif row["result"] == "错报" and row.get("true_sex") and row["true_sex"] != reg.sex:
+                t["true_comp"] -= int(policy == "政策内")
+            elif row["result"] == "错报" and row.get("true_sex") and row["true_sex"] != sex:
                 t[sex_key] -= 1
                 t["true_male" if row["true_sex"] == "男" else "true_female"] += 1
         for row in e.get("missed_births", []):
@@ -60,13 +59,15 @@ def unit_ingredients(checklists: dict, entries: dict, rules) -> pd.DataFrame:
                 t["true_births"] += 1
                 t["true_male" if row["sex"] == "男" else "true_female"] += 1
                 t["true_comp"] += int(row["policy"] == "政策内")
-        w_by_ref = women.set_index("ref")
-        for row in e.get("women_check", []):
-            if row["result"] == "查无此人" and is_confirmed(row.get("witnesses"), row.get("verified", ""), rules):
-                reg = w_by_ref.loc[row["ref"]]
-                if reg.marital_status in MARRIED:
+        false_refs = [row["ref"] for row in e.get("women_check", []) if row["result"] == "查无此人"
+                      and is_confirmed(row.get("witnesses"), row.get("verified", ""), rules)]
+        if false_refs:
+            woman_info = dict(zip(women.ref, zip(women.marital_status, women.contraception)))
+            for ref in false_refs:
+                marital, method = woman_info[ref]
+                if marital in MARRIED:
                     t["true_married"] -= 1
-                    t["true_la"] -= int(reg.contraception in LONG_ACTING)
+                    t["true_la"] -= int(method in LONG_ACTING)
         for row in e.get("missed_women", []):
             if is_confirmed(row.get("witnesses"), row.get("verified", ""), rules) and row["marital_status"] in MARRIED:
                 t["true_married"] += 1

@@ -115,13 +115,13 @@ def county_indicators(town_reg, ingredients, design) -> pd.DataFrame:
         return np.array([births, div(comp, births), 100 * div(male, female), div(la, married)])
 
     position = {u: i for i, u in enumerate(ci.units)}
-    order = [position[u] for u in design.units.unit_code]
+    order = np.array([position[u] for u in design.units.unit_code])
     base = np.zeros(len(ci.units))
     base[order] = design.units.weight.to_numpy(dtype=float)
     full, var = metrics(base), np.zeros(4)
     for n, weights in est.jackknife_replicates(design):
         w = np.zeros(len(ci.units))
-        w[[position[u] for u in weights.index]] = weights.to_numpy()
+        w[order] = weights
         var += (n - 1) / n * (metrics(w) - full) ** 2
     se = np.sqrt(var)
     method = (f"各乡镇按本乡镇样本比率修正后合计；分层删一 PSU 刀切法（JKn），每个重复样本内重新计算修正；"
