@@ -7,6 +7,7 @@ exits with status 2.  No traceback reaches the user.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -324,6 +325,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("已中断。", err=True)
         return 130
+    except OSError as exc:  # a file the user named cannot be read or written
+        click.echo(f"错误：无法读写文件 {exc.filename or ''}：{exc.strerror or exc}", err=True)
+        return 1
+    except Exception as exc:  # a defect of ours: say so plainly, still without a traceback
+        click.echo(f"内部错误（{type(exc).__name__}：{exc}）。已有数据未被改动；请把这条信息和所用命令报告给开发者。"
+                   "设置环境变量 CHOUYANG_DEBUG=1 可查看详细信息。", err=True)
+        if os.environ.get("CHOUYANG_DEBUG"):
+            raise
+        return 3
     return 0
 
 
