@@ -169,20 +169,28 @@ def _ranking_table(pdf, table) -> None:
     pdf.cell(0, 8, "乡镇排名", new_x="LMARGIN", new_y="NEXT")
     heads = [("名次", 12), ("乡镇", 36), ("样本点", 14), ("确认", 14), ("待核实", 14), ("扣分", 16),
              ("出生误差率", 24), ("统计误差率", 24), ("评定", 20)]
+    _grid(pdf, heads, [[str(r.rank), r.township_name, str(r.points), str(r.cases_confirmed),
+                        str(r.cases_pending), f"{r.deduction:g}" + ("*" if r.deduction_raw > r.deduction else ""),
+                        _pct(r.birth_error_rate), _pct(r.statistical_error_rate), r.flag]
+                       for r in table.itertuples()])
+    pdf.set_font(size=8)
+    pdf.cell(0, 6, "* 已按上限封顶。", new_x="LMARGIN", new_y="NEXT")
+
+
+def _grid(pdf, heads: list[tuple[str, float]], rows: list[list[str]], empty: str = "") -> None:
+    """A bordered table: grey header row, then one 6.5 mm row per item (or one `empty` row)."""
     pdf.set_font(size=8.5)
     pdf.set_fill_color(225, 225, 225)
     for h, w in heads:
         pdf.cell(w, 7, h, border=1, align="C", fill=True)
     pdf.ln()
-    for r in table.itertuples():
-        values = [str(r.rank), r.township_name, str(r.points), str(r.cases_confirmed), str(r.cases_pending),
-                  f"{r.deduction:g}" + ("*" if r.deduction_raw > r.deduction else ""), _pct(r.birth_error_rate),
-                  _pct(r.statistical_error_rate), r.flag]
-        for (h, w), v in zip(heads, values):
-            pdf.cell(w, 6.5, v, border=1, align="C")
+    if not rows and empty:
+        pdf.cell(sum(w for _, w in heads), 7, empty, border=1, align="C")
         pdf.ln()
-    pdf.set_font(size=8)
-    pdf.cell(0, 6, "* 已按上限封顶。", new_x="LMARGIN", new_y="NEXT")
+    for values in rows:
+        for (_, w), v in zip(heads, values):
+            pdf.cell(w, 6.5, str(v), border=1, align="C")
+        pdf.ln()
 
 
 def _deduction_chart(pdf, table, cap: float) -> None:
@@ -247,20 +255,10 @@ def _feedback_page(pdf, town, cases, rules) -> None:
                    f"扣分 {town.deduction:g}（未封顶 {town.deduction_raw:g}）", new_x="LMARGIN", new_y="NEXT")
     heads = [("样本点", 28), ("编号", 14), ("类别", 26), ("孩次/手术", 20), ("反映人数", 16), ("查实", 12),
              ("状态", 16), ("扣分规则", 40), ("扣分", 14)]
-    pdf.set_font(size=8.5)
-    pdf.set_fill_color(225, 225, 225)
-    for h, w in heads:
-        pdf.cell(w, 7, h, border=1, align="C", fill=True)
-    pdf.ln()
-    if cases.empty:
-        pdf.cell(sum(w for _, w in heads), 7, "本乡镇样本点未发现误差", border=1, align="C")
-        pdf.ln()
-    for c in cases.itertuples():
-        values = [c.unit_code, c.ref, KIND_LABELS[c.kind], c.parity or c.procedure_type, str(c.witnesses),
-                  c.verified, "确认" if c.confirmed else "待核实", RULE_LABELS.get(c.rule, c.rule), f"{c.points:g}"]
-        for (h, w), v in zip(heads, values):
-            pdf.cell(w, 6.5, str(v), border=1, align="C")
-        pdf.ln()
+    _grid(pdf, heads, [[c.unit_code, c.ref, KIND_LABELS[c.kind], c.parity or c.procedure_type, str(c.witnesses),
+                        c.verified, "确认" if c.confirmed else "待核实", RULE_LABELS.get(c.rule, c.rule),
+                        f"{c.points:g}"] for c in cases.itertuples()],
+          empty="本乡镇样本点未发现误差")
     pdf.ln(12)
     pdf.cell(0, 8, "调查组长（签字）：______________　　乡镇代表（签字）：______________　　日期：__________",
              new_x="LMARGIN", new_y="NEXT")
