@@ -34,7 +34,8 @@ def _with_refs(table: pd.DataFrame, key: str, sort: list[str]) -> pd.DataFrame:
     """Sort by unit then `sort`, and number the rows of each unit W001, W002, … (vectorised)."""
     table = table.sort_values(["unit_code"] + sort, kind="stable").reset_index(drop=True)
     numbers = table.groupby("unit_code", sort=False).cumcount() + 1
-    table.insert(0, "ref", REF_PREFIX[key] + numbers.map("{:03d}".format))
+    table.insert(0, "ref", pd.Series([f"{REF_PREFIX[key]}{n:03d}" for n in numbers], index=table.index,
+                                     dtype=object))
     return table
 
 
