@@ -246,6 +246,36 @@ def score(round_dir: Path, partial: bool) -> None:
     click.echo(f"  报告：{round_dir / 'report'}（cases.csv、townships.csv、county.csv、report.xlsx、report.pdf）")
 
 
+@cli.command(help="识别扫描或拍照的已填写核查表（PDF、PNG、JPG、TIFF），生成录入工作簿和待人工核对清单。")
+@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("files", metavar="FILES...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="并行进程数（默认：CPU 核数，最多 4）。")
+@_help_option
+def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
+    from tqdm import tqdm
+
+    from .round import Round
+    from .scan import PROBLEM_TEXT, scan_round
+
+    paths = []
+    for f in files:
+        paths += sorted(p for p in f.iterdir() if p.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg", ".tif",
+                                                                      ".tiff")) if f.is_dir() else [f]
+    with tqdm(desc="识别扫描页", unit="页", disable=None) as bar:
+        summary = scan_round(Round.open(round_dir), paths, progress=bar.update, workers=workers)
+    click.echo(f"共 {summary.pages} 页：识别 {sum(summary.units.values())} 页，涉及 {len(summary.units)} 个样本点。")
+    for source, index, problem in summary.rejected:
+        click.echo(f"  {source} 第 {index} 页：{PROBLEM_TEXT[problem]}")
+    for source, index, what in summary.duplicates:
+        click.echo(f"  {source} 第 {index} 页：与另一份扫描重复（{what}），已保留较清晰的一份")
+    for unit, pages in summary.missing.items():
+        if pages:
+            click.echo(f"  {unit} 缺少第 {'、'.join(map(str, pages))} 页")
+    items = sum(summary.review.values())
+    click.echo(f"录入工作簿：{round_dir / 'scan'}；需人工核对 {items} 处（清单和截图在 {round_dir / 'scan' / 'review'}）。")
+    click.echo("核对并改正后，用 chouyang ingest 录入这些工作簿。")
+
+
 class _units_bar:
     """A tqdm bar counting units; called with each unit's page count."""
 
@@ -273,11 +303,13 @@ class _units_bar:
 @click.argument("out", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default="2016-07-25 福彩3D 2016199期 528", show_default=True,
               help="抽样随机种子（示范县的数据也由它生成）。")
+@click.option("--scan", "with_scan", is_flag=True,
+              help="同时演示纸质路径：模拟填写并扫描核查表 → 识别 → 人工核对 → 录入 → 计分，并核对扣分与键盘录入一致。")
 @_help_option
-def demo(out: Path, seed: str) -> None:
+def demo(out: Path, seed: str, with_scan: bool) -> None:
     from .demo import run_demo
 
-    summary = run_demo(out, seed, echo=click.echo)
+    summary = run_demo(out, seed, echo=click.echo, scan=with_scan)
     click.echo("")
     click.echo("示范运行完成：")
     for line in summary:

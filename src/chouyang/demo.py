@@ -269,8 +269,13 @@ def write_county(out: Path, seed: str, start: dt.date, end: dt.date) -> dict[str
             "truth": out / "truth"}
 
 
-def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
-    """Generate the demo county under OUT and run every step on it; returns summary lines."""
+def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> list[str]:
+    """Generate the demo county under OUT and run every step on it; returns summary lines.
+
+    With `scan`, the paper path runs too, in OUT/round-scan: forms -> simulated
+    filled scans -> scan -> review (the clerk types what the reader flagged)
+    -> ingest -> score, and its deductions must equal the typed path's.
+    """
     from tqdm import tqdm
 
     from .draw import commit_round, draw_round, verify_round
@@ -293,6 +298,8 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     marker.write_text("chouyang demo output; safe to delete\n", encoding="utf-8")
     rules = load_preset("dengzhou-2016h1")
     steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入", "计分和报告"]
+    if scan:
+        steps.append("纸质表扫描识别")
     bar = tqdm(total=len(steps), desc="示范运行", unit="步", disable=None)
 
     def step(i: int) -> None:
@@ -316,15 +323,21 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     plan = plan_round(rnd)
     step(6)
     forms = make_forms(rnd)
+    if scan:
+        shutil.copytree(round_dir, out / "round-scan")
     step(7)
     filled = simulate_field_entry(rnd, county["truth"], out / "field")
     ingested = ingest(rnd, filled)
     step(8)
     result = score_and_report(rnd)
+    scan_lines = []
+    if scan:
+        step(9)
+        scan_lines = _paper_path(out, county["truth"], seed, result)
     bar.update(1)
     bar.close()
     c = summary.counts
-    return [
+    return scan_lines + [
         f"示范县：{c['townships']} 个乡镇，{c['units']} 个村/社区，育龄妇女 {c['women']} 人，"
         f"出生 {c['births']} 例，手术 {c['procedures']} 例（数据在 {out / 'county'}）",
         f"承诺指纹：{commitment['fingerprint']}",
@@ -341,52 +354,165 @@ def run_demo(out: Path, seed: str, echo=lambda s: None) -> list[str]:
     ]
 
 
-def simulate_field_entry(rnd, truth_dir: Path, out_dir: Path) -> list[Path]:
-    """Fill every entry workbook from the hidden truth, as a clerk would type it; returns the files."""
+def _paper_path(out: Path, truth_dir: Path, seed: str, typed) -> list[str]:
+    from .errors import ChouyangError
+    from .ingest import ingest
+    from .round import Round
+    from .scan import scan_round
+    from .score import score_and_report
+
+    rnd = Round.open(out / "round-scan")
+    files = simulate_scans(rnd, truth_dir, out / "scans", seed)
+    summary = scan_round(rnd, files)
+    reviewed = simulate_field_entry(rnd, truth_dir, out / "scan-reviewed", base_dir=rnd.path / "scan",
+                                    review_dir=rnd.path / "scan" / "review")
+    ingest(rnd, reviewed)
+    result = score_and_report(rnd)
+    a = typed.townships.set_index("township_code")[["deduction_raw", "deduction"]]
+    b = result.townships.set_index("township_code")[["deduction_raw", "deduction"]]
+    differ = list(a.index[(a != b).any(axis=1)])
+    if differ:
+        raise ChouyangError("纸质扫描路径的扣分与键盘录入路径不一致，乡镇：" + "、".join(differ))
+    items = sum(summary.review.values())
+    return [f"纸质路径：{summary.pages} 页扫描（{out / 'scans'}），{len(summary.units)} 个样本点全部识别，"
+            f"需人工核对 {items} 处；扣分与键盘录入路径完全一致（{out / 'round-scan'}）"]
+
+
+def _truth(truth_dir: Path) -> dict[str, pd.DataFrame]:
+    from . import vocab
+
+    return {k: pd.read_csv(Path(truth_dir) / f"{k}.csv", dtype=str, keep_default_na=False) for k in vocab.SHEETS}
+
+
+def _check_row_values(sheet: str, reg: dict, found) -> dict[str, object]:
+    """What a clerk types for one register row, from the truth row `found`."""
+    from . import vocab
+
+    values = {}
+    for key in vocab.ENTRY_COLUMNS[sheet]:
+        value = found.get(key, "")
+        if key == "actual_contraception" and value == reg.get("contraception"):
+            value = ""  # left blank when nothing changed
+        if value != "":
+            values[key] = int(value) if key in ("witnesses", "true_parity") else value
+    return values
+
+
+def _fill_workbook(ws, sheet: str, table, by_key, missed, only_refs=None) -> None:
+    """Type truth values into a sheet: register rows (all, or only `only_refs`) and every missed row."""
+    from . import vocab
+    from .checklist import REGISTER_KEY
+    from .forms.workbook import HEADER_ROW
+
+    col = {c.value: c.column for c in ws[HEADER_ROW]}
+    if table is not None:
+        for i, reg in enumerate(table.to_dict("records"), start=HEADER_ROW + 1):
+            if only_refs is not None and reg["ref"] not in only_refs:
+                continue
+            for key, value in _check_row_values(sheet, reg, by_key.loc[reg[REGISTER_KEY[sheet]]]).items():
+                ws.cell(i, col[vocab.label_for(sheet, key)]).value = value
+        return
+    for i in range(HEADER_ROW + 1, ws.max_row + 1):  # the clerk re-types the new rows in full
+        for c in range(2, ws.max_column + 1):
+            ws.cell(i, c).value = None
+    for i, found in enumerate(missed.to_dict("records"), start=HEADER_ROW + 1):
+        for key in vocab.ENTRY_COLUMNS[sheet]:
+            if found.get(key, "") != "":
+                value = found[key]
+                ws.cell(i, col[vocab.label_for(sheet, key)]).value = \
+                    int(value) if key in ("witnesses", "parity") else value
+
+
+def simulate_field_entry(rnd, truth_dir: Path, out_dir: Path, base_dir: Path | None = None,
+                         review_dir: Path | None = None) -> list[Path]:
+    """Fill every entry workbook from the hidden truth, as a clerk would type it; returns the files.
+
+    With `base_dir`/`review_dir` (the output of `chouyang scan`), the clerk only
+    types the rows the review list names, plus the new (missed) rows.
+    """
     import openpyxl
 
     from . import vocab
     from .checklist import REGISTER_KEY
     from .forms import round_units
-    from .forms.workbook import HEADER_ROW
 
     rules, primary, checklists = round_units(rnd)
-    truth = {k: pd.read_csv(Path(truth_dir) / f"{k}.csv", dtype=str, keep_default_na=False)
-             for k in vocab.SHEETS}
+    truth = _truth(truth_dir)
     by_key = {k: truth[k].set_index(REGISTER_KEY[k]) for k in vocab.CHECK_SHEETS}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for unit in primary.unit_code:
-        wb = openpyxl.load_workbook(rnd.path / "entry" / f"{unit}.xlsx")
+        source = (Path(base_dir) if base_dir else rnd.path / "entry") / f"{unit}.xlsx"
+        if not source.exists():
+            continue
+        only = None
+        if review_dir is not None:
+            listed = pd.read_csv(Path(review_dir) / f"{unit}.csv", dtype=str, keep_default_na=False,
+                                 encoding="utf-8-sig")
+            only = set(listed["编号"])
+        wb = openpyxl.load_workbook(source)
         cl = checklists[unit]
-        for sheet in vocab.SHEETS:
-            label = vocab.SHEETS[sheet]
+        for sheet, label in vocab.SHEETS.items():
             if label not in wb.sheetnames:
                 continue
-            ws = wb[label]
-            col = {c.value: c.column for c in ws[HEADER_ROW]}
-            keys = vocab.ENTRY_COLUMNS[sheet]
             if sheet in vocab.CHECK_SHEETS:
-                table = cl.sections[sheet]
-                for i, reg in enumerate(table.to_dict("records"), start=HEADER_ROW + 1):
-                    found = by_key[sheet].loc[reg[REGISTER_KEY[sheet]]]
-                    for key in keys:
-                        value = found.get(key, "")
-                        if key == "actual_contraception" and value == reg.get("contraception"):
-                            value = ""  # a clerk leaves it blank when nothing changed
-                        if value != "":
-                            ws.cell(i, col[vocab.label_for(sheet, key)],
-                                    int(value) if key in ("witnesses", "true_parity") else value)
+                _fill_workbook(wb[label], sheet, cl.sections[sheet], by_key[sheet], None, only)
             else:
-                rows = truth[sheet][truth[sheet].unit_code == unit]
-                for i, found in enumerate(rows.to_dict("records"), start=HEADER_ROW + 1):
-                    for key in keys:
-                        if found.get(key, "") != "":
-                            value = found[key]
-                            ws.cell(i, col[vocab.label_for(sheet, key)],
-                                    int(value) if key in ("witnesses", "parity") else value)
+                _fill_workbook(wb[label], sheet, None, None, truth[sheet][truth[sheet].unit_code == unit])
         path = out_dir / f"{unit}.xlsx"
         wb.save(path)
         written.append(path)
     return written
+
+
+def simulate_scans(rnd, truth_dir: Path, out_dir: Path, seed: str, progress=None) -> list[Path]:
+    """Print, fill by hand (from the truth) and scan every form page: one JPEG per page, shuffled."""
+    from . import vocab
+    from .checklist import REGISTER_KEY
+    from .forms import round_units
+    from .pdf import full_font
+    from .scan import load_layouts
+    from .scansim import degrade, mark_page, render_page
+
+    rules, primary, checklists = round_units(rnd)
+    truth = _truth(truth_dir)
+    by_key = {k: truth[k].set_index(REGISTER_KEY[k]) for k in vocab.CHECK_SHEETS}
+    layouts = load_layouts(rnd.path / "forms")
+    rng = _rng(seed, "scans")
+    font = full_font()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for unit in primary.unit_code:
+        cl = checklists[unit]
+        answers = {}
+        for sheet in vocab.CHECK_SHEETS:
+            table = cl.sections.get(sheet)
+            for reg in ([] if table is None else table.to_dict("records")):
+                values = _check_row_values(sheet, reg, by_key[sheet].loc[reg[REGISTER_KEY[sheet]]])
+                answers[(sheet, reg["ref"])] = {k: ("scribble" if k in ("actual_contraception", "true_birth_date",
+                                                                         "note") else str(v))
+                                                for k, v in values.items()}
+        for sheet in vocab.MISSED_SHEETS:
+            rows = truth[sheet][truth[sheet].unit_code == unit].to_dict("records")
+            for i, found in enumerate(rows, start=1):
+                a = {"witnesses": found["witnesses"], "verified": found["verified"]}
+                if sheet == "missed_births":
+                    a.update(sex=found["sex"], policy=found["policy"], parity=found["parity"], child_name="scribble",
+                             birth_date="scribble", mother_name="scribble")
+                else:
+                    a.update(person_id="scribble", name="scribble", birth_date="scribble")
+                answers[(sheet, i)] = a
+        for i, page in enumerate(layouts[unit]["pages"]):
+            dpi = int(rng.choice([150, 200, 300], p=[0.5, 0.35, 0.15]))
+            img = render_page(rnd.path / "forms" / f"{unit}.pdf", i, dpi)
+            mark_page(img, page, answers, dpi, rng, font.path, font.collection_index)
+            img = degrade(img, rng, float(rng.uniform(-3, 3)), bool(rng.random() < 0.2),
+                          int(rng.integers(50, 90)), float(rng.uniform(0, 0.7)), float(rng.uniform(0, 8)))
+            path = out_dir / f"{hashlib.sha256(f'{unit}|{i}'.encode()).hexdigest()[:12]}.jpg"
+            img.save(path, quality=90)
+            files.append(path)
+            if progress:
+                progress(1)
+    return sorted(files)

@@ -27,7 +27,7 @@ from .inputs import _cell_text, decode_csv_bytes, id_is_valid, parse_date
 from .round import Round, utc_now
 
 META_FILE = "_meta.csv"
-_ERROR_RESULTS = {"women_check": {"查无此人"}, "births_check": {"虚报", "错报"},
+ERROR_RESULTS = {"women_check": {"查无此人"}, "births_check": {"虚报", "错报"},
                   "procedures_check": {"虚报", "错报"}, "benefits_check": {"资格不符", "发放不符"}}
 
 _STORE_SQL = """
@@ -233,7 +233,7 @@ def validate_entry(entry: EntryFile, rnd: Round, rules, checklists: dict[str, Un
                 if ac and ac not in vocab.CONTRACEPTION:
                     bad(sheet, row, "actual_contraception", f"不在允许的取值中（{'/'.join(vocab.CONTRACEPTION)}）", ac)
                 clean["actual_contraception"] = ac
-            if result in _ERROR_RESULTS[sheet]:
+            if result in ERROR_RESULTS[sheet]:
                 common_error_fields(sheet, row, values, clean)
             if sheet == "births_check":
                 _validate_true_birth(sheet, row, values, reg, result, clean, bad)

@@ -126,6 +126,7 @@ class PageRead:
     rows: list[dict] = field(default_factory=list)  # per layout row: {"ref", "section", "fields": {...}}
     image: Image.Image | None = None
     h: np.ndarray | None = None
+    path: str = ""
 
 
 def _decode_qr(img: Image.Image):
@@ -353,14 +354,58 @@ def interpret_row(row: dict) -> tuple[dict, list[str]]:
         if any(values.values()) or issues:
             issues.insert(0, "新发现的一行，请核对并补录手写内容")
         return values, issues
+    from .ingest import ERROR_RESULTS
+
     result = values.get("result", "")
     if not result and not any("result" in t for t in issues):
         issues.append("未勾选核实结果")
-    if result and result != "属实" and not values.get("witnesses"):
+    is_error = result in ERROR_RESULTS.get(row["section"], ())
+    if is_error and not values.get("witnesses"):
         issues.append("误差行没有填写反映群众人数")
-    if result and result != "属实" and not values.get("verified"):
+    if is_error and not values.get("verified"):
         issues.append("误差行没有勾选调查组是否查实")
     return values, issues
+
+
+_WORKER: dict = {}
+
+
+def _read_file(path: str) -> list[PageRead]:
+    """Worker: every page of one file, read; images dropped (reloaded later for crops)."""
+    out = []
+    for page in load_pages(Path(path)):
+        read = read_page(page, _WORKER["secret"], _WORKER["round_id"], _WORKER["layouts"])
+        read.path = path
+        if read.problem in ("unreadable", "no_marks"):
+            page.image.save(Path(_WORKER["unassigned"]) / f"{Path(path).stem}_p{page.index}.png")
+        read.image = None
+        out.append(read)
+    return out
+
+
+def _init_reader(state: dict) -> None:
+    _WORKER.update(state)
+
+
+def _map_files(files, progress, workers):
+    """Read files in worker processes (bounded window); yields each file's reads in input order."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = workers or min(4, os.cpu_count() or 1)
+    paths = [str(f) for f in files]
+    if workers == 1 or len(paths) < 4:
+        for p in paths:
+            batch = _read_file(p)
+            if progress:
+                progress(len(batch))
+            yield batch
+        return
+    with ProcessPoolExecutor(workers, initializer=_init_reader, initargs=(dict(_WORKER),)) as pool:
+        for batch in pool.map(_read_file, paths, chunksize=2):
+            if progress:
+                progress(len(batch))
+            yield batch
 
 
 def scan_round(rnd, files, progress=None, workers: int | None = None) -> ScanSummary:
@@ -380,26 +425,23 @@ def scan_round(rnd, files, progress=None, workers: int | None = None) -> ScanSum
     (out / "unassigned").mkdir(parents=True, exist_ok=True)
     best: dict[tuple[str, int], PageRead] = {}
     rejected, duplicates, total = [], [], 0
-    for path in files:
-        for page in load_pages(Path(path)):
-            total += 1
-            read = read_page(page, secret, round_id, layouts)
-            if progress:
-                progress(1)
-            if read.problem:
-                rejected.append((read.source, read.index, read.problem))
-                if read.problem in ("unreadable", "no_marks"):
-                    page.image.save(out / "unassigned" / f"{Path(read.source).stem}_p{read.index}.png")
-                continue
-            key = (read.page_id.unit_code, read.page_id.page)
-            if key in best:
-                worse = min(best[key], read, key=lambda r: r.quality)
-                duplicates.append((worse.source, worse.index, f"{key[0]} 第{key[1]}页"))
-                if worse is best[key]:
-                    best[key] = read
-            else:
+    reads: list[PageRead] = []
+    _WORKER.update(secret=secret, round_id=round_id, layouts=layouts, unassigned=str(out / "unassigned"))
+    for batch in _map_files(files, progress, workers):
+        reads.extend(batch)
+    for read in reads:
+        total += 1
+        if read.problem:
+            rejected.append((read.source, read.index, read.problem))
+            continue
+        key = (read.page_id.unit_code, read.page_id.page)
+        if key in best:
+            worse = min(best[key], read, key=lambda r: r.quality)
+            duplicates.append((worse.source, worse.index, f"{key[0]} 第{key[1]}页"))
+            if worse is best[key]:
                 best[key] = read
-            read.image = read.image if read.rows else None
+        else:
+            best[key] = read
     units: dict[str, list[PageRead]] = {}
     for (unit, _), read in sorted(best.items()):
         units.setdefault(unit, []).append(read)
@@ -432,9 +474,13 @@ def scan_round(rnd, files, progress=None, workers: int | None = None) -> ScanSum
                         ws.cell(r, col[vocab.label_for(sheet, key)]).value = int(value) if value.isdigit() else value
                 if issues:
                     crop = f"{unit}_p{read.page_id.page}_{row['ref'] or 'new' + str(row['blank_index'])}.png"
+                    if read.image is None:
+                        read.image = load_pages(Path(read.path))[read.index - 1].image
                     crop_row(read, row, width).save(out / "review" / crop)
                     items.append({"工作表": vocab.SHEETS[sheet], "行": r, "编号": row["ref"] or "",
                                   "页": read.page_id.page, "问题": "；".join(issues), "截图": crop})
+        for read in reads:
+            read.image = None  # free the page images of this unit
         wb.save(out / f"{unit}.xlsx")
         review[unit] = len(items)
         with open(out / "review" / f"{unit}.csv", "w", encoding="utf-8-sig", newline="") as fh:
