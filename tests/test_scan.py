@@ -138,3 +138,27 @@ def test_workbook_and_review_list(scans):
             assert ws.cell(r, col["核实结果"]).value == want["result"][0]
     review = (rnd.path / "scan" / "review" / f"{unit}.csv").read_text(encoding="utf-8-sig")
     assert review.startswith("工作表,行,编号,页,问题,截图")
+
+
+def test_paper_path_gives_the_typed_deductions(demo_dir, tmp_path):
+    """The demo --scan path on three townships: fill from the truth, scan, review, ingest, score."""
+    import sqlite3
+
+    from chouyang.demo import _paper_path
+    from chouyang.draw import read_sample
+    from chouyang.score import score_round
+
+    copy = tmp_path / "round-scan"
+    shutil.copytree(demo_dir / "round", copy, ignore=shutil.ignore_patterns("report", "scan"))
+    con = sqlite3.connect(copy / "store.sqlite")
+    con.execute("DELETE FROM entries")
+    con.execute("DELETE FROM ingests")
+    con.commit()
+    con.close()
+    sample = read_sample(copy / "sample.csv").query("role == 'primary'")
+    typed = score_round(Round.open(demo_dir / "round"))
+    towns = typed.townships.sort_values("deduction_raw", ascending=False).township_code.head(3)
+    units = set(sample[sample.township_code.isin(towns)].unit_code)
+    [line] = _paper_path(tmp_path, demo_dir / "county" / "truth", "test", typed, units=units, round_dir=copy)
+    assert "扣分与键盘录入路径完全一致" in line
+    assert typed.townships.set_index("township_code").loc[list(towns), "deduction_raw"].sum() > 0
