@@ -1,8 +1,6 @@
 """Entering field results: validation, atomicity, idempotency, replacement and round trip."""
 
 import csv
-import json
-import shutil
 
 import openpyxl
 import pytest

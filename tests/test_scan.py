@@ -98,7 +98,7 @@ def test_every_page_identified_and_grouped(scans):
 
 def test_tick_boxes_read_with_every_error_flagged(scans):
     rnd, summary, truth, layouts, files, extra = scans
-    from chouyang.scan import PageImage, interpret_row, load_pages, read_page
+    from chouyang.scan import interpret_row, load_pages, read_page
 
     total = wrong = unflagged = 0
     for path in files + extra:

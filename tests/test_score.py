@@ -4,7 +4,6 @@ import csv
 import io
 import math
 
-import numpy as np
 import openpyxl
 import pandas as pd
 import pypdfium2 as pdfium
@@ -213,7 +212,7 @@ def test_taylor_ratio_matches_samplics_published_example():
 
 
 def test_county_rates_match_samplics_on_demo(demo_dir):
-    samplics = pytest.importorskip("samplics")
+    pytest.importorskip("samplics")
     from samplics.estimation import TaylorEstimator
     from samplics.utils.types import PopParam
 

@@ -38,9 +38,7 @@ def round_units(rnd):
 
 
 def _font_text(rules, primary, checklists, layout) -> str:
-    """Every character the forms can print: data, vocabularies, layout and the renderer's fixed text."""
-    from . import render
-
+    """Every character the forms can print that comes from data: names, titles, the round name."""
     parts = [rules.round.name, layout.form["title"],
              json.dumps([s.title for s in layout.sections], ensure_ascii=False)]
     parts += list(primary.township_name) + list(primary.unit_name)
