@@ -23,7 +23,7 @@ from pathlib import Path
 from chouyang.cli import main as cli_main
 from chouyang.forms import _fixed_text, _font_text, make_forms, round_units
 from chouyang.forms.layout import load_layout
-from chouyang.forms.render import FormRenderer, UnitForm, blank_rows_for, display_value, paginate
+from chouyang.forms.render import FormRenderer, UnitForm, blank_rows_for, cover_lines, display_value, paginate
 from chouyang.pdf import ChinesePDF, subset_font
 from chouyang.round import Round
 
@@ -46,24 +46,54 @@ def unit_forms(rnd):
 
 
 def floor_document(layout, font, form, path) -> int:
-    """The same pages drawn with nothing but cell(): no QR, boxes or marks."""
+    """The same pages and the same text drawn with nothing but cell(): no QR, boxes or marks.
+
+    Cover wording, page header and footer, section titles and every table cell are the
+    same strings as ours, so both documents embed the same glyphs.
+    """
     pdf = ChinesePDF(orientation="L", font=font)
     pdf.set_auto_page_break(False)
     plans = paginate(form, layout)
-    for plan in plans:
+    n = len(plans)
+    for i, plan in enumerate(plans, start=1):
         pdf.add_page()
+        pdf.set_font(size=9)
+        for y, text in ((9, layout.form["title"]), (17, form.round_name),
+                        (24, f"乡镇（街道）：{form.township_name}　样本点：{form.unit_name}（{form.unit_code}）"),
+                        (200, f"第 {i} 页 共 {n} 页")):
+            pdf.set_xy(10, y)
+            pdf.cell(240, 5, text, align="C")
+        if i == 1:
+            pdf.set_xy(10, 42)
+            for line in cover_lines(form):
+                pdf.set_x(10)
+                pdf.cell(0, 7, line[:60])
+                pdf.ln(7)
+                if len(line) > 60:
+                    pdf.set_x(10)
+                    pdf.cell(0, 7, line[60:])
+                    pdf.ln(7)
+            continue
         pdf.set_font(size=8)
         for item in plan.items:
             section = layout.section(item.section)
+            if item.kind == "title":
+                pdf.set_xy(10, item.y)
+                pdf.cell(0, 7, section.title)
+                continue
             x = 10.0
             for col in section.columns:
                 pdf.set_xy(x, item.y)
-                text = col.label if item.kind == "header" else (
-                    display_value(section.key, col.key, item.row) if item.row else "")
+                if item.kind == "header":
+                    text = col.label
+                elif item.row:
+                    text = display_value(section.key, col.key, item.row)
+                else:
+                    text = "  ".join(col.options)
                 pdf.cell(col.width, 8, text, border=1, align="C")
                 x += col.width
     pdf.output(str(path))
-    return len(plans)
+    return n
 
 
 def timed(func, forms, out: Path, min_pages: int) -> tuple[float, int]:

@@ -175,26 +175,9 @@ class FormRenderer:
 
     def _cover(self, pdf: ChinesePDF, unit: UnitForm) -> None:
         m = float(self.layout.form["margin"])
-        c = unit.checklist
         pdf.set_xy(m, 42)
         pdf.set_font(size=11)
-        lines = [
-            f"本样本点在册育龄妇女 {c.count('women_check')} 人；调查时限内在册出生 {c.count('births_check')} 例、"
-            f"手术 {c.count('procedures_check')} 例"
-            + (f"；资格记录 {c.count('benefits_check')} 条。" if "benefits_check" in c.sections else "。"),
-            "",
-            "填表说明：",
-            "1. 逐户逐人核对，每一行都必须勾选「核实结果」，不得空项。",
-            "2. 育龄妇女：属实＝本人在本村，信息无误；查无此人＝本村没有此人（虚报）；迁出、死亡按实际勾选。",
-            "3. 出生、手术：属实＝确有其事且信息正确；虚报＝实际没有发生；错报＝确有其事但性别、日期、孩次或手术类型不对，"
-            "请在右侧填写实际情况。",
-            "4. 漏报出生＝现场发现、在册中没有的出生；漏档妇女＝现场发现、在册中没有的育龄妇女。填写在最后两部分的空白行中。",
-            f"5. 误差只有经 {unit.min_witnesses} 名以上群众分别反映"
-            + ("并经调查组查实" if unit.require_verified else "")
-            + "才予确认：请填写「反映群众人数」，并勾选「调查组查实」是或否。未确认的列为待核实，不扣分。",
-            "6. 表中身份证号已隐去中间 8 位；漏档妇女请完整填写身份证号。",
-            "7. 调查结果须现场反馈：调查组长和乡镇代表在下方签字。",
-        ]
+        lines = cover_lines(unit)
         for line in lines:
             pdf.set_x(m)
             pdf.multi_cell(250, 7, line, align="L", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
@@ -306,6 +289,29 @@ class FormRenderer:
             x += col.width
         return {"section": section.key, "ref": row.get("ref"), "blank_index": item.blank_index,
                 "y": round(item.y, 3), "h": h, "fields": fields}
+
+
+def cover_lines(unit: UnitForm) -> list[str]:
+    """The cover page's summary, instructions and signature wording."""
+    c = unit.checklist
+    lines = [
+        f"本样本点在册育龄妇女 {c.count('women_check')} 人；调查时限内在册出生 {c.count('births_check')} 例、"
+        f"手术 {c.count('procedures_check')} 例"
+        + (f"；资格记录 {c.count('benefits_check')} 条。" if "benefits_check" in c.sections else "。"),
+        "",
+        "填表说明：",
+        "1. 逐户逐人核对，每一行都必须勾选「核实结果」，不得空项。",
+        "2. 育龄妇女：属实＝本人在本村，信息无误；查无此人＝本村没有此人（虚报）；迁出、死亡按实际勾选。",
+        "3. 出生、手术：属实＝确有其事且信息正确；虚报＝实际没有发生；错报＝确有其事但性别、日期、孩次或手术类型不对，"
+        "请在右侧填写实际情况。",
+        "4. 漏报出生＝现场发现、在册中没有的出生；漏档妇女＝现场发现、在册中没有的育龄妇女。填写在最后两部分的空白行中。",
+        f"5. 误差只有经 {unit.min_witnesses} 名以上群众分别反映"
+        + ("并经调查组查实" if unit.require_verified else "")
+        + "才予确认：请填写「反映群众人数」，并勾选「调查组查实」是或否。未确认的列为待核实，不扣分。",
+        "6. 表中身份证号已隐去中间 8 位；漏档妇女请完整填写身份证号。",
+        "7. 调查结果须现场反馈：调查组长和乡镇代表在下方签字。",
+    ]
+    return lines
 
 
 def blank_rows_for(women: int, layout: FormLayout) -> int:
