@@ -470,7 +470,7 @@ def export_unit(rnd: Round, unit_code: str, folder: Path) -> Path:
     return folder
 
 
-def round_cases(rnd: Round, rules=None) -> pd.DataFrame:
+def round_cases(rnd: Round, rules=None, register=None) -> pd.DataFrame:
     """Error cases of every entered unit (cases.csv columns before rule and points)."""
     from .cases import cases_frame
     from .draw import read_sample
@@ -479,8 +479,8 @@ def round_cases(rnd: Round, rules=None) -> pd.DataFrame:
     sample = read_sample(rnd.sample_path)
     primary = sample[sample.role == "primary"]
     entries = load_entries(rnd)
-    checklists = unit_checklists(rnd.load_register(), list(entries), rules.round.reference_start,
-                                 rules.round.reference_end)
+    checklists = unit_checklists(register if register is not None else rnd.load_register(), list(entries),
+                                 rules.round.reference_start, rules.round.reference_end)
     township = dict(zip(primary.unit_code, primary.township_code))
     rows = []
     for unit, sheets in entries.items():

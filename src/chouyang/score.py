@@ -165,8 +165,9 @@ def score_round(rnd, partial: bool = False) -> ScoreResult:
                             "暂不能计分。可用 chouyang status 查看；如确需先出部分结果，请加 --partial。")
     if not entries:
         raise ChouyangError("本轮还没有录入任何结果")
-    return score_data(rules, rnd.load_frame().frame, sample, rnd.load_register(), entries,
-                      round_cases(rnd, rules))
+    register = rnd.load_register()
+    return score_data(rules, rnd.load_frame().frame, sample, register, entries,
+                      round_cases(rnd, rules, register))
 
 
 def write_csvs(result: ScoreResult, folder) -> None:
