@@ -44,6 +44,9 @@ class ChineseGroup(_ChineseFormatting, click.Group):
     command_class = ChineseCommand
 
 
+_round_argument = click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+
+
 def _help_option(f):
     return click.help_option("-h", "--help", help="显示本帮助并退出。")(f)
 
@@ -68,7 +71,7 @@ def presets() -> None:
 
 
 @cli.command(help="新建考核轮次文件夹：校验并复制输入文件（记录 SHA-256），写入规则文件 rules.toml。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @click.option("--preset", required=True, help="规则预设名称（见 chouyang presets）。")
 @click.option("--frame", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="抽样框 frame.csv（或 .xlsx）。")
@@ -95,7 +98,7 @@ def init(round_dir: Path, preset: str, frame: Path, teams: Path, register: Path)
 
 
 @cli.command(help="在确定随机种子之前，公布本轮输入文件和规则的指纹（防止看到种子后再改数据）。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @_help_option
 def commit(round_dir: Path) -> None:
     from .draw import commit_round
@@ -108,7 +111,7 @@ def commit(round_dir: Path) -> None:
 
 
 @cli.command(help="用公开的随机种子抽取样本点，写出 sample.csv 和 draw.json。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @click.option("--seed", required=True, help="随机种子（文本），如公开的彩票开奖号码或现场掷骰结果。")
 @click.option("--previous", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="往轮的 sample.csv（可多次给出，按时间先后），用于避免重复抽到同一样本点。")
@@ -130,7 +133,7 @@ def draw(round_dir: Path, seed: str, previous: tuple[Path, ...], force: bool) ->
 
 
 @cli.command(help="按 draw.json 重新计算样本（和调查安排），完全一致时退出码为 0。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @_help_option
 def verify(round_dir: Path) -> None:
     from .draw import verify_round
@@ -145,7 +148,7 @@ def verify(round_dir: Path) -> None:
 
 
 @cli.command(help="用本乡镇的下一个备选样本点替换一个样本点（如村庄被淹），记录原因。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @click.argument("unit_code", metavar="UNIT_CODE")
 @click.option("--reason", required=True, help="替换原因（写入日志和 sample.csv）。")
 @_help_option
@@ -158,7 +161,7 @@ def replace(round_dir: Path, unit_code: str, reason: str) -> None:
 
 
 @cli.command(help="把样本点分配给调查组和日期，写出 plan.csv 和每组一页的行程表 plan.pdf。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @_help_option
 def plan(round_dir: Path) -> None:
     from .plan import plan_round
@@ -171,7 +174,7 @@ def plan(round_dir: Path) -> None:
 
 
 @cli.command(help="为每个样本点生成核查表 PDF（带二维码）和录入工作簿：forms/<代码>.pdf、entry/<代码>.xlsx。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="并行进程数（默认：CPU 核数，最多 4）。")
 @_help_option
@@ -189,7 +192,7 @@ def forms(round_dir: Path, workers: int | None) -> None:
 
 
 @cli.command(help="录入现场核查结果：已填写的录入工作簿（.xlsx）或同样表头的 CSV 文件夹。全部校验通过才入库。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--replace", is_flag=True, help="已录入过的样本点用新内容替换（新旧值记入日志）。")
 @_help_option
@@ -207,7 +210,7 @@ def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
 
 
 @cli.command(help="查看各调查组、各乡镇的样本点录入进度和误差个案数。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @click.option("--strict", is_flag=True, help="仍有样本点未录入时以非 0 状态退出。")
 @_help_option
 def status(round_dir: Path, strict: bool) -> None:
@@ -229,7 +232,7 @@ def status(round_dir: Path, strict: bool) -> None:
 
 
 @cli.command(help="计算误差率、扣分、修正指标、全县估计和排名，写出 report/ 下的 CSV、Excel 和 PDF 报告。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @click.option("--partial", is_flag=True, help="仍有样本点未录入时也先计算（报告注明未录入的样本点）。")
 @_help_option
 def score(round_dir: Path, partial: bool) -> None:
@@ -247,7 +250,7 @@ def score(round_dir: Path, partial: bool) -> None:
 
 
 @cli.command(help="识别扫描或拍照的已填写核查表（PDF、PNG、JPG、TIFF），生成录入工作簿和待人工核对清单。")
-@click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+@_round_argument
 @click.argument("files", metavar="FILES...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="并行进程数（默认：CPU 核数，最多 4）。")
 @_help_option
