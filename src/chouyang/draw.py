@@ -86,24 +86,40 @@ def _draw_srs(units: pd.DataFrame, k: int) -> list[tuple[pd.Series, float]]:
     return [(row, prob) for _, row in units.iterrows()][:k]
 
 
+def pps_probabilities(sizes: dict[str, int], k: int) -> dict[str, float]:
+    """Exact inclusion probabilities of k-point PPS: certainty units first, then k' * size / total'.
+
+    A unit with k' * size >= remaining total is taken with certainty (the largest first,
+    ties to the larger code), repeated until none is left.
+    """
+    remaining, n, probs = dict(sizes), k, {}
+    while n > 0:
+        total = sum(remaining.values())
+        certain = [c for c, size in remaining.items() if total > 0 and n * size >= total]
+        if not certain:
+            break
+        biggest = max(certain, key=lambda c: (remaining[c], c))
+        probs[biggest] = 1.0
+        del remaining[biggest]
+        n -= 1
+    total = sum(remaining.values())
+    probs.update({c: (n * size / total if total else 0.0) for c, size in remaining.items()})
+    return probs
+
+
 def _draw_pps(units: pd.DataFrame, k: int, size_column: str, start_hex: str,
               notes: list[str]) -> list[tuple[pd.Series, float]]:
     """Certainty units first, then systematic PPS in ticket order (exact integer arithmetic)."""
     sizes = {row.unit_code: int(row[size_column]) for _, row in units.iterrows()}
-    remaining = [row for _, row in units.iterrows()]
-    chosen: list[tuple[pd.Series, float]] = []
-    n = k
-    while n > 0:
-        total = sum(sizes[r.unit_code] for r in remaining)
-        certain = [r for r in remaining if total > 0 and n * sizes[r.unit_code] >= total]
-        if not certain:
-            break
-        biggest = max(certain, key=lambda r: (sizes[r.unit_code], r.unit_code))
-        chosen.append((biggest, 1.0))
-        remaining = [r for r in remaining if r.unit_code != biggest.unit_code]
-        n -= 1
+    probs = pps_probabilities(sizes, k)
+    rows = {row.unit_code: row for _, row in units.iterrows()}
+    # the order they were taken in: largest first, ties to the larger code
+    certain = sorted((c for c, p in probs.items() if p == 1.0), key=lambda c: (sizes[c], c), reverse=True)
+    chosen: list[tuple[pd.Series, float]] = [(rows[c], 1.0) for c in certain]
     if chosen:
         notes.append(f"按规模必然入样 {len(chosen)} 个")
+    remaining = [row for _, row in units.iterrows() if row.unit_code not in certain]
+    n = k - len(certain)
     total = sum(sizes[r.unit_code] for r in remaining)
     if n > 0 and total > 0:
         u = int(start_hex, 16)  # start = u / 2^256 in [0, 1)
@@ -112,7 +128,7 @@ def _draw_pps(units: pd.DataFrame, k: int, size_column: str, start_hex: str,
         for r in remaining:
             low, cum = cum, cum + sizes[r.unit_code]
             if any(low * n * _TWO_256 <= p < cum * n * _TWO_256 for p in points):
-                chosen.append((r, n * sizes[r.unit_code] / total))
+                chosen.append((r, probs[r.unit_code]))
     zero = [r for r in remaining if sizes[r.unit_code] == 0]
     if zero:
         notes.append(f"规模为 0 的单位 {len(zero)} 个不可能入样")
@@ -139,30 +155,12 @@ def draw_township(units: pd.DataFrame, k: int, reserves: int, rules: Rules, seed
     for rank, (row, prob) in enumerate(picked, start=1):
         rows.append(_sample_row(rules, row, "primary", rank, prob))
     spare = [r for _, r in pool.iterrows() if r.unit_code not in picked_codes]
+    if rules.sampling.method == "pps":  # a reserve records the probability it had under the design
+        probs = pps_probabilities(dict(zip(pool.unit_code, pool[rules.sampling.size_column].astype(int))), k)
     for rank, row in enumerate(spare[:reserves], start=len(picked) + 1):
-        prob = (min(k, len(pool)) / len(pool) if rules.sampling.method == "srs" else
-                _pps_prob(pool, k, rules.sampling.size_column, row.unit_code))
+        prob = min(k, len(pool)) / len(pool) if rules.sampling.method == "srs" else probs[row.unit_code]
         rows.append(_sample_row(rules, row, "reserve", rank, prob))
     return TownshipDraw(code, tuple(notes), tuple(rows))
-
-
-def _pps_prob(pool: pd.DataFrame, k: int, size_column: str, unit_code: str) -> float:
-    """Inclusion probability a reserve unit had under PPS (for its record only)."""
-    sizes = dict(zip(pool.unit_code, pool[size_column].astype(int)))
-    total, n, certain = sum(sizes.values()), k, set()
-    changed = True
-    while changed and n > 0:
-        changed = False
-        for code, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
-            if code not in certain and total > 0 and n * size >= total:
-                certain.add(code)
-                total -= size
-                n -= 1
-                changed = True
-                break
-    if unit_code in certain:
-        return 1.0
-    return n * sizes[unit_code] / total if total else 0.0
 
 
 def _sample_row(rules: Rules, row: pd.Series, role: str, rank: int, prob: float) -> dict:
