@@ -36,23 +36,37 @@ class PageImage:
     image: Image.Image  # grayscale
 
 
-def load_pages(path: Path) -> list[PageImage]:
+def load_pages(path: Path):
+    """Yield the pages of a PDF or image file one at a time (a 200-page PDF is never held whole)."""
     path = Path(path)
     if path.suffix.lower() == ".pdf":
         import pypdfium2 as pdfium
 
-        doc = pdfium.PdfDocument(path)
-        return [PageImage(path.name, i, p.render(scale=RENDER_DPI / 72).to_pil().convert("L"))
-                for i, p in enumerate(doc, start=1)]
+        for i, p in enumerate(pdfium.PdfDocument(path), start=1):
+            yield PageImage(path.name, i, p.render(scale=RENDER_DPI / 72).to_pil().convert("L"))
+        return
     img = Image.open(path)
-    pages, i = [], 0
+    i = 0
     while True:
-        pages.append(PageImage(path.name, i + 1, img.convert("L")))
+        yield PageImage(path.name, i + 1, img.convert("L"))
         i += 1
         try:
             img.seek(i)
         except EOFError:
-            return pages
+            return
+
+
+def load_page(path: Path, index: int) -> PageImage:
+    """Page `index` (from 1) of a file, without rendering the others."""
+    path = Path(path)
+    if path.suffix.lower() == ".pdf":
+        import pypdfium2 as pdfium
+
+        page = pdfium.PdfDocument(path)[index - 1]
+        return PageImage(path.name, index, page.render(scale=RENDER_DPI / 72).to_pil().convert("L"))
+    img = Image.open(path)
+    img.seek(index - 1)
+    return PageImage(path.name, index, img.convert("L"))
 
 
 # --- geometry -----------------------------------------------------------------
@@ -475,7 +489,7 @@ def scan_round(rnd, files, progress=None, workers: int | None = None) -> ScanSum
                 if issues:
                     crop = f"{unit}_p{read.page_id.page}_{row['ref'] or 'new' + str(row['blank_index'])}.png"
                     if read.image is None:
-                        read.image = load_pages(Path(read.path))[read.index - 1].image
+                        read.image = load_page(Path(read.path), read.index).image
                     crop_row(read, row, width).save(out / "review" / crop)
                     items.append({"工作表": vocab.SHEETS[sheet], "行": r, "编号": row["ref"] or "",
                                   "页": read.page_id.page, "问题": "；".join(issues), "截图": crop})
