@@ -424,8 +424,6 @@ def _map_files(files, progress, workers):
 
 def scan_round(rnd, files, progress=None, workers: int | None = None) -> ScanSummary:
     """Read scans of this round's forms; writes scan/<unit>.xlsx, scan/review/, scan/unassigned/."""
-    import shutil
-
     import openpyxl
 
     from . import vocab
@@ -507,5 +505,6 @@ def scan_round(rnd, files, progress=None, workers: int | None = None) -> ScanSum
     rnd.log("scan", {"files": [str(f) for f in files], "pages": total, "units": summary.units,
                      "rejected": rejected, "duplicates": duplicates,
                      "missing": {u: m for u, m in missing.items() if m}, "review": review})
-    shutil.rmtree(out / "unassigned") if not any((out / "unassigned").iterdir()) else None
+    if not any((out / "unassigned").iterdir()):
+        (out / "unassigned").rmdir()
     return summary
