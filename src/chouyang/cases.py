@@ -10,18 +10,10 @@ from __future__ import annotations
 import pandas as pd
 
 from .checklist import UnitChecklist
+from .vocab import ERROR_KINDS, MISSED_KINDS
 
 CASE_COLUMNS = ["township_code", "unit_code", "kind", "ref", "parity", "procedure_type", "witnesses",
                 "verified", "confirmed"]
-
-# result value -> case kind, per check sheet (属实, 迁出, 死亡 are not error cases)
-_CHECK_KINDS = {
-    "women_check": {"查无此人": "woman_false"},
-    "births_check": {"虚报": "birth_false", "错报": "birth_wrong"},
-    "procedures_check": {"虚报": "procedure_false", "错报": "procedure_wrong"},
-    "benefits_check": {"资格不符": "benefit_error", "发放不符": "benefit_error"},
-}
-
 
 def is_confirmed(witnesses, verified: str, rules) -> bool:
     try:
@@ -36,7 +28,7 @@ def unit_cases(township_code: str, checklist: UnitChecklist, entries: dict[str, 
                rules) -> list[dict]:
     """Error cases of one unit from its entries (sheet key -> rows of key -> text)."""
     cases = []
-    for sheet, kinds in _CHECK_KINDS.items():
+    for sheet, kinds in ERROR_KINDS.items():
         register = checklist.sections.get(sheet)
         if register is None:
             continue
@@ -54,10 +46,11 @@ def unit_cases(township_code: str, checklist: UnitChecklist, entries: dict[str, 
             cases.append(_case(township_code, checklist.unit_code, kind, row["ref"], parity, procedure_type,
                                row, rules))
     for i, row in enumerate(entries.get("missed_births", []), start=1):
-        cases.append(_case(township_code, checklist.unit_code, "birth_missed", f"MB{i:03d}",
+        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_births"], f"MB{i:03d}",
                            str(row.get("parity", "")), "", row, rules))
     for i, row in enumerate(entries.get("missed_women", []), start=1):
-        cases.append(_case(township_code, checklist.unit_code, "woman_missing", f"MW{i:03d}", "", "", row, rules))
+        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_women"], f"MW{i:03d}", "", "",
+                           row, rules))
     return cases
 
 

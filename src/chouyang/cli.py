@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
-from . import __version__
+from . import __version__, steps
+from .demo import run_demo
 from .errors import ChouyangError
+from .rules import preset_description, preset_names
 
 _HELP_OPTION = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -64,8 +67,6 @@ def cli() -> None:
 @cli.command(help="列出内置的规则预设。")
 @_help_option
 def presets() -> None:
-    from .rules import preset_description, preset_names
-
     for name in preset_names():
         click.echo(f"{name:18s}{preset_description(name)}")
 
@@ -81,9 +82,7 @@ def presets() -> None:
               help="全员人口信息文件夹（women、births、procedures，可选 benefits）。")
 @_help_option
 def init(round_dir: Path, preset: str, frame: Path, teams: Path, register: Path) -> None:
-    from .round import init_round
-
-    summary = init_round(round_dir, preset, frame, teams, register)
+    summary = steps.init(round_dir, preset, frame, teams, register)
     c = summary.counts
     click.echo(f"已创建考核轮次：{round_dir}")
     click.echo(f"  抽样框：{c['townships']} 个乡镇，{c['units']} 个村/社区；调查组 {c['teams']} 个")
@@ -101,10 +100,7 @@ def init(round_dir: Path, preset: str, frame: Path, teams: Path, register: Path)
 @_round_argument
 @_help_option
 def commit(round_dir: Path) -> None:
-    from .draw import commit_round
-    from .round import Round
-
-    record = commit_round(Round.open(round_dir))
+    record = steps.commit(steps.open_round(round_dir))
     click.echo("请在确定随机种子之前公布以下指纹：")
     click.echo(f"  {record['fingerprint']}")
     click.echo(f"  （时间 {record['time_utc']}，已保存到 {round_dir / 'commit.json'}）")
@@ -118,10 +114,7 @@ def commit(round_dir: Path) -> None:
 @click.option("--force", is_flag=True, help="本轮已抽样时强制重抽（旧记录保留在日志中）。")
 @_help_option
 def draw(round_dir: Path, seed: str, previous: tuple[Path, ...], force: bool) -> None:
-    from .draw import draw_round
-    from .round import Round
-
-    record = draw_round(Round.open(round_dir), seed, list(previous), force)
+    record = steps.draw(steps.open_round(round_dir), seed, list(previous), force)
     c = record["counts"]
     click.echo(f"抽样完成：{c['townships']} 个乡镇，样本点 {c['primary']} 个，备选 {c['reserve']} 个")
     click.echo(f"  随机种子：{record['seed']}")
@@ -136,10 +129,7 @@ def draw(round_dir: Path, seed: str, previous: tuple[Path, ...], force: bool) ->
 @_round_argument
 @_help_option
 def verify(round_dir: Path) -> None:
-    from .draw import verify_round
-    from .round import Round
-
-    result = verify_round(Round.open(round_dir))
+    result = steps.verify(steps.open_round(round_dir))
     for message in result.messages:
         click.echo(("  " if result.ok else "  不一致：") + message)
     if not result.ok:
@@ -153,10 +143,7 @@ def verify(round_dir: Path) -> None:
 @click.option("--reason", required=True, help="替换原因（写入日志和 sample.csv）。")
 @_help_option
 def replace(round_dir: Path, unit_code: str, reason: str) -> None:
-    from .draw import replace_point
-    from .round import Round
-
-    rep = replace_point(Round.open(round_dir), unit_code, reason)
+    rep = steps.replace(steps.open_round(round_dir), unit_code, reason)
     click.echo(f"已用备选样本点 {rep['replacement']} 替换 {rep['unit_code']}（原因：{rep['reason']}）")
 
 
@@ -164,10 +151,7 @@ def replace(round_dir: Path, unit_code: str, reason: str) -> None:
 @_round_argument
 @_help_option
 def plan(round_dir: Path) -> None:
-    from .plan import plan_round
-    from .round import Round
-
-    table = plan_round(Round.open(round_dir))
+    table = steps.plan(steps.open_round(round_dir))
     click.echo(f"调查安排完成：{len(table)} 个样本点，{table.team_id.nunique()} 个调查组，"
                f"{table.date.nunique()} 天")
     click.echo(f"  {round_dir / 'plan.csv'}；行程表 {round_dir / 'plan.pdf'}")
@@ -179,14 +163,11 @@ def plan(round_dir: Path) -> None:
               help="并行进程数（默认：CPU 核数，最多 4）。")
 @_help_option
 def forms(round_dir: Path, workers: int | None) -> None:
-    from .forms import make_forms
-    from .round import Round
-
-    rnd = Round.open(round_dir)
+    rnd = steps.open_round(round_dir)
     if not rnd.plan_path.exists():
         click.echo("注意：尚未生成调查安排（chouyang plan），封面上的调查组和日期将显示为「未安排」。")
     with _units_bar("生成核查表") as bar:
-        summary = make_forms(rnd, progress=bar, workers=workers)
+        summary = steps.forms(rnd, progress=bar, workers=workers)
     click.echo(f"已生成 {summary['units']} 个样本点的核查表，共 {summary['pages']} 页：")
     click.echo(f"  PDF：{round_dir / 'forms'}；录入工作簿：{round_dir / 'entry'}")
 
@@ -197,10 +178,7 @@ def forms(round_dir: Path, workers: int | None) -> None:
 @click.option("--replace", is_flag=True, help="已录入过的样本点用新内容替换（新旧值记入日志）。")
 @_help_option
 def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
-    from .ingest import ingest as run_ingest
-    from .round import Round
-
-    results = run_ingest(Round.open(round_dir), list(paths), replace=replace)
+    results = steps.ingest(steps.open_round(round_dir), list(paths), replace=replace)
     words = {"new": "已录入", "unchanged": "内容相同，未改动", "replaced": "已替换"}
     for r in results:
         extra = f"，改动 {r.changes} 行" if r.status == "replaced" else ""
@@ -214,10 +192,7 @@ def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
 @click.option("--strict", is_flag=True, help="仍有样本点未录入时以非 0 状态退出。")
 @_help_option
 def status(round_dir: Path, strict: bool) -> None:
-    from .ingest import round_status
-    from .round import Round
-
-    table = round_status(Round.open(round_dir))
+    table = steps.status(steps.open_round(round_dir))
     for team, group in table.groupby("team_id", sort=True):
         click.echo(f"调查组 {team or '（未安排）'}：")
         for r in group.itertuples():
@@ -236,14 +211,11 @@ def status(round_dir: Path, strict: bool) -> None:
 @click.option("--partial", is_flag=True, help="仍有样本点未录入时也先计算（报告注明未录入的样本点）。")
 @_help_option
 def score(round_dir: Path, partial: bool) -> None:
-    from .round import Round
-    from .score import county_summary_line, score_and_report
-
-    result = score_and_report(Round.open(round_dir), partial)
+    result = steps.score(steps.open_round(round_dir), partial)
     t = result.townships
     click.echo(f"计分完成：{len(t)} 个乡镇，确认误差 {int(t.cases_confirmed.sum())} 例，"
                f"待核实 {int(t.cases_pending.sum())} 例，扣分合计 {t.deduction.sum():g} 分")
-    click.echo("  " + county_summary_line(result))
+    click.echo("  " + steps.county_summary_line(result))
     if result.missing_units:
         click.echo(f"  注意：{len(result.missing_units)} 个样本点未录入，未计入：{'、'.join(result.missing_units)}")
     click.echo(f"  报告：{round_dir / 'report'}（cases.csv、townships.csv、county.csv、report.xlsx、report.pdf）")
@@ -255,20 +227,15 @@ def score(round_dir: Path, partial: bool) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="并行进程数（默认：CPU 核数，最多 4）。")
 @_help_option
 def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
-    from tqdm import tqdm
-
-    from .round import Round
-    from .scan import PROBLEM_TEXT, scan_round
-
     paths = []
     for f in files:
         paths += sorted(p for p in f.iterdir() if p.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg", ".tif",
                                                                       ".tiff")) if f.is_dir() else [f]
     with tqdm(desc="识别扫描页", unit="页", disable=None) as bar:
-        summary = scan_round(Round.open(round_dir), paths, progress=bar.update, workers=workers)
+        summary = steps.scan(steps.open_round(round_dir), paths, progress=bar.update, workers=workers)
     click.echo(f"共 {summary.pages} 页：识别 {sum(summary.units.values())} 页，涉及 {len(summary.units)} 个样本点。")
     for source, index, problem in summary.rejected:
-        click.echo(f"  {source} 第 {index} 页：{PROBLEM_TEXT[problem]}")
+        click.echo(f"  {source} 第 {index} 页：{steps.PROBLEM_TEXT[problem]}")
     for source, index, what in summary.duplicates:
         click.echo(f"  {source} 第 {index} 页：与另一份扫描重复（{what}），已保留较清晰的一份")
     for unit, pages in summary.missing.items():
@@ -286,8 +253,6 @@ class _units_bar:
         self.desc = desc
 
     def __enter__(self):
-        from tqdm import tqdm
-
         self.bar = tqdm(desc=self.desc, unit="个样本点", disable=None)
         self.pages = 0
         return self
@@ -310,8 +275,6 @@ class _units_bar:
               help="同时演示纸质路径：模拟填写并扫描核查表 → 识别 → 人工核对 → 录入 → 计分，并核对扣分与键盘录入一致。")
 @_help_option
 def demo(out: Path, seed: str, with_scan: bool) -> None:
-    from .demo import run_demo
-
     summary = run_demo(out, seed, echo=click.echo, scan=with_scan)
     click.echo("")
     click.echo("示范运行完成：")

@@ -15,9 +15,19 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
+from tqdm import tqdm
 
+from . import steps, vocab
+from .checklist import REGISTER_KEY
+from .errors import ChouyangError
+from .forms.workbook import FIRST_ROW, column_of, set_values
 from .inputs import id_check_digit
+from .pdf import full_font
+from .round import Round
+from .rules import load_preset
+from .scansim import degrade, mark_page, render_page
 
 XINGSHAN = ("411381550", "杏山旅游管理区")  # not an official division; synthetic code
 COUNTY_REGION = "411381"
@@ -276,17 +286,6 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
     filled scans -> scan -> review (the clerk types what the reader flagged)
     -> ingest -> score, and its deductions must equal the typed path's.
     """
-    from tqdm import tqdm
-
-    from .draw import commit_round, draw_round, verify_round
-    from .forms import make_forms
-    from .ingest import ingest
-    from .score import county_summary_line, score_and_report
-    from .errors import ChouyangError
-    from .plan import plan_round
-    from .round import init_round
-    from .rules import load_preset
-
     out = Path(out)
     round_dir = out / "round"
     marker = out / ".chouyang-demo"
@@ -297,39 +296,39 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text("chouyang demo output; safe to delete\n", encoding="utf-8")
     rules = load_preset("dengzhou-2016h1")
-    steps = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入", "计分和报告"]
+    labels = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入", "计分和报告"]
     if scan:
-        steps.append("纸质表扫描识别")
-    bar = tqdm(total=len(steps), desc="示范运行", unit="步", disable=None)
+        labels.append("纸质表扫描识别")
+    bar = tqdm(total=len(labels), desc="示范运行", unit="步", disable=None)
 
     def step(i: int) -> None:
-        bar.set_postfix_str(steps[i])
+        bar.set_postfix_str(labels[i])
         bar.update(1 if i else 0)
 
     step(0)
     county = write_county(out / "county", seed, rules.round.reference_start, rules.round.reference_end)
     step(1)
-    summary = init_round(round_dir, "dengzhou-2016h1", county["frame"], county["teams"], county["register"])
+    summary = steps.init(round_dir, "dengzhou-2016h1", county["frame"], county["teams"], county["register"])
     rnd = summary.round
     step(2)
-    commitment = commit_round(rnd)
+    commitment = steps.commit(rnd)
     step(3)
-    record = draw_round(rnd, seed)
+    record = steps.draw(rnd, seed)
     step(4)
-    verified = verify_round(rnd)
+    verified = steps.verify(rnd)
     if not verified.ok:
         raise ChouyangError("示范运行的复核失败：" + "；".join(verified.messages))
     step(5)
-    plan = plan_round(rnd)
+    plan = steps.plan(rnd)
     step(6)
-    forms = make_forms(rnd)
+    forms = steps.forms(rnd)
     if scan:
         shutil.copytree(round_dir, out / "round-scan")
     step(7)
     filled = simulate_field_entry(rnd, county["truth"], out / "field")
-    ingested = ingest(rnd, filled)
+    ingested = steps.ingest(rnd, filled)
     step(8)
-    result = score_and_report(rnd)
+    result = steps.score(rnd)
     scan_lines = []
     if scan:
         step(9)
@@ -350,7 +349,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
         f"录入工作簿 → {rnd.path / 'entry'}",
         f"现场录入（按隐藏的实地情况模拟填写，{out / 'field'}）：{len(ingested)} 个样本点，"
         f"确认误差 {sum(r.confirmed for r in ingested)} 例，待核实 {sum(r.pending for r in ingested)} 例",
-        f"计分：扣分合计 {result.townships.deduction.sum():g} 分；{county_summary_line(result)} → {rnd.path / 'report'}",
+        f"计分：扣分合计 {result.townships.deduction.sum():g} 分；{steps.county_summary_line(result)} → {rnd.path / 'report'}",
     ]
 
 
@@ -360,19 +359,13 @@ def _paper_path(out: Path, truth_dir: Path, seed: str, typed, units: set[str] | 
 
     `units` limits the check to some sample points (their townships are compared).
     """
-    from .errors import ChouyangError
-    from .ingest import ingest
-    from .round import Round
-    from .scan import scan_round
-    from .score import score_and_report
-
     rnd = Round.open(round_dir or out / "round-scan")
     files = simulate_scans(rnd, truth_dir, out / "scans", seed, units=units)
-    summary = scan_round(rnd, files)
+    summary = steps.scan(rnd, files)
     reviewed = simulate_field_entry(rnd, truth_dir, out / "scan-reviewed", base_dir=rnd.path / "scan",
                                     review_dir=rnd.path / "scan" / "review")
-    ingest(rnd, reviewed)
-    result = score_and_report(rnd, partial=units is not None)
+    steps.ingest(rnd, reviewed)
+    result = steps.score(rnd, partial=units is not None)
     b = result.townships.set_index("township_code")[["deduction_raw", "deduction"]]
     a = typed.townships.set_index("township_code")[["deduction_raw", "deduction"]].loc[b.index]
     differ = list(a.index[(a != b).any(axis=1)])
@@ -384,15 +377,11 @@ def _paper_path(out: Path, truth_dir: Path, seed: str, typed, units: set[str] | 
 
 
 def _truth(truth_dir: Path) -> dict[str, pd.DataFrame]:
-    from . import vocab
-
     return {k: pd.read_csv(Path(truth_dir) / f"{k}.csv", dtype=str, keep_default_na=False) for k in vocab.SHEETS}
 
 
 def _check_row_values(sheet: str, reg: dict, found) -> dict[str, object]:
     """What a clerk types for one register row, from the truth row `found`."""
-    from . import vocab
-
     values = {}
     for key in vocab.ENTRY_COLUMNS[sheet]:
         value = found.get(key, "")
@@ -405,27 +394,19 @@ def _check_row_values(sheet: str, reg: dict, found) -> dict[str, object]:
 
 def _fill_workbook(ws, sheet: str, table, by_key, missed, only_refs=None) -> None:
     """Type truth values into a sheet: register rows (all, or only `only_refs`) and every missed row."""
-    from . import vocab
-    from .checklist import REGISTER_KEY
-    from .forms.workbook import HEADER_ROW
-
-    col = {c.value: c.column for c in ws[HEADER_ROW]}
+    columns = column_of(ws, sheet)
     if table is not None:
-        for i, reg in enumerate(table.to_dict("records"), start=HEADER_ROW + 1):
+        for i, reg in enumerate(table.to_dict("records"), start=FIRST_ROW):
             if only_refs is not None and reg["ref"] not in only_refs:
                 continue
-            for key, value in _check_row_values(sheet, reg, by_key.loc[reg[REGISTER_KEY[sheet]]]).items():
-                ws.cell(i, col[vocab.label_for(sheet, key)]).value = value
+            set_values(ws, columns, i, _check_row_values(sheet, reg, by_key.loc[reg[REGISTER_KEY[sheet]]]))
         return
-    for i in range(HEADER_ROW + 1, ws.max_row + 1):  # the clerk re-types the new rows in full
+    for i in range(FIRST_ROW, ws.max_row + 1):  # the clerk re-types the new rows in full
         for c in range(2, ws.max_column + 1):
             ws.cell(i, c).value = None
-    for i, found in enumerate(missed.to_dict("records"), start=HEADER_ROW + 1):
-        for key in vocab.ENTRY_COLUMNS[sheet]:
-            if found.get(key, "") != "":
-                value = found[key]
-                ws.cell(i, col[vocab.label_for(sheet, key)]).value = \
-                    int(value) if key in ("witnesses", "parity") else value
+    for i, found in enumerate(missed.to_dict("records"), start=FIRST_ROW):
+        set_values(ws, columns, i, {key: int(found[key]) if key in ("witnesses", "parity") else found[key]
+                                    for key in vocab.ENTRY_COLUMNS[sheet] if found.get(key, "") != ""})
 
 
 def simulate_field_entry(rnd, truth_dir: Path, out_dir: Path, base_dir: Path | None = None,
@@ -435,13 +416,8 @@ def simulate_field_entry(rnd, truth_dir: Path, out_dir: Path, base_dir: Path | N
     With `base_dir`/`review_dir` (the output of `chouyang scan`), the clerk only
     types the rows the review list names, plus the new (missed) rows.
     """
-    import openpyxl
-
-    from . import vocab
-    from .checklist import REGISTER_KEY
-    from .forms import round_units
-
-    rules, primary, checklists = round_units(rnd)
+    primary = rnd.primaries()
+    checklists = rnd.checklists(primary.unit_code)
     truth = _truth(truth_dir)
     by_key = {k: truth[k].set_index(REGISTER_KEY[k]) for k in vocab.CHECK_SHEETS}
     out_dir = Path(out_dir)
@@ -473,17 +449,11 @@ def simulate_field_entry(rnd, truth_dir: Path, out_dir: Path, base_dir: Path | N
 
 def simulate_scans(rnd, truth_dir: Path, out_dir: Path, seed: str, progress=None, units=None) -> list[Path]:
     """Print, fill by hand (from the truth) and scan every form page: one JPEG per page, shuffled."""
-    from . import vocab
-    from .checklist import REGISTER_KEY
-    from .forms import round_units
-    from .pdf import full_font
-    from .scan import load_layouts
-    from .scansim import degrade, mark_page, render_page
-
-    rules, primary, checklists = round_units(rnd)
+    primary = rnd.primaries()
+    checklists = rnd.checklists(primary.unit_code)
     truth = _truth(truth_dir)
     by_key = {k: truth[k].set_index(REGISTER_KEY[k]) for k in vocab.CHECK_SHEETS}
-    layouts = load_layouts(rnd.path / "forms")
+    layouts = rnd.layouts()
     rng = _rng(seed, "scans")
     font = full_font()
     out_dir = Path(out_dir)

@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import shutil
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
 from .errors import ChouyangError
-from .round import Round, sha256_file, utc_now
 from .rules import Rules
 from .vocab import SAMPLE_COLUMNS
 
@@ -206,115 +201,6 @@ def sample_csv_bytes(sample: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def read_sample(path: Path) -> pd.DataFrame:
-    sample = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for col in ("inclusion_prob", "weight"):
-        sample[col] = pd.to_numeric(sample[col])
-    sample["rank"] = sample["rank"].astype(int)
-    return sample
-
-
-def previous_units(paths: list[Path], rules_n: int) -> set[str]:
-    """Primary units of the last `rules_n` earlier rounds (files given oldest first)."""
-    if rules_n <= 0:
-        return set()
-    used: set[str] = set()
-    for path in list(paths)[-rules_n:]:
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise ChouyangError(f"无法读取往轮样本文件 {path}：{exc}") from None
-        if "unit_code" not in table.columns:
-            raise ChouyangError(f"往轮样本文件 {path} 缺少 unit_code 列")
-        roles = table["role"] if "role" in table.columns else pd.Series(["primary"] * len(table))
-        used |= set(table.loc[roles == "primary", "unit_code"])
-    return used
-
-
-# --- the round-level steps ---------------------------------------------------
-
-def commit_round(rnd: Round) -> dict:
-    """Publish one fingerprint over inputs and rules before the seed is known."""
-    rnd.require_inputs_unchanged()
-    rnd.rules()  # the rules must at least be valid
-    if rnd.draw_path.exists():
-        raise ChouyangError("本轮已经抽样，承诺指纹必须在抽样之前发布")
-    record = {"fingerprint": rnd.fingerprint(), "time_utc": utc_now()}
-    rnd.commit_path.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-    rnd.log("commit", record)
-    return record
-
-
-def _round_previous(rnd: Round) -> list[Path]:
-    folder = rnd.inputs_dir / "previous"
-    return sorted(folder.glob("*.csv")) if folder.exists() else []
-
-
-def draw_round(rnd: Round, seed: str, previous: list[Path] | None = None,
-               force: bool = False) -> dict:
-    """Draw the round's sample; writes sample.csv and draw.json and logs the draw."""
-    rnd.require_inputs_unchanged()
-    rules = rnd.rules()
-    seed = normalise_seed(seed)
-    if rnd.draw_path.exists() and not force:
-        raise ChouyangError("本轮已经抽过样。重新抽样会作废已公布的样本；如确需重抽，请加 --force（旧记录保留在日志中）")
-    commitment = None
-    if rnd.commit_path.exists():
-        commitment = json.loads(rnd.commit_path.read_text(encoding="utf-8"))
-        if commitment["fingerprint"] != rnd.fingerprint():
-            raise ChouyangError("输入文件或规则与抽样前公布的承诺指纹不一致，拒绝抽样")
-    loaded = rnd.load_frame()
-    prev_dir = rnd.inputs_dir / "previous"
-    if previous:
-        if prev_dir.exists():
-            shutil.rmtree(prev_dir)
-        prev_dir.mkdir(parents=True)
-        for i, src in enumerate(previous, start=1):
-            if not Path(src).exists():
-                raise ChouyangError(f"找不到往轮样本文件：{src}")
-            shutil.copyfile(src, prev_dir / f"{i:02d}_{Path(src).name}")
-    prev_files = _round_previous(rnd)
-    used = previous_units(prev_files, rules.sampling.exclude_previous_rounds)
-    sample, notes = draw_sample(loaded.frame, rules, seed, used)
-    old = rnd.draw_record() if rnd.draw_path.exists() else None
-    record = {
-        "round_id": rules.round.id,
-        "seed": seed,
-        "algorithm": ALGORITHM,
-        "algorithm_version": ALGORITHM_VERSION,
-        "ticket": "SHA-256(UTF-8(seed + '|' + round_id + '|' + unit_code)), hex; smallest first",
-        "method": rules.sampling.method,
-        "frame_sha256": rnd.manifest()["files"]["frame"]["sha256"],
-        "rules_sha256": sha256_file(rnd.rules_path),
-        "inputs": {k: v["sha256"] for k, v in rnd.manifest()["files"].items()},
-        "previous_rounds": [{"path": str(p.relative_to(rnd.path).as_posix()), "sha256": sha256_file(p)}
-                            for p in prev_files],
-        "fingerprint": rnd.fingerprint(),
-        "commitment": commitment,
-        "tool_version": __version__,
-        "time_utc": utc_now(),
-        "counts": {"townships": int(sample.township_code.nunique()),
-                   "primary": int((sample.role == "primary").sum()),
-                   "reserve": int((sample.role == "reserve").sum())},
-        "township_notes": {k: v for k, v in notes.items() if v},
-    }
-    with rnd.store() as con:
-        if old is not None:
-            rnd.log("draw_superseded", {"previous_draw": old}, con)
-        rnd.sample_path.write_bytes(sample_csv_bytes(sample))
-        rnd.draw_path.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-        replacements = rnd.path / "replacements.json"
-        if replacements.exists():
-            replacements.unlink()
-        rnd.log("draw", {k: record[k] for k in ("seed", "fingerprint", "counts", "time_utc")}, con)
-    return record
-
-
-def _replacements(rnd: Round) -> list[dict]:
-    path = rnd.path / "replacements.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-
-
 def apply_replacements(sample: pd.DataFrame, replacements: list[dict]) -> pd.DataFrame:
     sample = sample.copy()
     for rep in replacements:
@@ -329,90 +215,3 @@ def apply_replacements(sample: pd.DataFrame, replacements: list[dict]) -> pd.Dat
 
 def _join(a: str, b: str) -> str:
     return f"{a}；{b}" if a else b
-
-
-def replace_point(rnd: Round, unit_code: str, reason: str) -> dict:
-    """Swap a primary point for its township's next unused reserve (备选样本点)."""
-    rnd.require_unchanged_since_draw()
-    if not reason.strip():
-        raise ChouyangError("替换样本点必须说明原因（--reason）")
-    sample = read_sample(rnd.sample_path)
-    hit = sample[sample.unit_code == unit_code]
-    if hit.empty or hit.role.iloc[0] != "primary":
-        raise ChouyangError(f"{unit_code} 不是本轮的正式样本点，不能替换")
-    if rnd.plan_path.exists():
-        raise ChouyangError("调查安排已经生成；替换样本点须在 chouyang plan 之前进行")
-    township = hit.township_code.iloc[0]
-    reserves = sample[(sample.township_code == township) & (sample.role == "reserve")].sort_values("rank")
-    if reserves.empty:
-        raise ChouyangError(f"乡镇 {hit.township_name.iloc[0]}（{township}）已没有备选样本点可用")
-    rep = {"unit_code": unit_code, "replacement": reserves.unit_code.iloc[0], "reason": reason.strip(),
-           "time_utc": utc_now()}
-    reps = _replacements(rnd) + [rep]
-    new_sample = apply_replacements(sample, [rep])
-    with rnd.store() as con:
-        (rnd.path / "replacements.json").write_text(json.dumps(reps, ensure_ascii=False, indent=2),
-                                                     encoding="utf-8")
-        rnd.sample_path.write_bytes(sample_csv_bytes(new_sample))
-        rnd.log("replace", rep, con)
-    return rep
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    messages: tuple[str, ...]
-
-
-def verify_round(rnd: Round) -> VerifyResult:
-    """Re-derive the sample (and plan, if made) from the record; name every difference."""
-    record = rnd.draw_record()
-    messages: list[str] = []
-    for key, digest in record["inputs"].items():
-        entry = rnd.manifest()["files"].get(key)
-        if entry is None or sha256_file(rnd.path / entry["path"]) != digest:
-            messages.append(f"输入文件 {key} 与抽样时不一致")
-    if sha256_file(rnd.rules_path) != record["rules_sha256"]:
-        messages.append("rules.toml 与抽样时不一致")
-    for prev in record["previous_rounds"]:
-        p = rnd.path / prev["path"]
-        if not p.exists() or sha256_file(p) != prev["sha256"]:
-            messages.append(f"往轮样本文件 {prev['path']} 与抽样时不一致")
-    if record.get("commitment"):
-        commit = record["commitment"]
-        if commit["fingerprint"] != rnd.fingerprint():
-            messages.append("当前输入与规则的指纹与抽样前公布的承诺指纹不一致")
-        if commit["time_utc"] > record["time_utc"]:
-            messages.append("承诺指纹的时间晚于抽样时间")
-    if messages:
-        return VerifyResult(False, tuple(messages))
-    rules = rnd.rules()
-    used = previous_units([rnd.path / p["path"] for p in record["previous_rounds"]],
-                          rules.sampling.exclude_previous_rounds)
-    sample, _ = draw_sample(rnd.load_frame().frame, rules, record["seed"], used)
-    sample = apply_replacements(sample, _replacements(rnd))
-    expected = sample_csv_bytes(sample)
-    actual = rnd.sample_path.read_bytes()
-    if expected != actual:
-        stored = read_sample(rnd.sample_path)
-        want = {(r.unit_code, r.role) for r in sample.itertuples()}
-        have = {(r.unit_code, r.role) for r in stored.itertuples()}
-        for code, role in sorted(want - have):
-            messages.append(f"应有 {code}（{role}），sample.csv 中没有")
-        for code, role in sorted(have - want):
-            messages.append(f"sample.csv 中的 {code}（{role}）不应出现")
-        if not messages:
-            messages.append("sample.csv 的内容（概率、权数或备注）与重新计算的结果不一致")
-        return VerifyResult(False, tuple(messages))
-    messages.append(f"样本一致：{int((sample.role == 'primary').sum())} 个样本点，"
-                    f"{int((sample.role == 'reserve').sum())} 个备选")
-    if rnd.plan_path.exists():
-        from .plan import make_plan, plan_csv_bytes
-
-        plan = make_plan(sample, rnd.load_teams().frame, rules, record["seed"])
-        if plan_csv_bytes(plan) != rnd.plan_path.read_bytes():
-            return VerifyResult(False, tuple(messages) + ("plan.csv 与重新计算的调查安排不一致",))
-        messages.append("调查安排一致")
-    if not record.get("commitment"):
-        messages.append("注意：本轮抽样前没有发布承诺指纹（chouyang commit）")
-    return VerifyResult(True, tuple(messages))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .cases import is_confirmed
 from .inputs import Register, in_period
-from .vocab import LONG_ACTING, MARRIED
+from .vocab import ERROR_KINDS, LONG_ACTING, MARRIED
 
 # correction ratio -> (register count, true count) columns of the ingredients
 RATIOS = {"births": ("reg_births", "true_births"), "comp": ("reg_comp", "true_comp"),
@@ -32,48 +32,67 @@ def unit_ingredients(checklists: dict, entries: dict, rules) -> pd.DataFrame:
     """Per sample point: register and field-true counts behind each correction ratio."""
     rows = []
     for unit, cl in checklists.items():
-        e = entries.get(unit, {})
-        births = cl.sections["births_check"]
-        women = cl.sections["women_check"]
-        sexes, policies = list(births.sex), list(births.policy)
-        married = [m in MARRIED for m in women.marital_status]
-        r = {"unit_code": unit, "reg_births": len(sexes), "reg_comp": policies.count("政策内"),
-             "reg_male": sexes.count("男"), "reg_female": sexes.count("女"), "reg_married": sum(married),
-             "reg_la": sum(m and c in LONG_ACTING for m, c in zip(married, women.contraception))}
-        t = {k.replace("reg_", "true_"): v for k, v in r.items() if k.startswith("reg_")}
-        birth_info = dict(zip(births.ref, zip(births.sex, births.policy)))
-        for row in e.get("births_check", []):
-            if row["result"] == "属实" or not is_confirmed(row.get("witnesses"), row.get("verified", ""), rules):
-                continue
-            sex, policy = birth_info[row["ref"]]
-            sex_key = "true_male" if sex == "男" else "true_female"
-            if row["result"] == "虚报":
-                t["true_births"] -= 1
-                t[sex_key] -= 1
-                t["true_comp"] -= int(policy == "政策内")
-            elif row["result"] == "错报" and row.get("true_sex") and row["true_sex"] != sex:
-                t[sex_key] -= 1
-                t["true_male" if row["true_sex"] == "男" else "true_female"] += 1
-        for row in e.get("missed_births", []):
-            if is_confirmed(row.get("witnesses"), row.get("verified", ""), rules):
-                t["true_births"] += 1
-                t["true_male" if row["sex"] == "男" else "true_female"] += 1
-                t["true_comp"] += int(row["policy"] == "政策内")
-        false_refs = [row["ref"] for row in e.get("women_check", []) if row["result"] == "查无此人"
-                      and is_confirmed(row.get("witnesses"), row.get("verified", ""), rules)]
-        if false_refs:
-            woman_info = dict(zip(women.ref, zip(women.marital_status, women.contraception)))
-            for ref in false_refs:
-                marital, method = woman_info[ref]
-                if marital in MARRIED:
-                    t["true_married"] -= 1
-                    t["true_la"] -= int(method in LONG_ACTING)
-        for row in e.get("missed_women", []):
-            if is_confirmed(row.get("witnesses"), row.get("verified", ""), rules) and row["marital_status"] in MARRIED:
-                t["true_married"] += 1
-                t["true_la"] += int(row["contraception"] in LONG_ACTING)
-        rows.append({**r, **t})
+        reg = _register_counts(cl)
+        true = {k.replace("reg_", "true_"): v for k, v in reg.items()}
+        confirmed = _confirmed_rows(entries.get(unit, {}), rules)
+        _correct_births(true, cl.sections["births_check"], confirmed)
+        _correct_women(true, cl.sections["women_check"], confirmed)
+        rows.append({"unit_code": unit, **reg, **true})
     return pd.DataFrame(rows)
+
+
+def _register_counts(cl) -> dict[str, int]:
+    """The register's counts in one sample point (births in the period, married women, long-acting)."""
+    births, women = cl.sections["births_check"], cl.sections["women_check"]
+    sexes, policies = list(births.sex), list(births.policy)
+    married = [m in MARRIED for m in women.marital_status]
+    return {"reg_births": len(sexes), "reg_comp": policies.count("政策内"),
+            "reg_male": sexes.count("男"), "reg_female": sexes.count("女"), "reg_married": sum(married),
+            "reg_la": sum(m and c in LONG_ACTING for m, c in zip(married, women.contraception))}
+
+
+def _confirmed_rows(e: dict, rules) -> dict[str, list[dict]]:
+    """The entered rows that are confirmed cases: check-sheet errors (by the error-kind table) and new rows."""
+    out = {}
+    for sheet, rows in e.items():
+        kinds = ERROR_KINDS.get(sheet)
+        out[sheet] = [row for row in rows if (kinds is None or row.get("result") in kinds)
+                      and is_confirmed(row.get("witnesses"), row.get("verified", ""), rules)]
+    return out
+
+
+def _correct_births(t: dict, births: pd.DataFrame, confirmed: dict) -> None:
+    """虚报 removes a birth; 错报 of sex moves it; a missed birth (漏报) adds one."""
+    birth_info = dict(zip(births.ref, zip(births.sex, births.policy)))
+    for row in confirmed.get("births_check", []):
+        sex, policy = birth_info[row["ref"]]
+        sex_key = "true_male" if sex == "男" else "true_female"
+        kind = ERROR_KINDS["births_check"][row["result"]]
+        if kind == "birth_false":
+            t["true_births"] -= 1
+            t[sex_key] -= 1
+            t["true_comp"] -= int(policy == "政策内")
+        elif kind == "birth_wrong" and row.get("true_sex") and row["true_sex"] != sex:
+            t[sex_key] -= 1
+            t["true_male" if row["true_sex"] == "男" else "true_female"] += 1
+    for row in confirmed.get("missed_births", []):
+        t["true_births"] += 1
+        t["true_male" if row["sex"] == "男" else "true_female"] += 1
+        t["true_comp"] += int(row["policy"] == "政策内")
+
+
+def _correct_women(t: dict, women: pd.DataFrame, confirmed: dict) -> None:
+    """A married woman not found (查无此人) leaves the married count; a missed married woman joins it."""
+    woman_info = dict(zip(women.ref, zip(women.marital_status, women.contraception)))
+    for row in confirmed.get("women_check", []):
+        marital, method = woman_info[row["ref"]]
+        if marital in MARRIED:
+            t["true_married"] -= 1
+            t["true_la"] -= int(method in LONG_ACTING)
+    for row in confirmed.get("missed_women", []):
+        if row["marital_status"] in MARRIED:
+            t["true_married"] += 1
+            t["true_la"] += int(row["contraception"] in LONG_ACTING)
 
 
 def township_register(register: Register, frame: pd.DataFrame, start, end) -> pd.DataFrame:

@@ -15,7 +15,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
+from charset_normalizer import from_bytes
 
 from . import vocab
 from .errors import ChouyangError, Problem
@@ -40,8 +42,6 @@ def decode_csv_bytes(raw: bytes, name: str) -> tuple[str, str]:
     except UnicodeDecodeError:
         text = None
     if text is not None:
-        from charset_normalizer import from_bytes
-
         best = from_bytes(raw).best()
         guess = (best.encoding if best else "").lower().replace("-", "")
         if not best or guess in _CHINESE_ENCODINGS or guess.startswith("gb"):
@@ -71,8 +71,6 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str]
     if not path.exists():
         raise ChouyangError(f"找不到文件：{path}")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
-
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a broken file

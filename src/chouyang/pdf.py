@@ -19,6 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import noto_cjk_sans_otc
+from fontTools import subset
+from fontTools.pens.cu2quPen import Cu2QuPen
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from fontTools.ttLib import TTFont, newTable
 from fpdf import FPDF
 
 from .errors import ChouyangError
@@ -40,15 +45,11 @@ class FontFile:
 
 
 def _collection_path() -> str:
-    import noto_cjk_sans_otc
-
     return str(noto_cjk_sans_otc.FONT_PATH)
 
 
 @lru_cache(maxsize=1)
 def full_font() -> FontFile:
-    from fontTools.ttLib import TTFont
-
     font = TTFont(_collection_path(), fontNumber=COLLECTION_INDEX, lazy=True)
     return FontFile(_collection_path(), COLLECTION_INDEX, frozenset(font.getBestCmap()))
 
@@ -66,8 +67,6 @@ def subset_font(text: str, extra: str = "") -> FontFile:
     cache = Path(tempfile.gettempdir()) / "chouyang-fonts"
     target = cache / f"noto-sc-{digest}-e{MAX_ERR:g}.ttf"
     if not target.exists():
-        from fontTools import subset
-        from fontTools.ttLib import TTFont
 
         font = TTFont(full.path, fontNumber=COLLECTION_INDEX)
         options = subset.Options()
@@ -93,9 +92,6 @@ def _cff_to_truetype(font) -> None:
     about 2 s per document here, for TrueType outlines a few milliseconds.
     TrueType outlines also extract as text correctly with more PDF readers.
     """
-    from fontTools.pens.cu2quPen import Cu2QuPen
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
-    from fontTools.ttLib import newTable
 
     order = font.getGlyphOrder()
     glyph_set = font.getGlyphSet()

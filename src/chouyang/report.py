@@ -1,17 +1,27 @@
-"""Reports for people: report.xlsx and report.pdf (SPEC §3.6), from a ScoreResult."""
+"""The report renderer (SPEC §3.6): report/*.csv, report.xlsx and report.pdf from tables.
+
+Everything comes in as arguments (a ScoreResult, the rules, the draw record,
+the replacements, sample.csv's text and rules.toml's text); nothing here reads
+the round folder.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from .estimate import RATES
+from .pdf import ChinesePDF
+from .score import TOWNSHIP_COLUMNS, ScoreResult
+from .vocab import KIND_LABELS
 
-KIND_LABELS = {"birth_missed": "出生漏报", "birth_false": "出生虚报", "birth_wrong": "出生错报",
-               "woman_false": "妇女查无此人", "woman_missing": "妇女漏档", "procedure_false": "手术虚报",
-               "procedure_wrong": "手术错报", "benefit_error": "资格/发放误差"}
 RULE_LABELS = {"birth_parity_1_2": "一、二孩错漏", "birth_parity_3plus": "多孩错漏", "iud_false_or_wrong": "上环虚报、错报",
                "sterilisation_false_or_wrong": "结扎虚报、错报", "remedial_false": "补救措施虚报",
                "remedial_wrong": "补救措施错报", "removal_false_or_wrong": "取环虚报、错报",
@@ -42,22 +52,48 @@ def _cell(value):
     return value
 
 
-def write_xlsx(result, rules, rnd, path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.formatting.rule import ColorScaleRule
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
+def write_csvs(result: ScoreResult, folder: Path) -> None:
+    """report/cases.csv, townships.csv, county.csv and township_intervals.csv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fmt = "%.10g"
+    result.cases.to_csv(folder / "cases.csv", index=False, float_format="%g", lineterminator="\n")
+    result.townships[TOWNSHIP_COLUMNS + ["flag", "correction_note"]].to_csv(
+        folder / "townships.csv", index=False, na_rep="", float_format=fmt, lineterminator="\n")
+    result.county[["metric", "estimate", "ci_low", "ci_high", "method"]].to_csv(
+        folder / "county.csv", index=False, na_rep="", float_format=fmt, lineterminator="\n")
+    result.township_intervals.to_csv(folder / "township_intervals.csv", index=False, na_rep="",
+                                     float_format=fmt, lineterminator="\n")
 
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDDDDD")
+
+_BOLD, _FILL = Font(bold=True), PatternFill("solid", fgColor="DDDDDD")
+
+
+def write_xlsx(result: ScoreResult, rules, path, *, draw_record: dict, replacements: list[dict],
+               sample: pd.DataFrame, rules_text: str) -> None:
+    """report.xlsx: townships, cases, county estimates, the draw record with sample.csv, the rules.
+
+    `sample` is sample.csv as text (every column a string) so it is reprinted exactly as written.
+    """
     wb = Workbook()
-    ws = wb.active
+    _township_sheet(wb.active, result, rules)
+    _cases_sheet(wb.create_sheet("个案明细"), result)
+    _county_sheet(wb.create_sheet("全县估计"), result)
+    _draw_sheet(wb.create_sheet("抽样记录"), draw_record, replacements, sample)
+    ws = wb.create_sheet("规则")
+    for line in rules_text.splitlines():
+        ws.append([line])
+    ws.column_dimensions["A"].width = 120
+    wb.save(path)
+
+
+def _township_sheet(ws, result: ScoreResult, rules) -> None:
     ws.title = "乡镇汇总"
     table = result.townships.sort_values(["rank", "township_code"])
     ws.append([label for _, label in TOWNSHIP_HEADERS])
     for row in table.itertuples(index=False):
         ws.append([_cell(getattr(row, key)) for key, _ in TOWNSHIP_HEADERS])
     for j, (key, _) in enumerate(TOWNSHIP_HEADERS, start=1):
-        ws.cell(1, j).font, ws.cell(1, j).fill = bold, fill
+        ws.cell(1, j).font, ws.cell(1, j).fill = _BOLD, _FILL
         ws.column_dimensions[get_column_letter(j)].width = 14 if key != "correction_note" else 40
         if key in _PERCENT:
             for r in range(2, ws.max_row + 1):
@@ -71,7 +107,8 @@ def write_xlsx(result, rules, rnd, path) -> None:
         end_value=float(rules.deductions.cap), end_color="F8696B"))
     ws.freeze_panes = "C2"
 
-    ws = wb.create_sheet("个案明细")
+
+def _cases_sheet(ws, result: ScoreResult) -> None:
     heads = ["乡镇代码", "样本点", "类别", "编号", "孩次", "手术类型", "反映群众人数", "调查组查实", "确认", "扣分规则",
              "扣分"]
     ws.append(heads)
@@ -80,10 +117,11 @@ def write_xlsx(result, rules, rnd, path) -> None:
                    c.witnesses, c.verified, "确认" if c.confirmed else "待核实", RULE_LABELS.get(c.rule, c.rule),
                    float(c.points)])
     for j in range(1, len(heads) + 1):
-        ws.cell(1, j).font, ws.cell(1, j).fill = bold, fill
+        ws.cell(1, j).font, ws.cell(1, j).fill = _BOLD, _FILL
         ws.column_dimensions[get_column_letter(j)].width = 15
 
-    ws = wb.create_sheet("全县估计")
+
+def _county_sheet(ws, result: ScoreResult) -> None:
     ws.append(["指标", "估计值", "95%下限", "95%上限", "方法"])
     for r in result.county.itertuples(index=False):
         ws.append([METRIC_LABELS.get(r.metric, r.metric), _cell(r.estimate), _cell(r.ci_low), _cell(r.ci_high),
@@ -92,36 +130,26 @@ def write_xlsx(result, rules, rnd, path) -> None:
         for j in (2, 3, 4):
             ws.cell(ws.max_row, j).number_format = fmt
     for j, w in enumerate((26, 12, 12, 12, 90), start=1):
-        ws.cell(1, j).font, ws.cell(1, j).fill = bold, fill
+        ws.cell(1, j).font, ws.cell(1, j).fill = _BOLD, _FILL
         ws.column_dimensions[get_column_letter(j)].width = w
 
-    ws = wb.create_sheet("抽样记录")
-    record = rnd.draw_record()
+
+def _draw_sheet(ws, record: dict, replacements: list[dict], sample: pd.DataFrame) -> None:
     for key in ("round_id", "seed", "algorithm", "algorithm_version", "ticket", "method", "frame_sha256",
                 "rules_sha256", "fingerprint", "time_utc", "tool_version"):
         ws.append([key, str(record.get(key, ""))])
     ws.append(["commitment", json.dumps(record.get("commitment"), ensure_ascii=False)])
-    replacements = rnd.path / "replacements.json"
-    for rep in json.loads(replacements.read_text(encoding="utf-8")) if replacements.exists() else []:
+    for rep in replacements:
         ws.append(["replacement", f"{rep['unit_code']} → {rep['replacement']}（{rep['reason']}，{rep['time_utc']}）"])
     ws.append([])
-    sample = pd.read_csv(rnd.sample_path, dtype=str, keep_default_na=False)
     ws.append(list(sample.columns))
     for row in sample.itertuples(index=False):
         ws.append(list(row))
     ws.column_dimensions["A"].width = 20
     ws.column_dimensions["B"].width = 70
 
-    ws = wb.create_sheet("规则")
-    for line in rnd.rules_path.read_text(encoding="utf-8").splitlines():
-        ws.append([line])
-    ws.column_dimensions["A"].width = 120
-    wb.save(path)
 
-
-def write_pdf(result, rules, path, font=None) -> int:
-    from .pdf import ChinesePDF
-
+def write_pdf(result: ScoreResult, rules, path, font=None) -> int:
     pdf = ChinesePDF(font=font)
     pdf.set_title(f"{rules.round.name} 抽样调查结果")
     pdf.set_auto_page_break(True, 15)

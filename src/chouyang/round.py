@@ -11,16 +11,17 @@ import datetime as dt
 import getpass
 import hashlib
 import json
-import secrets
-import shutil
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from . import inputs as inp
+from .checklist import UnitChecklist, unit_checklists
 from .errors import ChouyangError
-from .rules import Rules, load_rules, preset_text
+from .rules import Rules, load_rules
 
 REGISTER_STEMS = ("women", "births", "procedures", "benefits")
 
@@ -46,6 +47,53 @@ CREATE TABLE IF NOT EXISTS log (
     detail TEXT NOT NULL
 );
 """
+# Entered results (chouyang ingest): one row per sheet row, and one content hash per unit.
+_ENTRIES_SQL = """
+CREATE TABLE IF NOT EXISTS entries (
+    unit_code TEXT NOT NULL,
+    sheet TEXT NOT NULL,
+    row_key TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (unit_code, sheet, row_key)
+);
+CREATE TABLE IF NOT EXISTS ingests (
+    unit_code TEXT PRIMARY KEY,
+    content_sha256 TEXT NOT NULL,
+    source TEXT NOT NULL,
+    time TEXT NOT NULL
+);
+"""
+
+
+def read_sample(path: Path) -> pd.DataFrame:
+    """sample.csv as a table: rank as int, inclusion_prob and weight as floats, the rest as text."""
+    sample = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in ("inclusion_prob", "weight"):
+        sample[col] = pd.to_numeric(sample[col])
+    sample["rank"] = sample["rank"].astype(int)
+    return sample
+
+
+def previous_units(paths: list[Path], rules_n: int) -> set[str]:
+    """Primary units of the last `rules_n` earlier rounds (files given oldest first)."""
+    if rules_n <= 0:
+        return set()
+    used: set[str] = set()
+    for path in list(paths)[-rules_n:]:
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise ChouyangError(f"无法读取往轮样本文件 {path}：{exc}") from None
+        if "unit_code" not in table.columns:
+            raise ChouyangError(f"往轮样本文件 {path} 缺少 unit_code 列")
+        roles = table["role"] if "role" in table.columns else pd.Series(["primary"] * len(table))
+        used |= set(table.loc[roles == "primary", "unit_code"])
+    return used
+
+
+def row_key(row: dict, i: int) -> str:
+    """A stored row's key: its register ref, or #001… for a new (missed) row."""
+    return row.get("ref") or f"#{i:03d}"
 
 
 @dataclass(frozen=True)
@@ -86,8 +134,36 @@ class Round:
         return self.path / "plan.csv"
 
     @property
+    def plan_pdf_path(self) -> Path:
+        return self.path / "plan.pdf"
+
+    @property
+    def replacements_path(self) -> Path:
+        return self.path / "replacements.json"
+
+    @property
     def secret_path(self) -> Path:
         return self.path / "secret.key"
+
+    @property
+    def previous_dir(self) -> Path:
+        return self.inputs_dir / "previous"
+
+    @property
+    def forms_dir(self) -> Path:
+        return self.path / "forms"
+
+    @property
+    def entry_dir(self) -> Path:
+        return self.path / "entry"
+
+    @property
+    def scan_dir(self) -> Path:
+        return self.path / "scan"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.path / "report"
 
     # -- opening --
     @classmethod
@@ -122,6 +198,56 @@ class Round:
 
     def load_register(self, unit_codes: set[str] | None = None) -> inp.Register:
         return inp.load_register(self.register_dir(), unit_codes)
+
+    def frame(self) -> pd.DataFrame:
+        return self.load_frame().frame
+
+    def teams(self) -> pd.DataFrame:
+        return self.load_teams().frame
+
+    def previous_files(self) -> list[Path]:
+        """Earlier rounds' sample files stored by `draw --previous`, oldest first."""
+        return sorted(self.previous_dir.glob("*.csv")) if self.previous_dir.exists() else []
+
+    # -- loading outputs of earlier steps --
+    def sample(self) -> pd.DataFrame:
+        return read_sample(self.sample_path)
+
+    def sample_text(self) -> pd.DataFrame:
+        """sample.csv exactly as written (every column text), for reports that reprint it."""
+        return pd.read_csv(self.sample_path, dtype=str, keep_default_na=False)
+
+    def primaries(self) -> pd.DataFrame:
+        """The sample points to survey (role primary), in sample order."""
+        sample = self.sample()
+        return sample[sample.role == "primary"].reset_index(drop=True)
+
+    def replacements(self) -> list[dict]:
+        path = self.replacements_path
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+    def plan(self) -> pd.DataFrame | None:
+        """plan.csv as text columns, or None before `plan`."""
+        return pd.read_csv(self.plan_path, dtype=str) if self.plan_path.exists() else None
+
+    def checklists(self, unit_codes=None, register: inp.Register | None = None) -> dict[str, UnitChecklist]:
+        """What the teams check in each sample point (default: every primary point)."""
+        rules = self.rules()
+        units = self.primaries().unit_code if unit_codes is None else unit_codes
+        return unit_checklists(register if register is not None else self.load_register(), units,
+                               rules.round.reference_start, rules.round.reference_end)
+
+    def layouts(self) -> dict[str, dict]:
+        """The forms' layout records (forms/<unit>.layout.json) by unit code."""
+        return {p.name.split(".")[0]: json.loads(p.read_text(encoding="utf-8"))
+                for p in self.forms_dir.glob("*.layout.json")}
+
+    # -- writing --
+    def write_bytes(self, path: Path, data: bytes) -> None:
+        Path(path).write_bytes(data)
+
+    def write_json(self, path: Path, value) -> None:
+        Path(path).write_text(json.dumps(value, ensure_ascii=False, indent=2), encoding="utf-8")
 
     # -- fingerprints --
     def changed_inputs(self) -> list[str]:
@@ -177,7 +303,7 @@ class Round:
         """A connection to the round's SQLite store; commits on success, rolls back on error."""
         con = sqlite3.connect(self.store_path)
         try:
-            con.executescript(_SCHEMA_SQL)
+            con.executescript(_SCHEMA_SQL + _ENTRIES_SQL)
             yield con
             con.commit()
         except BaseException:
@@ -194,6 +320,12 @@ class Round:
         with self.store() as own:
             own.execute("INSERT INTO log (time, user, action, detail) VALUES (?, ?, ?, ?)", row)
 
+    def entries(self) -> dict[str, dict[str, list[dict]]]:
+        """Every entered unit's stored rows: unit -> sheet -> rows."""
+        with self.store() as con:
+            units = [r[0] for r in con.execute("SELECT unit_code FROM ingests ORDER BY unit_code")]
+            return {u: stored_entries(con, u) for u in units}
+
     def log_entries(self, action: str | None = None) -> list[dict]:
         with self.store() as con:
             sql = "SELECT id, time, user, action, detail FROM log"
@@ -209,50 +341,30 @@ def _user() -> str:
         return "unknown"
 
 
-@dataclass(frozen=True)
-class InitSummary:
-    round: Round
-    encodings: dict[str, str]
-    counts: dict[str, int]
-    warnings: list
 
 
-def init_round(path: Path, preset: str, frame: Path, teams: Path, register: Path) -> InitSummary:
-    """Validate the inputs, then create the round folder.  Nothing is written on error."""
-    path = Path(path)
-    if path.exists() and any(path.iterdir()):
-        raise ChouyangError(f"文件夹 {path} 已存在且不为空；请换一个轮次文件夹名")
-    rules_text = preset_text(preset)
-    loaded_frame = inp.load_frame(Path(frame))
-    codes = set(loaded_frame.frame.township_code)
-    loaded_teams = inp.load_teams(Path(teams), codes)
-    register_data = inp.load_register(Path(register), set(loaded_frame.frame.unit_code))
+# -- the entries tables, inside an open store transaction --
 
-    sources = {"frame": Path(frame), "teams": Path(teams)}
-    for stem in REGISTER_STEMS:
-        found = inp.find_register_file(Path(register), stem)
-        if found:
-            sources[stem] = found
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "inputs" / "register").mkdir(parents=True, exist_ok=True)
-    files = {}
-    for key, src in sources.items():
-        sub = "register/" if key in REGISTER_STEMS else ""
-        rel = f"inputs/{sub}{key}{src.suffix.lower()}"
-        shutil.copyfile(src, path / rel)
-        files[key] = {"path": rel, "sha256": sha256_file(path / rel), "source": str(src.resolve())}
-    manifest = {"created": utc_now(), "preset": preset, "files": files}
-    (path / "inputs" / "manifest.json").write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    (path / "rules.toml").write_text(rules_text, encoding="utf-8")
-    (path / "secret.key").write_text(secrets.token_hex(32) + "\n", encoding="ascii")
-    rnd = Round(path)
-    encodings = {"frame": loaded_frame.encoding, "teams": loaded_teams.encoding, **register_data.encodings}
-    counts = {"units": len(loaded_frame.frame), "townships": len(codes), "teams": len(loaded_teams.frame),
-              "women": len(register_data.women), "births": len(register_data.births),
-              "procedures": len(register_data.procedures),
-              "benefits": 0 if register_data.benefits is None else len(register_data.benefits)}
-    warnings = loaded_frame.warnings + loaded_teams.warnings + register_data.warnings
-    rnd.log("init", {"preset": preset, "files": files, "encodings": encodings, "counts": counts,
-                     "warnings": [str(w) for w in warnings]})
-    return InitSummary(rnd, encodings, counts, warnings)
+def stored_entries(con: sqlite3.Connection, unit: str) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for sheet, data in con.execute("SELECT sheet, data FROM entries WHERE unit_code = ? ORDER BY sheet, row_key",
+                                   (unit,)):
+        out.setdefault(sheet, []).append(json.loads(data))
+    return out
+
+
+def stored_digest(con: sqlite3.Connection, unit: str) -> str | None:
+    row = con.execute("SELECT content_sha256 FROM ingests WHERE unit_code = ?", (unit,)).fetchone()
+    return row[0] if row else None
+
+
+def store_entries(con: sqlite3.Connection, unit: str, entries: dict[str, list[dict]], digest: str,
+                  source: str) -> None:
+    """Replace a unit's stored rows by `entries` and record their content hash."""
+    con.execute("DELETE FROM entries WHERE unit_code = ?", (unit,))
+    for sheet, rows in entries.items():
+        for i, r in enumerate(rows, start=1):
+            con.execute("INSERT INTO entries (unit_code, sheet, row_key, data) VALUES (?, ?, ?, ?)",
+                        (unit, sheet, row_key(r, i), json.dumps(r, ensure_ascii=False, sort_keys=True)))
+    con.execute("INSERT OR REPLACE INTO ingests (unit_code, content_sha256, source, time) VALUES (?, ?, ?, ?)",
+                (unit, digest, source, utc_now()))

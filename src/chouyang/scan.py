@@ -11,8 +11,6 @@ new rows) are never guessed: rows with ink in them are listed for typing.
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +18,10 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from . import vocab
 from .forms.qr import parse_payload
+from .forms.workbook import FIRST_ROW, column_of, ref_rows, set_values
+from .pool import map_in_workers
 
 RENDER_DPI = 200
 EMPTY_MAX, CHECK_MIN, CHECK_MAX, FILLED_MIN = 0.04, 0.10, 0.80, 0.86  # ink fraction of a box's inside
@@ -303,17 +304,6 @@ def crop_row(page: PageRead, row: dict, width_mm: float) -> Image.Image:
     return page.image.crop((max(left, 0), max(top, 0), right, bottom))
 
 
-def encode_png(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def load_layouts(forms_dir: Path) -> dict[str, dict]:
-    return {p.name.split(".")[0]: json.loads(p.read_text(encoding="utf-8"))
-            for p in Path(forms_dir).glob("*.layout.json")}
-
-
 # --- a batch of scans -> entry workbooks and review lists ------------------------
 
 PROBLEM_TEXT = {"unreadable": "找不到或读不出二维码（已另存，待人工指定样本点）",
@@ -348,9 +338,17 @@ def _single(boxes: list[BoxRead]) -> tuple[str, list[str]]:
 
 def interpret_row(row: dict) -> tuple[dict, list[str]]:
     """Entry values read from one form row, and the reasons it needs review."""
+    values, issues = _read_values(row["fields"])
+    if row["ref"] is None:  # a blank row for a new (missed) case
+        if any(values.values()) or issues:
+            issues.insert(0, "新发现的一行，请核对并补录手写内容")
+        return values, issues
+    return values, issues + _check_row_issues(row["section"], values, issues)
+
+
+def _read_values(fields: dict) -> tuple[dict, list[str]]:
+    """Tick boxes and digit boxes to values; write-in boxes with ink are only flagged, never guessed."""
     values, issues = {}, []
-    fields = row["fields"]
-    is_blank_row = row["ref"] is None
     for key, read in fields.items():
         if isinstance(read, dict):  # write-in box: never guessed
             if read["ink"] > 0.03:
@@ -364,21 +362,21 @@ def interpret_row(row: dict) -> tuple[dict, list[str]]:
             if any(d["digit"] and d["confidence"] < 0.08 for d in read):
                 issues.append(f"「{key}」数字不清（读作 {digits}）")
             values[key] = digits
-    if is_blank_row:
-        if any(values.values()) or issues:
-            issues.insert(0, "新发现的一行，请核对并补录手写内容")
-        return values, issues
-    from .ingest import ERROR_RESULTS
+    return values, issues
 
+
+def _check_row_issues(section: str, values: dict, issues: list[str]) -> list[str]:
+    """A register row needs a result, and an error result its witnesses and verification."""
+    more = []
     result = values.get("result", "")
     if not result and not any("result" in t for t in issues):
-        issues.append("未勾选核实结果")
-    is_error = result in ERROR_RESULTS.get(row["section"], ())
+        more.append("未勾选核实结果")
+    is_error = vocab.is_error(section, result)
     if is_error and not values.get("witnesses"):
-        issues.append("误差行没有填写反映群众人数")
+        more.append("误差行没有填写反映群众人数")
     if is_error and not values.get("verified"):
-        issues.append("误差行没有勾选调查组是否查实")
-    return values, issues
+        more.append("误差行没有勾选调查组是否查实")
+    return more
 
 
 _WORKER: dict = {}
@@ -401,48 +399,40 @@ def _init_reader(state: dict) -> None:
     _WORKER.update(state)
 
 
-def _map_files(files, progress, workers):
-    """Read files in worker processes (bounded window); yields each file's reads in input order."""
-    import os
-    from concurrent.futures import ProcessPoolExecutor
+def read_files(files, secret: bytes, round_id: str, layouts: dict, unassigned: Path, progress=None,
+               workers: int | None = None) -> list[PageRead]:
+    """Every page of every file, read in worker processes (pool.py); in input order.
 
-    workers = workers or min(4, os.cpu_count() or 1)
+    Pages without a readable QR code or corner marks are saved to `unassigned`.
+    """
     paths = [str(f) for f in files]
-    if workers == 1 or len(paths) < 4:
-        for p in paths:
-            batch = _read_file(p)
-            if progress:
-                progress(len(batch))
-            yield batch
-        return
-    with ProcessPoolExecutor(workers, initializer=_init_reader, initargs=(dict(_WORKER),)) as pool:
-        for batch in pool.map(_read_file, paths, chunksize=2):
-            if progress:
-                progress(len(batch))
-            yield batch
-
-
-def scan_round(rnd, files, progress=None, workers: int | None = None) -> ScanSummary:
-    """Read scans of this round's forms; writes scan/<unit>.xlsx, scan/review/, scan/unassigned/."""
-    import openpyxl
-
-    from . import vocab
-    from .forms.workbook import HEADER_ROW
-
-    rnd.require_unchanged_since_draw()
-    secret, round_id = rnd.secret(), rnd.rules().round.id
-    layouts = load_layouts(rnd.path / "forms")
-    out = rnd.path / "scan"
-    (out / "review").mkdir(parents=True, exist_ok=True)
-    (out / "unassigned").mkdir(parents=True, exist_ok=True)
-    best: dict[tuple[str, int], PageRead] = {}
-    rejected, duplicates, total = [], [], 0
+    state = {"secret": secret, "round_id": round_id, "layouts": layouts, "unassigned": str(unassigned)}
     reads: list[PageRead] = []
-    _WORKER.update(secret=secret, round_id=round_id, layouts=layouts, unassigned=str(out / "unassigned"))
-    for batch in _map_files(files, progress, workers):
+    for batch in map_in_workers(_read_file, paths, _init_reader, (state,), 1 if len(paths) < 4 else workers):
+        if progress:
+            progress(len(batch))
         reads.extend(batch)
+    return reads
+
+
+@dataclass
+class PagePick:
+    """The pages kept per unit (the clearer of duplicates), and what was set aside."""
+
+    units: dict[str, list[PageRead]]
+    rejected: list[tuple[str, int, str]]
+    duplicates: list[tuple[str, int, str]]
+
+    def missing(self) -> dict[str, list[int]]:
+        return {unit: [i for i in range(1, reads[0].page_id.pages + 1) if i not in {r.page_id.page for r in reads}]
+                for unit, reads in self.units.items()}
+
+
+def pick_pages(reads: list[PageRead]) -> PagePick:
+    """Group identified pages by unit; of two scans of one page keep the clearer one."""
+    best: dict[tuple[str, int], PageRead] = {}
+    rejected, duplicates = [], []
     for read in reads:
-        total += 1
         if read.problem:
             rejected.append((read.source, read.index, read.problem))
             continue
@@ -457,54 +447,64 @@ def scan_round(rnd, files, progress=None, workers: int | None = None) -> ScanSum
     units: dict[str, list[PageRead]] = {}
     for (unit, _), read in sorted(best.items()):
         units.setdefault(unit, []).append(read)
-    missing, review, marks = {}, {}, 0
-    for unit, reads in units.items():
-        n = reads[0].page_id.pages
-        seen = {r.page_id.page for r in reads}
-        missing[unit] = [i for i in range(1, n + 1) if i not in seen]
-        wb = openpyxl.load_workbook(rnd.path / "entry" / f"{unit}.xlsx")
-        items = []
-        blank_next = {s: HEADER_ROW + 1 for s in vocab.MISSED_SHEETS}
-        width = layouts[unit]["page_size"][0]
-        for read in reads:
-            for row in read.rows:
-                marks += sum(len(v) for v in row["fields"].values() if isinstance(v, list) and v
-                             and isinstance(v[0], BoxRead))
-                values, issues = interpret_row(row)
-                sheet = row["section"]
-                ws = wb[vocab.SHEETS[sheet]]
-                col = {c.value: c.column for c in ws[HEADER_ROW]}
-                if row["ref"] is None:
-                    if not issues:
-                        continue
-                    r = blank_next[sheet]
-                    blank_next[sheet] += 1
-                else:
-                    r = next(i for i in range(HEADER_ROW + 1, ws.max_row + 1) if ws.cell(i, 1).value == row["ref"])
-                for key, value in values.items():
-                    if value:
-                        ws.cell(r, col[vocab.label_for(sheet, key)]).value = int(value) if value.isdigit() else value
-                if issues:
-                    crop = f"{unit}_p{read.page_id.page}_{row['ref'] or 'new' + str(row['blank_index'])}.png"
-                    if read.image is None:
-                        read.image = load_page(Path(read.path), read.index).image
-                    crop_row(read, row, width).save(out / "review" / crop)
-                    items.append({"工作表": vocab.SHEETS[sheet], "行": r, "编号": row["ref"] or "",
-                                  "页": read.page_id.page, "问题": "；".join(issues), "截图": crop})
-        for read in reads:
-            read.image = None  # free the page images of this unit
-        wb.save(out / f"{unit}.xlsx")
-        review[unit] = len(items)
-        with open(out / "review" / f"{unit}.csv", "w", encoding="utf-8-sig", newline="") as fh:
-            import csv
+    return PagePick(units, rejected, duplicates)
 
-            writer = csv.DictWriter(fh, ["工作表", "行", "编号", "页", "问题", "截图"])
-            writer.writeheader()
-            writer.writerows(items)
-    summary = ScanSummary(total, {u: len(r) for u, r in units.items()}, rejected, duplicates, missing, review, marks)
-    rnd.log("scan", {"files": [str(f) for f in files], "pages": total, "units": summary.units,
-                     "rejected": rejected, "duplicates": duplicates,
-                     "missing": {u: m for u, m in missing.items() if m}, "review": review})
-    if not any((out / "unassigned").iterdir()):
-        (out / "unassigned").rmdir()
-    return summary
+
+def count_marks(read: PageRead) -> int:
+    """Tick boxes read on one page."""
+    return sum(len(v) for row in read.rows for v in row["fields"].values()
+               if isinstance(v, list) and v and isinstance(v[0], BoxRead))
+
+
+@dataclass
+class ReviewItem:
+    """A row a clerk must check: where it is in the workbook and on paper, why, and its crop's file name."""
+
+    read: PageRead
+    row: dict
+    sheet: str
+    workbook_row: int
+    issues: list[str]
+
+    @property
+    def crop_name(self) -> str:
+        return f"{self.read.page_id.unit_code}_p{self.read.page_id.page}_" \
+               f"{self.row['ref'] or 'new' + str(self.row['blank_index'])}.png"
+
+    def as_row(self) -> dict:
+        return {"工作表": vocab.SHEETS[self.sheet], "行": self.workbook_row, "编号": self.row["ref"] or "",
+                "页": self.read.page_id.page, "问题": "；".join(self.issues), "截图": self.crop_name}
+
+
+REVIEW_COLUMNS = ["工作表", "行", "编号", "页", "问题", "截图"]
+
+
+def fill_workbook(wb, reads: list[PageRead]) -> list[ReviewItem]:
+    """Write what was read on a unit's pages into its entry workbook; returns the rows to review."""
+    items = []
+    blank_next = {s: FIRST_ROW for s in vocab.MISSED_SHEETS}
+    for read in reads:
+        for row in read.rows:
+            values, issues = interpret_row(row)
+            sheet = row["section"]
+            ws = wb[vocab.SHEETS[sheet]]
+            if row["ref"] is None:
+                if not issues:
+                    continue
+                r = blank_next[sheet]
+                blank_next[sheet] += 1
+            else:
+                r = ref_rows(ws)[row["ref"]]
+            set_values(ws, column_of(ws, sheet), r,
+                       {k: (int(v) if v.isdigit() else v) for k, v in values.items() if v})
+            if issues:
+                items.append(ReviewItem(read, row, sheet, r, issues))
+    return items
+
+
+def save_review_crop(item: ReviewItem, width_mm: float, folder: Path) -> None:
+    """The row's straightened strip of the scan, as folder/<crop name> (the page is reloaded if dropped)."""
+    read = item.read
+    if read.image is None:
+        read.image = load_page(Path(read.path), read.index).image
+    crop_row(read, item.row, width_mm).save(folder / item.crop_name)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 
 def render_page(pdf_path, index: int, dpi: int) -> Image.Image:
-    import pypdfium2 as pdfium
-
     return pdfium.PdfDocument(pdf_path)[index].render(scale=dpi / 72).to_pil().convert("L")
 
 

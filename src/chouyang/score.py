@@ -1,4 +1,7 @@
-"""`chouyang score`: cases, deductions, rates, corrected indicators, county estimates, ranking (SPEC §3.3-§3.6)."""
+"""Scoring (SPEC §3.3-§3.6), pure: cases -> deductions, rates, corrected indicators, county estimates, ranking.
+
+The score step (steps.py) loads the round and writes the report (report.py).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,15 @@ from scipy import stats
 from . import estimate as est
 from .checklist import unit_checklists
 from .deductions import assign_points, township_deductions
-from .draw import read_sample
-from .errors import ChouyangError
-from .indicators import (RATIOS, corrected_matrix, corrected_totals, correction_inputs, indicator_rates,
-                         township_register, unit_ingredients)
-from .ingest import load_entries, round_cases
+from .indicators import (
+    RATIOS,
+    corrected_matrix,
+    corrected_totals,
+    correction_inputs,
+    indicator_rates,
+    township_register,
+    unit_ingredients,
+)
 
 TOWNSHIP_COLUMNS = [
     "township_code", "township_name", "points", "cases_confirmed", "cases_pending", "deduction_raw", "deduction",
@@ -39,7 +46,7 @@ class ScoreResult:
 
 
 def score_data(rules, frame, sample, register, entries, cases) -> ScoreResult:
-    """Pure scoring from tables; `score_round` feeds it from a round folder."""
+    """Pure scoring from tables; the score step feeds it from a round folder."""
     primary = sample[sample.role == "primary"].reset_index(drop=True)
     scored = [u for u in primary.unit_code if u in entries]
     missing = [u for u in primary.unit_code if u not in entries]
@@ -151,52 +158,6 @@ def rank_townships(table: pd.DataFrame, rules) -> pd.DataFrame:
         flags[i] = "重点管理"
     order["flag"] = flags
     return order.sort_values("township_code").reset_index(drop=True)
-
-
-def score_round(rnd, partial: bool = False) -> ScoreResult:
-    rnd.require_unchanged_since_draw()
-    rules = rnd.rules()
-    sample = read_sample(rnd.sample_path)
-    entries = load_entries(rnd)
-    primary = sample[sample.role == "primary"]
-    missing = [u for u in primary.unit_code if u not in entries]
-    if missing and not partial:
-        raise ChouyangError(f"还有 {len(missing)} 个样本点未录入结果（如 {'、'.join(missing[:5])}），"
-                            "暂不能计分。可用 chouyang status 查看；如确需先出部分结果，请加 --partial。")
-    if not entries:
-        raise ChouyangError("本轮还没有录入任何结果")
-    register = rnd.load_register()
-    return score_data(rules, rnd.load_frame().frame, sample, register, entries,
-                      round_cases(rnd, rules, register))
-
-
-def write_csvs(result: ScoreResult, folder) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    fmt = "%.10g"
-    result.cases.to_csv(folder / "cases.csv", index=False, float_format="%g", lineterminator="\n")
-    result.townships[TOWNSHIP_COLUMNS + ["flag", "correction_note"]].to_csv(
-        folder / "townships.csv", index=False, na_rep="", float_format=fmt, lineterminator="\n")
-    result.county[["metric", "estimate", "ci_low", "ci_high", "method"]].to_csv(
-        folder / "county.csv", index=False, na_rep="", float_format=fmt, lineterminator="\n")
-    result.township_intervals.to_csv(folder / "township_intervals.csv", index=False, na_rep="",
-                                     float_format=fmt, lineterminator="\n")
-
-
-def score_and_report(rnd, partial: bool = False) -> ScoreResult:
-    """Score the round and write report/cases.csv, townships.csv, county.csv, report.xlsx, report.pdf."""
-    from .report import write_pdf, write_xlsx
-
-    result = score_round(rnd, partial)
-    rules = rnd.rules()
-    folder = rnd.path / "report"
-    write_csvs(result, folder)
-    write_xlsx(result, rules, rnd, folder / "report.xlsx")
-    write_pdf(result, rules, folder / "report.pdf")
-    confirmed = int(result.townships.cases_confirmed.sum())
-    rnd.log("score", {"townships": len(result.townships), "cases_confirmed": confirmed,
-                      "missing_units": result.missing_units,
-                      "deduction_total": float(result.townships.deduction.sum())})
-    return result
 
 
 def county_summary_line(result: ScoreResult) -> str:

@@ -17,17 +17,28 @@ BIRTH_RESULTS = ("属实", "虚报", "错报")
 PROCEDURE_RESULTS = ("属实", "虚报", "错报")
 BENEFIT_RESULTS = ("属实", "资格不符", "发放不符")
 
-# Case kinds (SPEC §5, report/cases.csv).
-CASE_KINDS = (
-    "birth_missed",     # 出生漏报
-    "birth_false",      # 出生虚报
-    "birth_wrong",      # 出生错报
-    "woman_false",      # 育龄妇女查无此人
-    "woman_missing",    # 育龄妇女漏档
-    "procedure_false",  # 手术虚报
-    "procedure_wrong",  # 手术错报
-    "benefit_error",    # 资格/发放误差
-)
+# The error-kind table: entered result -> case kind, per check sheet (SPEC §3.3, §5).
+# 属实, 迁出 and 死亡 are not errors.  New rows of the missed sheets are errors of one kind each.
+# Ingest (which rows need witnesses), cases (cases.csv kinds) and indicators (what a confirmed
+# case changes) all read this one table.
+ERROR_KINDS = {
+    "women_check": {"查无此人": "woman_false"},                         # 育龄妇女查无此人
+    "births_check": {"虚报": "birth_false", "错报": "birth_wrong"},     # 出生虚报、错报
+    "procedures_check": {"虚报": "procedure_false", "错报": "procedure_wrong"},  # 手术虚报、错报
+    "benefits_check": {"资格不符": "benefit_error", "发放不符": "benefit_error"},  # 资格/发放误差
+}
+MISSED_KINDS = {"missed_births": "birth_missed",   # 出生漏报
+                "missed_women": "woman_missing"}   # 育龄妇女漏档
+# Chinese label of every case kind (report sheets and feedback pages).
+KIND_LABELS = {"birth_missed": "出生漏报", "birth_false": "出生虚报", "birth_wrong": "出生错报",
+               "woman_false": "妇女查无此人", "woman_missing": "妇女漏档", "procedure_false": "手术虚报",
+               "procedure_wrong": "手术错报", "benefit_error": "资格/发放误差"}
+
+
+def is_error(sheet: str, result: str) -> bool:
+    """Whether an entered result on a check sheet is an error (needs witnesses and verification)."""
+    return result in ERROR_KINDS.get(sheet, {})
+
 
 # Sheet names: key -> Chinese label.
 SHEETS = {

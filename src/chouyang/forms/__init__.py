@@ -1,4 +1,10 @@
-"""Survey forms (PDF with QR codes) and entry workbooks for every sample point (SPEC §2.3, §4)."""
+"""Survey forms (PDF with QR codes) and entry workbooks for every sample point (SPEC §2.3, §4).
+
+The forms step (steps.py) loads the round and hands this renderer tables:
+`unit_forms` builds one `UnitForm` per primary point, `form_font` cuts the font
+once for the whole job, and `render_units` renders PDF, layout record and entry
+workbook of each unit in worker processes (pool.py).
+"""
 
 from __future__ import annotations
 
@@ -8,36 +14,39 @@ from pathlib import Path
 import pandas as pd
 
 from .. import vocab
-from ..checklist import unit_checklists
-from ..draw import read_sample
-from ..pdf import subset_font
-from .layout import load_layout
+from ..pdf import FontFile, subset_font
+from ..pool import map_in_workers
+from . import render
+from .layout import FormLayout, load_layout
 from .render import FormRenderer, UnitForm, blank_rows_for
 from .workbook import write_entry_workbook
 
 
-def _plan_lookup(rnd) -> dict[str, tuple[str, str]]:
-    if not rnd.plan_path.exists():
+def plan_lookup(plan: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
+    """Team and survey days of each unit, as printed on the cover ("第 01 组", "2016-07-26、2016-07-27")."""
+    if plan is None:
         return {}
-    plan = pd.read_csv(rnd.plan_path, dtype=str)
-    out = {}
-    for unit, group in plan.groupby("unit_code"):
-        out[unit] = (f"第 {group.team_id.iloc[0]} 组", "、".join(sorted(group.date)))
-    return out
+    return {unit: (f"第 {group.team_id.iloc[0]} 组", "、".join(sorted(group.date)))
+            for unit, group in plan.groupby("unit_code")}
 
 
-def round_units(rnd):
-    """Everything needed to print the round's forms: (rules, sample primaries, checklists)."""
-    rules = rnd.rules()
-    sample = read_sample(rnd.sample_path)
-    primary = sample[sample.role == "primary"].reset_index(drop=True)
-    register = rnd.load_register()
-    checklists = unit_checklists(register, primary.unit_code, rules.round.reference_start,
-                                 rules.round.reference_end)
-    return rules, primary, checklists
+def unit_forms(rules, primary: pd.DataFrame, checklists: dict, plan: pd.DataFrame | None,
+               layout: FormLayout) -> list[UnitForm]:
+    """One form per primary point, in sample order."""
+    teams = plan_lookup(plan)
+    period = f"{rules.round.reference_start} 至 {rules.round.reference_end}"
+    forms = []
+    for unit in primary.itertuples():
+        cl = checklists[unit.unit_code]
+        team, days = teams.get(unit.unit_code, ("（未安排）", "（未安排）"))
+        forms.append(UnitForm(rules.round.id, rules.round.name, unit.township_name, unit.unit_code,
+                              unit.unit_name, period, team, days, rules.confirmation.min_witnesses,
+                              rules.confirmation.require_verified, cl,
+                              blank_rows_for(cl.count("women_check"), layout)))
+    return forms
 
 
-def _font_text(rules, primary, checklists, layout) -> str:
+def font_text(rules, primary, checklists, layout) -> str:
     """Every character the forms can print that comes from data: names, titles, the round name."""
     parts = [rules.round.name, layout.form["title"],
              json.dumps([s.title for s in layout.sections], ensure_ascii=False)]
@@ -50,18 +59,21 @@ def _font_text(rules, primary, checklists, layout) -> str:
     return "".join(parts)
 
 
-def _fixed_text() -> str:
+def fixed_text() -> str:
     """The renderer's and vocabularies' literal wording (read from their source files)."""
-    from . import render
-
     sources = [Path(render.__file__), Path(vocab.__file__), Path(__file__)]
     return "".join(p.read_text(encoding="utf-8") for p in sources)
+
+
+def form_font(rules, primary, checklists, layout) -> FontFile:
+    """The font cut once to every character this job's forms can print."""
+    return subset_font(font_text(rules, primary, checklists, layout), fixed_text())
 
 
 _WORKER: dict = {}
 
 
-def _init_worker(secret: bytes, font) -> None:
+def _init_worker(secret: bytes, font: FontFile) -> None:
     _WORKER["renderer"] = FormRenderer(load_layout(), secret, font)
 
 
@@ -79,68 +91,18 @@ def _render_unit(job: dict) -> int:
     return len(record["pages"])
 
 
-def make_forms(rnd, progress=None, workers: int | None = None) -> dict:
-    """Write forms/<unit>.pdf, forms/<unit>.layout.json and entry/<unit>.xlsx for every primary point.
-
-    Units are rendered by a pool of worker processes (one per core by default),
-    with at most two units per worker in flight, so memory stays flat however
-    many sample points a round has.
-    """
-    rnd.require_unchanged_since_draw()
-    layout = load_layout()
-    rules, primary, checklists = round_units(rnd)
-    plan = _plan_lookup(rnd)
-    font = subset_font(_font_text(rules, primary, checklists, layout), _fixed_text())
-    forms_dir, entry_dir = rnd.path / "forms", rnd.path / "entry"
+def render_units(forms: list[UnitForm], forms_dir: Path, entry_dir: Path, secret: bytes, font: FontFile,
+                 register_fingerprint: str, progress=None, workers: int | None = None) -> int:
+    """Write forms/<unit>.pdf, forms/<unit>.layout.json and entry/<unit>.xlsx; returns the pages written."""
     forms_dir.mkdir(exist_ok=True)
     entry_dir.mkdir(exist_ok=True)
-    fingerprint = rnd.register_fingerprint()
-    period = f"{rules.round.reference_start} 至 {rules.round.reference_end}"
-
-    def jobs():
-        for unit in primary.itertuples():
-            cl = checklists[unit.unit_code]
-            team, days = plan.get(unit.unit_code, ("（未安排）", "（未安排）"))
-            form = UnitForm(rules.round.id, rules.round.name, unit.township_name, unit.unit_code,
-                            unit.unit_name, period, team, days, rules.confirmation.min_witnesses,
-                            rules.confirmation.require_verified, cl,
-                            blank_rows_for(cl.count("women_check"), layout))
-            yield {"form": form, "pdf": str(forms_dir / f"{unit.unit_code}.pdf"),
-                   "layout": str(forms_dir / f"{unit.unit_code}.layout.json"),
-                   "xlsx": str(entry_dir / f"{unit.unit_code}.xlsx"), "fingerprint": fingerprint}
-
-    pages = run_pool(_render_unit, jobs(), _init_worker, (rnd.secret(), font), progress, workers)
-    summary = {"units": len(primary), "pages": pages, "plan_used": bool(plan)}
-    rnd.log("forms", summary)
-    return summary
-
-
-def run_pool(func, jobs, initializer, initargs, progress=None, workers: int | None = None) -> int:
-    """Run func over jobs in worker processes with a bounded window; returns the sum of results."""
-    import os
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    workers = workers or min(4, os.cpu_count() or 1)
-    total = 0
-    if workers == 1:
-        initializer(*initargs)
-        for job in jobs:
-            total += (n := func(job))
-            if progress:
-                progress(n)
-        return total
-    with ProcessPoolExecutor(workers, initializer=initializer, initargs=initargs) as pool:
-        pending = set()
-        for job in jobs:
-            pending.add(pool.submit(func, job))
-            if len(pending) >= 2 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    total += (n := fut.result())
-                    if progress:
-                        progress(n)
-        for fut in pending:
-            total += (n := fut.result())
-            if progress:
-                progress(n)
-    return total
+    jobs = ({"form": form, "pdf": str(forms_dir / f"{form.unit_code}.pdf"),
+             "layout": str(forms_dir / f"{form.unit_code}.layout.json"),
+             "xlsx": str(entry_dir / f"{form.unit_code}.xlsx"), "fingerprint": register_fingerprint}
+            for form in forms)
+    pages = 0
+    for n in map_in_workers(_render_unit, jobs, _init_worker, (secret, font), workers):
+        pages += n
+        if progress:
+            progress(n)
+    return pages

@@ -1,13 +1,23 @@
-"""The entry workbook of one sample point (ROUND/entry/<unit_code>.xlsx).
+"""The entry workbook of one sample point (ROUND/entry/<unit_code>.xlsx): the one owner of its format.
 
 One sheet per section with the contract's sheet names and header labels;
 register rows pre-filled (ID numbers masked) and locked; entry cells unlocked
 with drop-down validation holding exactly the contract's vocabularies; a very
 hidden `_meta` sheet says which round, unit and register the workbook belongs to.
+
+This module writes the workbook (`write_entry_workbook`), reads a filled one or
+a folder of CSV files with the same sheets (`read_entry`), and fills rows for the
+scan reader and the demo's simulated clerk (`column_of`, `ref_rows`, `set_values`).
 """
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
@@ -15,10 +25,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import __version__, vocab
 from ..checklist import UnitChecklist
+from ..errors import ChouyangError, Problem
+from ..inputs import _cell_text, decode_csv_bytes
 from .render import display_value
 
 HEADER_ROW = 3
+FIRST_ROW = HEADER_ROW + 1
 META_SHEET = "_meta"
+META_FILE = "_meta.csv"  # the metadata of a CSV folder
 _UNLOCKED = Protection(locked=False)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 _ENTRY_FILL = PatternFill("solid", fgColor="FFF9E0")
@@ -106,8 +120,128 @@ def write_entry_workbook(path, *, round_id: str, round_name: str, unit_code: str
     wb.save(path)
 
 
-def read_meta(wb) -> dict[str, str]:
-    if META_SHEET not in wb.sheetnames:
-        return {}
-    ws = wb[META_SHEET]
-    return {str(r[0]): str(r[1]) for r in ws.iter_rows(values_only=True) if r and r[0] is not None}
+# --- filling rows (scan reader, demo clerk) ------------------------------------
+
+def column_of(ws, sheet: str) -> dict[str, int]:
+    """Column number of every column key of a sheet, from its header row."""
+    by_label = {c.value: c.column for c in ws[HEADER_ROW]}
+    return {key: by_label[vocab.label_for(sheet, key)] for key in vocab.sheet_columns(sheet)
+            if vocab.label_for(sheet, key) in by_label}
+
+
+def ref_rows(ws) -> dict[str, int]:
+    """Spreadsheet row of every register ref (first column) below the header."""
+    return {ws.cell(i, 1).value: i for i in range(FIRST_ROW, ws.max_row + 1) if ws.cell(i, 1).value}
+
+
+def set_values(ws, columns: dict[str, int], row: int, values: dict) -> None:
+    """Write values (column key -> value) into one row; empty values are left alone."""
+    for key, value in values.items():
+        if value != "" and value is not None:
+            ws.cell(row, columns[key]).value = value
+
+
+# --- reading a filled workbook or CSV folder ------------------------------------
+
+@dataclass
+class EntryFile:
+    """One filled workbook or CSV folder, as read (before validation)."""
+
+    source: str
+    meta: dict[str, str]
+    sheets: dict[str, list[tuple[int, dict[str, str]]]]  # key -> [(spreadsheet row, {key: text})]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _header_map(section: str) -> dict[str, str]:
+    out = {}
+    for key in vocab.sheet_columns(section):
+        out[vocab.label_for(section, key)] = key
+        out[key] = key
+    return out
+
+
+def _rows_from_grid(grid: list[list[str]], section: str, source: str, sheet_name: str,
+                    problems: list[Problem]) -> list[tuple[int, dict[str, str]]]:
+    label = vocab.ENTRY_LABELS["ref"]
+    header_at = next((i for i, row in enumerate(grid) if label in row or "ref" in row), None)
+    if header_at is None:
+        problems.append(Problem(source, "找不到表头行（第一列应为「编号」）", sheet=sheet_name))
+        return []
+    names = _header_map(section)
+    columns = {j: names[h] for j, h in enumerate(grid[header_at]) if h in names}
+    missing = [vocab.label_for(section, k) for k in vocab.ENTRY_COLUMNS[section] if k not in columns.values()]
+    if missing:
+        problems.append(Problem(source, f"缺少列：{'、'.join(missing)}", row=header_at + 1, sheet=sheet_name))
+        return []
+    rows = []
+    for i in range(header_at + 1, len(grid)):
+        values = {key: (grid[i][j] if j < len(grid[i]) else "") for j, key in columns.items()}
+        entry_values = [values.get(k, "") for k in vocab.ENTRY_COLUMNS[section]]
+        if not any(entry_values) and not values.get("ref"):
+            continue  # a blank template row
+        rows.append((i + 1, values))
+    return rows
+
+
+def read_entry(path: Path) -> EntryFile:
+    """A filled entry workbook (.xlsx) or a folder of CSV files with the same sheets."""
+    path = Path(path)
+    if path.is_dir():
+        return _read_csv_folder(path)
+    if path.suffix.lower() != ".xlsx":
+        raise ChouyangError(f"{path}：只能录入 .xlsx 工作簿或 CSV 文件夹")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a broken or foreign file
+        raise ChouyangError(f"{path.name}：无法作为 Excel 工作簿打开（{type(exc).__name__}）") from None
+    problems: list[Problem] = []
+    meta = {}
+    if META_SHEET in wb.sheetnames:
+        meta = {_cell_text(r[0]): _cell_text(r[1]) for r in wb[META_SHEET].iter_rows(values_only=True)
+                if r and r[0] is not None}
+    sheets = {}
+    for key, label in vocab.SHEETS.items():
+        name = label if label in wb.sheetnames else key if key in wb.sheetnames else None
+        if name is None:
+            continue
+        grid = [[_cell_text(v) for v in row] for row in wb[name].iter_rows(values_only=True)]
+        sheets[key] = _rows_from_grid(grid, key, path.name, name, problems)
+    wb.close()
+    return EntryFile(path.name, meta, sheets, problems)
+
+
+def _read_csv_folder(folder: Path) -> EntryFile:
+    problems: list[Problem] = []
+    meta = {}
+    meta_path = folder / META_FILE
+    if meta_path.exists():
+        text, _ = decode_csv_bytes(meta_path.read_bytes(), META_FILE)
+        for line in text.splitlines():
+            if "," in line:
+                k, v = line.split(",", 1)
+                meta[k.strip()] = v.strip()
+    sheets = {}
+    for key, label in vocab.SHEETS.items():
+        path = next((p for p in (folder / f"{label}.csv", folder / f"{key}.csv") if p.exists()), None)
+        if path is None:
+            continue
+        text, _ = decode_csv_bytes(path.read_bytes(), path.name)
+        grid = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        sheets[key] = _rows_from_grid(grid, key, f"{folder.name}/{path.name}", label, problems)
+    return EntryFile(folder.name, meta, sheets, problems)
+
+
+def write_csv_folder(folder: Path, meta: dict[str, str], entries: dict[str, list[dict]]) -> Path:
+    """Stored entries as a CSV folder that `read_entry` accepts (column keys as headers)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / META_FILE).write_text("".join(f"{k},{v}\n" for k, v in meta.items()), encoding="utf-8")
+    for sheet, rows in entries.items():
+        keys = vocab.sheet_columns(sheet)
+        with open(folder / f"{sheet}.csv", "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(keys)
+            for r in rows:
+                writer.writerow([r.get(k, "") for k in keys])
+    return folder
