@@ -4,7 +4,7 @@ Prints, for the demo county and for a run of at least 5,000 pages:
   - our renderer, one process, pages/s;
   - a minimal fpdf2 script drawing the same table pages with plain cell() calls
     and the same font (the floor any fpdf2 form pays), pages/s, and our ratio to it;
-  - the full `make_forms` step with its worker pool, pages/s;
+  - the full forms step (steps.forms) with its worker pool, pages/s;
   - peak resident memory of the parent and of the workers.
 
 Usage:  python benchmarks/forms.py [--pages 5000] [--out DIR]
@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 
 from chouyang.cli import main as cli_main
-from chouyang.forms import _fixed_text, _font_text, make_forms, round_units
+from chouyang.forms import form_font
 from chouyang.forms.layout import load_layout
 from chouyang.forms.render import FormRenderer, UnitForm, blank_rows_for, cover_lines, display_value, paginate
-from chouyang.pdf import ChinesePDF, subset_font
+from chouyang.pdf import ChinesePDF
 from chouyang.round import Round
+from chouyang.steps import forms as make_forms
 
 
 def peak_mb(who=resource.RUSAGE_SELF) -> float:
@@ -33,9 +34,10 @@ def peak_mb(who=resource.RUSAGE_SELF) -> float:
 
 
 def unit_forms(rnd):
-    rules, primary, checklists = round_units(rnd)
+    rules, primary = rnd.rules(), rnd.primaries()
+    checklists = rnd.checklists(primary.unit_code)
     layout = load_layout()
-    font = subset_font(_font_text(rules, primary, checklists, layout), _fixed_text())
+    font = form_font(rules, primary, checklists, layout)
     forms = []
     for u in primary.itertuples():
         cl = checklists[u.unit_code]

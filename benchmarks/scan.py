@@ -24,7 +24,7 @@ from chouyang import vocab
 from chouyang.demo import simulate_scans
 from chouyang.forms.workbook import HEADER_ROW
 from chouyang.round import Round
-from chouyang.scan import scan_round
+from chouyang.steps import scan
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     files = simulate_scans(rnd, args.demo / "county" / "truth", work / "scans", "benchmark", units=set(units))
     print(f"生成 {len(files)} 页模拟扫描：{time.perf_counter() - start:.1f} 秒")
     start = time.perf_counter()
-    summary = scan_round(rnd, files)
+    summary = scan(rnd, files)
     elapsed = time.perf_counter() - start
     identified = sum(summary.units.values())
     print(f"识别：{len(files)} 页，{elapsed:.1f} 秒，{len(files) / elapsed:.1f} 页/秒；页面识别 {identified}/{len(files)}，"

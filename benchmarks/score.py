@@ -23,8 +23,10 @@ from chouyang.cases import unit_cases
 from chouyang.checklist import unit_checklists
 from chouyang.draw import draw_sample
 from chouyang.inputs import Register
+from chouyang.round import Round
 from chouyang.rules import load_preset
 from chouyang.score import score_data
+from chouyang.steps import score_round
 
 
 def peak_mb() -> float:
@@ -91,9 +93,6 @@ def main() -> None:
 
         args.demo = Path(tempfile.mkdtemp(prefix="chouyang-bench-")) / "demo"
         cli(["demo", str(args.demo)])
-    from chouyang.round import Round
-    from chouyang.score import score_round
-
     start = time.perf_counter()
     score_round(Round.open(args.demo / "round"))
     print(f"[示范县] 计分（含读取全员信息）：{time.perf_counter() - start:.1f} 秒，峰值内存 {peak_mb():.0f} MB")

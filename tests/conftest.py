@@ -1,4 +1,10 @@
-"""Shared fixtures: a tiny hand-made county and a CLI runner."""
+"""Shared fixtures: a tiny hand-made county, a CLI runner, and ONE demo run per test session.
+
+Tiers: `pytest -m "not slow"` runs the direct tests (stages on hand-made tables, the tiny
+county through every command) in under a minute; the whole suite adds the end-to-end tests,
+which all share the session's single demo run (`demo_dir`, also reused by the notebook).
+Every test that uses `demo_dir` is marked slow automatically, as are tests marked by hand.
+"""
 
 from __future__ import annotations
 
@@ -82,9 +88,18 @@ def initialised(county, tmp_path, run):
     return round_dir
 
 
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "demo_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
-    """One full demo run shared by the end-to-end tests (about 15 s)."""
+    """The one full demo run of the session, shared by every end-to-end test (about 15 s).
+
+    Tests must not change it; copy the round first (`copy_round`) to change anything.
+    """
     out = tmp_path_factory.mktemp("demo") / "out"
     assert main(["demo", str(out)]) == 0
     return out

@@ -10,11 +10,10 @@ import pytest
 import zxingcpp
 
 from chouyang import vocab
-from chouyang.draw import read_sample
 from chouyang.errors import ChouyangError
 from chouyang.forms.qr import PageId, mac, parse_payload, payload
 from chouyang.pdf import ChinesePDF, check_glyphs
-from chouyang.round import Round
+from chouyang.round import Round, read_sample
 
 FULL_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 

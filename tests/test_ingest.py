@@ -4,13 +4,14 @@ import csv
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from chouyang import steps
 from chouyang.errors import ChouyangError
-from chouyang.forms import make_forms
-from chouyang.ingest import export_unit, ingest, load_entries, read_entry, round_status
-from chouyang.draw import draw_round
+from chouyang.forms.workbook import read_entry
 from chouyang.round import Round
+from chouyang.steps import export_unit, ingest
 
 from conftest import make_id
 
@@ -31,8 +32,8 @@ def _seed_for(rnd, unit):
 @pytest.fixture
 def tiny(initialised):
     rnd = Round.open(initialised)
-    draw_round(rnd, _seed_for(rnd, UNIT))
-    make_forms(rnd, workers=1)
+    steps.draw(rnd, _seed_for(rnd, UNIT))
+    steps.forms(rnd, workers=1)
     return rnd
 
 
@@ -86,11 +87,11 @@ def test_valid_workbook_is_stored_with_cases(tiny, tmp_path):
                     missed_births=[MISSED_BIRTH, dict(MISSED_BIRTH, 反映群众人数=2)])
     [result] = ingest(tiny, [path])
     assert (result.status, result.confirmed, result.pending) == ("new", 2, 1)
-    entries = load_entries(tiny)[UNIT]
+    entries = tiny.entries()[UNIT]
     assert entries["births_check"] == [{"ref": "B001", "result": "错报", "true_parity": "3", "true_sex": "",
                                         "true_birth_date": "", "witnesses": "4", "verified": "是", "note": ""}]
     assert [r["witnesses"] for r in entries["missed_births"]] == ["3", "2"]
-    status = round_status(tiny).set_index("unit_code")
+    status = steps.status(tiny).set_index("unit_code")
     assert bool(status.at[UNIT, "entered"]) and status.at[UNIT, "confirmed"] == 2
 
 
@@ -186,7 +187,7 @@ def test_crash_half_way_leaves_store_unchanged(tiny, tmp_path, monkeypatch):
     ingest(tiny, [workbook(tiny, tmp_path, name="a.xlsx")])
     before = _store_bytes(tiny)
     changed = workbook(tiny, tmp_path, name="b.xlsx", missed_births=[MISSED_BIRTH] * 4)
-    import chouyang.ingest as module
+    import chouyang.round as module
 
     real, calls = module._insert_row, []
 
@@ -201,7 +202,7 @@ def test_crash_half_way_leaves_store_unchanged(tiny, tmp_path, monkeypatch):
         ingest(tiny, [changed], replace=True)
     assert len(calls) == 4
     assert _store_bytes(tiny) == before
-    assert load_entries(tiny)[UNIT].get("missed_births", []) == []
+    assert tiny.entries()[UNIT].get("missed_births", []) == []
 
 
 def test_csv_folder_with_labels_is_accepted(tiny, tmp_path):
@@ -262,7 +263,7 @@ def test_property_ingest_export_round_trip(tiny, tmp_path_factory, birth, proc, 
     ingest(tiny, [folder], replace=True)
     expected = {"women_check": [women], "births_check": [births], "procedures_check": [procs],
                 "missed_births": missed_rows, "missed_women": []}
-    assert load_entries(tiny)[UNIT] == {k: v for k, v in expected.items() if v}
+    assert tiny.entries()[UNIT] == {k: v for k, v in expected.items() if v}
     out = export_unit(tiny, UNIT, tmp / "out")
     assert ingest(tiny, [out])[0].status == "unchanged"  # exported content hashes the same
-    assert load_entries(tiny)[UNIT] == {k: v for k, v in expected.items() if v}
+    assert tiny.entries()[UNIT] == {k: v for k, v in expected.items() if v}

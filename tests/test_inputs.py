@@ -4,8 +4,15 @@ import openpyxl
 import pytest
 
 from chouyang.errors import ChouyangError
-from chouyang.inputs import (id_check_digit, id_is_valid, load_frame, load_register, load_teams,
-                             mask_id, parse_date)
+from chouyang.inputs import (
+    id_check_digit,
+    id_is_valid,
+    load_frame,
+    load_register,
+    load_teams,
+    mask_id,
+    parse_date,
+)
 
 from conftest import FRAME_ROWS, make_id
 

@@ -4,10 +4,9 @@ import pandas as pd
 import pypdfium2 as pdfium
 import pytest
 
-from chouyang.draw import read_sample
 from chouyang.errors import ChouyangError
 from chouyang.plan import make_plan
-from chouyang.round import Round
+from chouyang.round import Round, read_sample
 
 
 def test_demo_plan_meets_every_constraint(demo_dir):

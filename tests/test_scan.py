@@ -6,12 +6,13 @@ import numpy as np
 import openpyxl
 import pytest
 
-from chouyang.draw import draw_round
-from chouyang.forms import make_forms
+from chouyang import steps
 from chouyang.pdf import full_font
 from chouyang.round import Round
-from chouyang.scan import BoxRead, load_layouts, scan_round
+from chouyang.scan import BoxRead
 from chouyang.scansim import degrade, mark_page, render_page
+
+pytestmark = pytest.mark.slow  # renders, marks and reads dozens of pages (about 40 s)
 
 
 def _answers(page, rng):
@@ -41,21 +42,20 @@ def _answers(page, rng):
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory):
     from conftest import write_county
-    from chouyang.round import init_round
 
     base = tmp_path_factory.mktemp("scan")
     county = write_county(base / "county")
-    rnd = init_round(base / "R", "dengzhou-2016h1", county["frame"], county["teams"], county["register"]).round
-    draw_round(rnd, "scan-seed")
-    make_forms(rnd, workers=1)
+    rnd = steps.init(base / "R", "dengzhou-2016h1", county["frame"], county["teams"], county["register"]).round
+    steps.draw(rnd, "scan-seed")
+    steps.forms(rnd, workers=1)
     # the same forms printed for a copy of the round with another secret: forged pages
     other = base / "other"
     shutil.copytree(rnd.path, other)
     (other / "secret.key").write_text("ab" * 32 + "\n")
-    make_forms(Round.open(other), workers=1)
+    steps.forms(Round.open(other), workers=1)
 
     rng = np.random.default_rng(7)
-    layouts = load_layouts(rnd.path / "forms")
+    layouts = rnd.layouts()
     truth, files = {}, []
     font = full_font()
     settings = [(150, 0.0, False, None, 0, 0), (150, 2.8, False, 55, 0.6, 8), (200, -3.0, True, 60, 0.5, 6),
@@ -82,7 +82,7 @@ def scans(tmp_path_factory):
     render_page(other / "forms" / f"{sorted(layouts)[0]}.pdf", 1, 150).save(forged)
     duplicate = base / "scans" / "again.png"
     shutil.copy(files[0], duplicate)
-    summary = scan_round(rnd, files + [forged, duplicate])
+    summary = steps.scan(rnd, files + [forged, duplicate])
     return rnd, summary, truth, layouts, files, extra
 
 
@@ -90,7 +90,7 @@ def test_every_page_identified_and_grouped(scans):
     rnd, summary, truth, layouts, files, extra = scans
     assert summary.pages == len(files) + 2
     assert sum(summary.units.values()) == len(files)
-    assert summary.units == {u: len(l["pages"]) for u, l in layouts.items()}
+    assert summary.units == {u: len(lay["pages"]) for u, lay in layouts.items()}
     assert all(not m for m in summary.missing.values())
     assert summary.rejected == [("forged.png", 1, "forged")]
     assert len(summary.duplicates) == 1
@@ -141,12 +141,11 @@ def test_workbook_and_review_list(scans):
 
 
 def test_paper_path_gives_the_typed_deductions(demo_dir, tmp_path):
-    """The demo --scan path on three townships: fill from the truth, scan, review, ingest, score."""
+    """The demo --scan path on the two townships with the most deductions: fill from the truth, scan, review, ingest, score."""
     import sqlite3
 
     from chouyang.demo import _paper_path
-    from chouyang.draw import read_sample
-    from chouyang.score import score_round
+    from chouyang.round import read_sample
 
     copy = tmp_path / "round-scan"
     shutil.copytree(demo_dir / "round", copy, ignore=shutil.ignore_patterns("report", "scan"))
@@ -156,8 +155,8 @@ def test_paper_path_gives_the_typed_deductions(demo_dir, tmp_path):
     con.commit()
     con.close()
     sample = read_sample(copy / "sample.csv").query("role == 'primary'")
-    typed = score_round(Round.open(demo_dir / "round"))
-    towns = typed.townships.sort_values("deduction_raw", ascending=False).township_code.head(3)
+    typed = steps.score_round(Round.open(demo_dir / "round"))
+    towns = typed.townships.sort_values("deduction_raw", ascending=False).township_code.head(2)
     units = set(sample[sample.township_code.isin(towns)].unit_code)
     [line] = _paper_path(tmp_path, demo_dir / "county" / "truth", "test", typed, units=units, round_dir=copy)
     assert "扣分与键盘录入路径完全一致" in line

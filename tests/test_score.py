@@ -9,14 +9,12 @@ import pandas as pd
 import pypdfium2 as pdfium
 import pytest
 
-from chouyang import vocab
-
-from chouyang.draw import draw_round, draw_sample, read_sample
+from chouyang import steps, vocab
+from chouyang.draw import draw_sample
 from chouyang.estimate import clopper_pearson, korn_graubard, taylor_ratio
-from chouyang.ingest import ingest, round_cases
-from chouyang.round import Round
+from chouyang.round import Round, read_sample
 from chouyang.rules import load_preset
-from chouyang.score import score_and_report, score_data
+from chouyang.score import score_data
 
 from conftest import make_id
 
@@ -47,15 +45,14 @@ def toy(tmp_path_factory):
     """Tiny county: 古城 points 201 and 202, 㴔滩 point 103201 (+1), 杏山 one point; entries written by hand."""
     from conftest import write_county
 
-    from chouyang.round import init_round
 
     base = tmp_path_factory.mktemp("toy")
     county = write_county(base / "county")
-    rnd = init_round(base / "R", "dengzhou-2016h1", county["frame"], county["teams"], county["register"]).round
+    rnd = steps.init(base / "R", "dengzhou-2016h1", county["frame"], county["teams"], county["register"]).round
     frame, rules = rnd.load_frame().frame, rnd.rules()
     seed = next(f"t{i}" for i in range(500) if {"411381001201", "411381001202", "411381103201"} <= set(
         draw_sample(frame, rules, f"t{i}")[0].query("role == 'primary'").unit_code))
-    draw_round(rnd, seed)
+    steps.draw(rnd, seed)
     primary = read_sample(rnd.sample_path).query("role == 'primary'").unit_code.tolist()
     folders = []
     empty = {"women_check": [], "births_check": [], "procedures_check": [], "missed_births": [], "missed_women": []}
@@ -79,12 +76,12 @@ def toy(tmp_path_factory):
                                        "marital_status": "初婚", "contraception": "上环", "witnesses": "4",
                                        "verified": "是", "note": ""}]
         folders.append(_write(base / "entries" / unit, rnd, unit, sheets))
-    ingest(rnd, folders)
+    steps.ingest(rnd, folders)
     return rnd
 
 
 def test_toy_cases_and_deductions_per_type(toy):
-    result = score_and_report(toy)
+    result = steps.score(toy)
     cases = result.cases
     assert len(cases) == 14
     gucheng = cases[cases.township_code == GUCHENG]
@@ -106,7 +103,7 @@ def test_toy_cases_and_deductions_per_type(toy):
 
 
 def test_toy_rates(toy):
-    t = score_and_report(toy).townships.set_index("township_code")
+    t = steps.score(toy).townships.set_index("township_code")
     g = t.loc[GUCHENG]
     # B_reg 2, B_false 1, B_wrong 1, B_miss 8 (confirmed) -> B_true 9
     assert g.birth_omission_rate == pytest.approx(8 / 9)
@@ -123,7 +120,7 @@ def test_toy_rates(toy):
 
 
 def test_toy_corrected_indicators(toy):
-    t = score_and_report(toy).townships.set_index("township_code")
+    t = steps.score(toy).townships.set_index("township_code")
     g = t.loc[GUCHENG]
     assert (g.register_births, g.corrected_births) == (2, pytest.approx(9.0))  # 2 x 9/2
     assert (g.compliance_rate, g.corrected_compliance_rate) == (1.0, pytest.approx(1.0))
@@ -135,7 +132,7 @@ def test_toy_corrected_indicators(toy):
 
 
 def test_toy_csv_outputs_follow_the_contract(toy):
-    score_and_report(toy)
+    steps.score(toy)
     report = toy.path / "report"
     towns = pd.read_csv(report / "townships.csv", dtype=str, keep_default_na=False)
     assert list(towns.columns)[:25] == [
@@ -162,13 +159,12 @@ def test_toy_csv_outputs_follow_the_contract(toy):
 
 def test_presets_give_documented_different_totals(toy):
     frame, sample, register = toy.load_frame().frame, read_sample(toy.sample_path), toy.load_register()
-    from chouyang.ingest import load_entries
 
-    entries = load_entries(toy)
+    entries = toy.entries()
     totals = {}
     for name in ("per-type-cap15", "flat-cap8"):
         rules = load_preset(name)
-        cases = round_cases(toy, rules)
+        cases = steps.cases(toy, rules)
         t = score_data(rules, frame, sample, register, entries, cases).townships.set_index("township_code")
         totals[name] = (t.at[GUCHENG, "deduction_raw"], t.at[GUCHENG, "deduction"])
     assert totals["per-type-cap15"] == (22.0, 15.0)
@@ -226,7 +222,7 @@ def test_county_rates_match_samplics_on_demo(demo_dir):
                                  rules.round.reference_end)
     from chouyang.deductions import assign_points
 
-    counts = est.unit_counts(checklists, assign_points(round_cases(rnd), rules))
+    counts = est.unit_counts(checklists, assign_points(steps.cases(rnd), rules))
     design = est.make_design(primary, sorted(primary.township_code), "srs")
     d = design.units.merge(counts, on="unit_code")
     ours = est.county_rates(counts, design).set_index("metric")

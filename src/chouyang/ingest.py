@@ -21,7 +21,6 @@ from .checklist import UnitChecklist
 from .errors import Problem
 from .forms.workbook import EntryFile
 from .inputs import id_is_valid, parse_date
-from .round import row_key
 
 
 @dataclass
@@ -256,8 +255,8 @@ def entry_changes(old: dict[str, list[dict]], new: dict[str, list[dict]]) -> lis
     """Row-by-row differences between stored and new entries (kept in the log on --replace)."""
     changes = []
     for sheet in sorted(set(old) | set(new)):
-        a = {row_key(r, i): r for i, r in enumerate(old.get(sheet, []), start=1)}
-        b = {row_key(r, i): r for i, r in enumerate(new.get(sheet, []), start=1)}
+        a = {vocab.row_key(r, i): r for i, r in enumerate(old.get(sheet, []), start=1)}
+        b = {vocab.row_key(r, i): r for i, r in enumerate(new.get(sheet, []), start=1)}
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key):
                 changes.append({"sheet": vocab.SHEETS[sheet], "row": key, "old": a.get(key), "new": b.get(key)})

@@ -22,6 +22,7 @@ from . import inputs as inp
 from .checklist import UnitChecklist, unit_checklists
 from .errors import ChouyangError
 from .rules import Rules, load_rules
+from .vocab import row_key
 
 REGISTER_STEMS = ("women", "births", "procedures", "benefits")
 
@@ -35,7 +36,7 @@ def sha256_file(path: Path) -> str:
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _SCHEMA_SQL = """
@@ -89,11 +90,6 @@ def previous_units(paths: list[Path], rules_n: int) -> set[str]:
         roles = table["role"] if "role" in table.columns else pd.Series(["primary"] * len(table))
         used |= set(table.loc[roles == "primary", "unit_code"])
     return used
-
-
-def row_key(row: dict, i: int) -> str:
-    """A stored row's key: its register ref, or #001… for a new (missed) row."""
-    return row.get("ref") or f"#{i:03d}"
 
 
 @dataclass(frozen=True)
@@ -167,7 +163,7 @@ class Round:
 
     # -- opening --
     @classmethod
-    def open(cls, path: Path) -> "Round":
+    def open(cls, path: Path) -> Round:
         path = Path(path)
         if not (path / "inputs" / "manifest.json").exists() or not (path / "rules.toml").exists():
             raise ChouyangError(f"{path} 不是考核轮次文件夹（请先运行 chouyang init）")
@@ -253,7 +249,7 @@ class Round:
     def changed_inputs(self) -> list[str]:
         """Names of the stored inputs whose bytes no longer match the manifest."""
         changed = []
-        for key, entry in self.manifest()["files"].items():
+        for entry in self.manifest()["files"].values():
             file = self.path / entry["path"]
             if not file.exists() or sha256_file(file) != entry["sha256"]:
                 changed.append(entry["path"])
@@ -364,7 +360,11 @@ def store_entries(con: sqlite3.Connection, unit: str, entries: dict[str, list[di
     con.execute("DELETE FROM entries WHERE unit_code = ?", (unit,))
     for sheet, rows in entries.items():
         for i, r in enumerate(rows, start=1):
-            con.execute("INSERT INTO entries (unit_code, sheet, row_key, data) VALUES (?, ?, ?, ?)",
-                        (unit, sheet, row_key(r, i), json.dumps(r, ensure_ascii=False, sort_keys=True)))
+            _insert_row(con, unit, sheet, row_key(r, i), r)
     con.execute("INSERT OR REPLACE INTO ingests (unit_code, content_sha256, source, time) VALUES (?, ?, ?, ?)",
                 (unit, digest, source, utc_now()))
+
+
+def _insert_row(con: sqlite3.Connection, unit: str, sheet: str, key: str, row: dict) -> None:
+    con.execute("INSERT INTO entries (unit_code, sheet, row_key, data) VALUES (?, ?, ?, ?)",
+                (unit, sheet, key, json.dumps(row, ensure_ascii=False, sort_keys=True)))

@@ -134,3 +134,8 @@ def sheet_columns(section: str) -> tuple[str, ...]:
     if section in MISSED_SHEETS:
         return ("ref",) + ENTRY_COLUMNS[section]
     return ("ref",) + tuple(REGISTER_LABELS[section]) + ENTRY_COLUMNS[section]
+
+
+def row_key(row: dict, i: int) -> str:
+    """A stored entry row's key: its register ref, or #001… for the i-th new (missed) row."""
+    return row.get("ref") or f"#{i:03d}"
