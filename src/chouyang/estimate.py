@@ -84,10 +84,6 @@ def rate(num: float, den: float) -> float:
     return num / den if den else float("nan")
 
 
-def township_rates(counts: pd.DataFrame) -> dict[str, float]:
-    return {name: rate(combine(counts, n).sum(), combine(counts, d).sum()) for name, (n, d, _) in RATES.items()}
-
-
 def clopper_pearson(x: float, n: float, level: float = 0.95) -> tuple[float, float]:
     """Exact binomial interval; (nan, nan) when n is 0."""
     if n <= 0:
