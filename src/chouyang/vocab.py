@@ -137,5 +137,5 @@ def sheet_columns(section: str) -> tuple[str, ...]:
 
 
 def row_key(row: dict, i: int) -> str:
-    """A stored entry row's key: its register ref, or #001… for the i-th new (missed) row."""
+    """A stored entry row's key: its register ref, or #001, #002 for the i-th new (missed) row."""
     return row.get("ref") or f"#{i:03d}"
