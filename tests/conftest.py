@@ -16,6 +16,17 @@ import pytest
 from chouyang.cli import main
 from chouyang.inputs import id_check_digit
 
+ROUND_ID = "2016H1"
+ROUND_NAME = "测试县2016年上半年人口和计划生育目标管理责任制考核"
+
+
+def init_round(path: Path, county: dict[str, Path], preset: str = "dengzhou-2016h1"):
+    """steps.init with the test round's id and title; returns the Round."""
+    from chouyang import steps
+
+    return steps.init(path, preset, county["frame"], county["teams"], county["register"], round_id=ROUND_ID,
+                      name=ROUND_NAME).round
+
 
 def make_id(birth: str, seq: int) -> str:
     body = f"411381{birth}{seq:03d}"
@@ -83,7 +94,8 @@ def run(capsys):
 def initialised(county, tmp_path, run):
     round_dir = tmp_path / "R"
     code, out, err = run("init", round_dir, "--preset", "dengzhou-2016h1", "--frame", county["frame"],
-                         "--teams", county["teams"], "--register", county["register"])
+                         "--teams", county["teams"], "--register", county["register"], "--round-id", ROUND_ID,
+                         "--name", ROUND_NAME)
     assert code == 0, err
     return round_dir
 

@@ -39,7 +39,7 @@ def test_every_command_through_the_cli(initialised, run, tmp_path):
     assert code == 0 and f"已用备选样本点 {reserve} 替换 {out_unit}" in out
 
     code, out, _ = run("verify", r)
-    assert code == 0 and "样本一致：5 个样本点，2 个备选" in out and "复核通过" in out
+    assert code == 0 and "5 个样本点、2 个备选与 sample.csv 完全相同" in out and "复核通过" in out
 
     code, out, _ = run("plan", r)
     assert code == 0 and "调查安排完成：5 个样本点" in out and (r / "plan.pdf").exists()

@@ -15,22 +15,36 @@ def _case(kind, parity="", procedure_type="", confirmed=1, township="T1"):
 
 def test_rule_for_each_kind():
     assert rule_for(_case("birth_missed", "2")) == "birth_parity_1_2"
-    assert rule_for(_case("birth_false", "3")) == "birth_parity_3plus"
+    assert rule_for(_case("birth_false", "3")) == "birth_false"          # 虚报 has its own rule (issue 10)
     assert rule_for(_case("birth_wrong", "")) == "birth_parity_1_2"       # no parity known: counted as 1
     assert rule_for(_case("procedure_false", procedure_type="上环")) == "iud_false_or_wrong"
     assert rule_for(_case("procedure_wrong", procedure_type="补救措施")) == "remedial_wrong"
     assert rule_for(_case("procedure_false", procedure_type="补救措施")) == "remedial_false"
-    assert rule_for(_case("benefit_error")) == "eligibility_error"
+    assert rule_for(dict(_case("benefit_error"), result="资格不符")) == "eligibility_error"
+    assert rule_for(dict(_case("benefit_error"), result="发放不符")) == "payment_error"
     assert rule_for(_case("woman_missing")) == "woman_missing"
 
 
 def test_points_only_for_confirmed_cases():
-    cases = pd.DataFrame([_case("birth_missed", "1"), _case("birth_false", "3"),
+    cases = pd.DataFrame([_case("birth_missed", "1"), _case("birth_wrong", "3"), _case("birth_false", "3"),
                           _case("procedure_false", procedure_type="结扎", confirmed=0),
                           _case("woman_false")])
     out = assign_points(cases, RULES)
-    assert list(out.rule) == ["birth_parity_1_2", "birth_parity_3plus", "sterilisation_false_or_wrong", "woman_false"]
-    assert list(out.points) == [2.0, 3.0, 0.0, 0.0]  # the pending 结扎 case carries its rule but 0 points
+    assert list(out.rule) == ["birth_parity_1_2", "birth_parity_3plus", "birth_false",
+                              "sterilisation_false_or_wrong", "woman_false"]
+    # 虚报 0 in 第1篇; the pending 结扎 case carries its rule but 0 points
+    assert list(out.points) == [2.0, 3.0, 0.0, 0.0, 0.0]
+
+
+def test_benefit_points_per_programme():
+    # "“三项制度”资格确认和资金发放误差、“孕前优生健康检查”资格确认误差每例扣2分":
+    # 孕前优生 is charged for 资格确认 only, 三项制度 (奖励扶助 …) for both
+    rows = [dict(_case("benefit_error"), result=r, programme=p)
+            for r, p in (("资格不符", "奖励扶助"), ("发放不符", "奖励扶助"), ("资格不符", "孕前优生健康检查"),
+                         ("发放不符", "孕前优生健康检查"))]
+    out = assign_points(pd.DataFrame(rows), RULES)
+    assert list(out.rule) == ["eligibility_error", "payment_error", "eligibility_error", "payment_error"]
+    assert list(out.points) == [2.0, 2.0, 2.0, 0.0]
 
 
 def test_cap_per_township():

@@ -12,14 +12,14 @@ from scipy import stats
 
 from chouyang.draw import draw_sample, sample_csv_bytes, ticket
 from chouyang.errors import ChouyangError
-from chouyang.rules import load_preset, parse_rules, preset_text
+from chouyang.rules import load_preset, parse_rules, round_rules_text
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-RULES = load_preset("dengzhou-2016h1")
+RULES = load_preset("dengzhou-2016h1", "2016H1")
 
 
 def _rules(**sampling) -> object:
-    text = preset_text("dengzhou-2016h1")
+    text = round_rules_text("dengzhou-2016h1", "2016H1")
     for key, value in sampling.items():
         text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.M)
     return parse_rules(text, "test")

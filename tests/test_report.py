@@ -24,7 +24,7 @@ MISSED = {"mother_id": "", "mother_name": "某", "child_name": "", "sex": "男",
 def scored(tmp_path_factory):
     """The tiny county, every register row 属实, and one confirmed missed 一孩 birth in the first point."""
     county = write_county(tmp_path_factory.mktemp("county"))
-    rules = load_preset("dengzhou-2016h1")  # 一、二孩 2 points; 2 points per township, 杏山 1
+    rules = load_preset("dengzhou-2016h1", "2016H1")  # 一、二孩 2 points; 2 points per township, 杏山 1
     frame = load_frame(county["frame"]).frame
     register = load_register(county["register"])
     sample, _ = draw_sample(frame, rules, "42")

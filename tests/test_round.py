@@ -38,7 +38,7 @@ def test_modified_input_after_draw_is_refused(initialised, run):
     frame = initialised / "inputs" / "frame.csv"
     frame.write_text(frame.read_text(encoding="utf-8").replace("东关社区", "东门社区"), encoding="utf-8")
     code, _, err = run("plan", initialised)
-    assert code == 1 and "inputs/frame.csv" in err and "被修改" in err
+    assert code == 1 and "inputs/frame.csv" in err and "与抽样时记录的指纹（draw.json）不一致" in err
     code, out, err = run("verify", initialised)
     assert code == 1 and "输入文件 frame 与抽样时不一致" in out
 

@@ -41,11 +41,11 @@ def _answers(page, rng):
 
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory):
-    from conftest import write_county
+    from conftest import init_round, write_county
 
     base = tmp_path_factory.mktemp("scan")
     county = write_county(base / "county")
-    rnd = steps.init(base / "R", "dengzhou-2016h1", county["frame"], county["teams"], county["register"]).round
+    rnd = init_round(base / "R", county)
     steps.draw(rnd, "scan-seed")
     steps.forms(rnd, workers=1)
     # the same forms printed for a copy of the round with another secret: forged pages

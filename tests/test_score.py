@@ -43,12 +43,12 @@ def _ok(ref, **extra):
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     """Tiny county: 古城 points 201 and 202, 㴔滩 point 103201 (+1), 杏山 one point; entries written by hand."""
-    from conftest import write_county
+    from conftest import init_round, write_county
 
 
     base = tmp_path_factory.mktemp("toy")
     county = write_county(base / "county")
-    rnd = steps.init(base / "R", "dengzhou-2016h1", county["frame"], county["teams"], county["register"]).round
+    rnd = init_round(base / "R", county)
     frame, rules = rnd.load_frame().frame, rnd.rules()
     seed = next(f"t{i}" for i in range(500) if {"411381001201", "411381001202", "411381103201"} <= set(
         draw_sample(frame, rules, f"t{i}")[0].query("role == 'primary'").unit_code))
@@ -92,14 +92,17 @@ def test_toy_cases_and_deductions_per_type(toy):
     pending = gucheng[gucheng.confirmed == 0].iloc[0]
     assert (pending.kind, pending.parity, pending.points) == ("birth_missed", "3", 0.0)
     t = result.townships.set_index("township_code")
-    # 古城: false birth 2 + false IUD 1 + 8 missed x 2 + wrong 3rd child 3 = 22 -> cap 15
-    assert (t.at[GUCHENG, "deduction_raw"], t.at[GUCHENG, "deduction"]) == (22.0, 15.0)
+    # 古城: false birth 0 (虚报 is not charged in 第1篇) + false IUD 1 + 8 missed x 2 + wrong 3rd child 3
+    # = 20 -> cap 15
+    assert (t.at[GUCHENG, "deduction_raw"], t.at[GUCHENG, "deduction"]) == (20.0, 15.0)
+    false_birth = gucheng[gucheng.kind == "birth_false"].iloc[0]
+    assert (false_birth.rule, false_birth.points) == ("birth_false", 0.0)
     assert (t.at[GUCHENG, "cases_confirmed"], t.at[GUCHENG, "cases_pending"]) == (11, 1)
     # 㴔滩: 结扎错报 not verified -> pending; missed woman confirmed but 0 points
     assert (t.at[TANTAN, "deduction_raw"], t.at[TANTAN, "cases_confirmed"], t.at[TANTAN, "cases_pending"]) == (0, 1, 1)
     assert t.at[XINGSHAN, "deduction"] == 0 and t.at[XINGSHAN, "points"] == 1
     # every deducted point traces to a case
-    assert cases.groupby("township_code").points.sum().get(GUCHENG) == 22.0
+    assert cases.groupby("township_code").points.sum().get(GUCHENG) == 20.0
 
 
 def test_toy_rates(toy):
@@ -167,8 +170,9 @@ def test_presets_give_documented_different_totals(toy):
         cases = steps.cases(toy, rules)
         t = score_data(rules, frame, sample, register, entries, cases).townships.set_index("township_code")
         totals[name] = (t.at[GUCHENG, "deduction_raw"], t.at[GUCHENG, "deduction"])
-    assert totals["per-type-cap15"] == (22.0, 15.0)
-    # flat: 3 birth cases... false 4 + wrong 4 + 8 missed x 4 = 40, plus false IUD 2 = 42 -> cap 8
+    assert totals["per-type-cap15"] == (20.0, 15.0)
+    # flat: every birth case 4 ("出现出生误差的每例扣4分"), 虚报 included: false 4 + wrong 4 + 8 missed x 4 = 40,
+    # plus false IUD 2 = 42 -> cap 8
     assert totals["flat-cap8"] == (42.0, 8.0)
 
 

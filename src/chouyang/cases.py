@@ -13,7 +13,9 @@ from .checklist import UnitChecklist
 from .vocab import ERROR_KINDS, MISSED_KINDS
 
 CASE_COLUMNS = ["township_code", "unit_code", "kind", "ref", "parity", "procedure_type", "witnesses",
-                "verified", "confirmed"]
+                "verified", "confirmed", "result", "programme"]
+# `result` (the entered 核实结果) and `programme` (a benefit's 项目) choose a benefit case's rule;
+# they are not columns of report/cases.csv.
 
 def is_confirmed(witnesses, verified: str, rules) -> bool:
     try:
@@ -43,8 +45,10 @@ def unit_cases(township_code: str, checklist: UnitChecklist, entries: dict[str, 
                 parity = row.get("true_parity") or str(int(reg["parity"]))
             if sheet == "procedures_check":
                 procedure_type = reg["type"]
-            cases.append(_case(township_code, checklist.unit_code, kind, row["ref"], parity, procedure_type,
-                               row, rules))
+            case = _case(township_code, checklist.unit_code, kind, row["ref"], parity, procedure_type, row, rules)
+            if sheet == "benefits_check":
+                case["programme"] = reg["program"]
+            cases.append(case)
     for i, row in enumerate(entries.get("missed_births", []), start=1):
         cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_births"], f"MB{i:03d}",
                            str(row.get("parity", "")), "", row, rules))
@@ -58,7 +62,8 @@ def _case(township_code, unit_code, kind, ref, parity, procedure_type, row, rule
     return {"township_code": township_code, "unit_code": unit_code, "kind": kind, "ref": ref,
             "parity": parity, "procedure_type": procedure_type, "witnesses": row.get("witnesses", ""),
             "verified": row.get("verified", ""),
-            "confirmed": int(is_confirmed(row.get("witnesses"), row.get("verified", ""), rules))}
+            "confirmed": int(is_confirmed(row.get("witnesses"), row.get("verified", ""), rules)),
+            "result": row.get("result", ""), "programme": ""}
 
 
 def cases_frame(rows: list[dict]) -> pd.DataFrame:

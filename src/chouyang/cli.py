@@ -22,15 +22,45 @@ from .rules import preset_description, preset_names
 _HELP_OPTION = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+_HELP_WORDS = {"[required]": "[必填]", "[default: ": "[默认：", "default: ": "默认：", "; required": "；必填",
+               "required": "必填"}
+
+
+def _chinese_help(text: str) -> str:
+    for en, zh in _HELP_WORDS.items():
+        text = text.replace(en, zh)
+    return text
+
+
+class ChineseArgument(click.Argument):
+    """A positional argument with a description, listed under 参数 in --help."""
+
+    def __init__(self, *args, help: str = "", **kwargs):  # noqa: A002 - click's own keyword name
+        super().__init__(*args, **kwargs)
+        self.help = help
+
+    def get_help_record(self, ctx):
+        return (self.make_metavar(ctx), self.help) if self.help else None
+
+
 class _ChineseFormatting:
     def format_usage(self, ctx, formatter):
         formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
 
+    def format_arguments(self, ctx, formatter):
+        """Arguments are listed by format_options under 参数 (click 8.5+ would add an English section)."""
+
     def format_options(self, ctx, formatter):
-        records = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx))]
-        if records:
+        params = self.get_params(ctx)
+        arguments = [r for p in params if isinstance(p, click.Argument) and (r := p.get_help_record(ctx))]
+        options = [(term, _chinese_help(text)) for p in params if isinstance(p, click.Option)
+                   and (r := p.get_help_record(ctx)) for term, text in [r]]
+        if arguments:
+            with formatter.section("参数"):
+                formatter.write_dl(arguments)
+        if options:
             with formatter.section("选项"):
-                formatter.write_dl(records)
+                formatter.write_dl(options)
         if isinstance(self, click.Group):
             commands = [(n, c) for n in self.list_commands(ctx)
                         if (c := self.get_command(ctx, n)) and not c.hidden]
@@ -40,14 +70,23 @@ class _ChineseFormatting:
 
 
 class ChineseCommand(_ChineseFormatting, click.Command):
-    pass
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
 
 
 class ChineseGroup(_ChineseFormatting, click.Group):
     command_class = ChineseCommand
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
 
-_round_argument = click.argument("round_dir", metavar="ROUND", type=click.Path(file_okay=False, path_type=Path))
+
+_round_argument = click.argument("round_dir", metavar="ROUND", cls=ChineseArgument,
+                                 type=click.Path(file_okay=False, path_type=Path),
+                                 help="考核轮次文件夹（chouyang init 建立，一次考核的全部内容都在里面）。")
 
 
 def _help_option(f):
@@ -73,18 +112,27 @@ def presets() -> None:
 
 @cli.command(help="新建考核轮次文件夹：校验并复制输入文件（记录 SHA-256），写入规则文件 rules.toml。")
 @_round_argument
-@click.option("--preset", required=True, help="规则预设名称（见 chouyang presets）。")
-@click.option("--frame", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--preset", required=True, metavar="预设", help="规则预设名称（见 chouyang presets）。")
+@click.option("--frame", required=True, metavar="文件", type=click.Path(dir_okay=False, path_type=Path),
               help="抽样框 frame.csv（或 .xlsx）。")
-@click.option("--teams", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--teams", required=True, metavar="文件", type=click.Path(dir_okay=False, path_type=Path),
               help="调查组名单 teams.csv（或 .xlsx）。")
-@click.option("--register", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--register", required=True, metavar="文件夹", type=click.Path(file_okay=False, path_type=Path),
               help="全员人口信息文件夹（women、births、procedures，可选 benefits）。")
+@click.option("--round-id", "round_id", metavar="编号", default=None,
+              help="轮次编号（字母、数字和 . _ -，如 2017H1）：进入每一张签号、二维码和录入工作簿。"
+                   "默认用轮次文件夹名；文件夹名不能用作编号时必须给出。预设从不提供编号。")
+@click.option("--name", metavar="名称", default=None,
+              help="轮次名称，印在核查表、行程表和报告上，如「邓州市2017年上半年人口和计划生育目标管理责任制考核」。"
+                   "不给出时为占位文字，抽样前须在 rules.toml 中改好。")
 @_help_option
-def init(round_dir: Path, preset: str, frame: Path, teams: Path, register: Path) -> None:
-    summary = steps.init(round_dir, preset, frame, teams, register)
+def init(round_dir: Path, preset: str, frame: Path, teams: Path, register: Path, round_id: str | None,
+         name: str | None) -> None:
+    summary = steps.init(round_dir, preset, frame, teams, register, round_id=round_id, name=name)
     c = summary.counts
     click.echo(f"已创建考核轮次：{round_dir}")
+    click.echo(f"  轮次编号：{summary.round_id}（进入每一张签号、二维码和录入工作簿）")
+    click.echo(f"  轮次名称：{summary.name}")
     click.echo(f"  抽样框：{c['townships']} 个乡镇，{c['units']} 个村/社区；调查组 {c['teams']} 个")
     click.echo(f"  全员信息：育龄妇女 {c['women']} 人，出生 {c['births']} 例，手术 {c['procedures']} 例，"
                f"资格 {c['benefits']} 条")
@@ -94,6 +142,9 @@ def init(round_dir: Path, preset: str, frame: Path, teams: Path, register: Path)
     if len(summary.warnings) > 20:
         click.echo(f"  ……另有 {len(summary.warnings) - 20} 条警告，见日志")
     click.echo(f"规则已写入 {round_dir / 'rules.toml'}，抽样前可按需修改。")
+    if name is None:
+        click.echo("  注意：轮次名称还是占位文字。请在 rules.toml 的 [round] name 中填写正式名称，"
+                   "否则 commit、draw 会拒绝运行（抽样后规则锁定，名称无法再改）。")
 
 
 @cli.command(help="在确定随机种子之前，公布本轮输入文件和规则的指纹（防止看到种子后再改数据）。")
@@ -117,7 +168,8 @@ def draw(round_dir: Path, seed: str, previous: tuple[Path, ...], force: bool) ->
     record = steps.draw(steps.open_round(round_dir), seed, list(previous), force)
     c = record["counts"]
     click.echo(f"抽样完成：{c['townships']} 个乡镇，样本点 {c['primary']} 个，备选 {c['reserve']} 个")
-    click.echo(f"  随机种子：{record['seed']}")
+    click.echo(f"  轮次编号：{record['round_id']}；随机种子：{record['seed']}")
+    click.echo(f"  签号 = SHA-256(种子|{record['round_id']}|村/社区代码)")
     click.echo(f"  结果：{round_dir / 'sample.csv'}；记录：{round_dir / 'draw.json'}")
     for code, notes in record["township_notes"].items():
         click.echo(f"  {code}：{'；'.join(notes)}")
@@ -130,10 +182,13 @@ def draw(round_dir: Path, seed: str, previous: tuple[Path, ...], force: bool) ->
 @_help_option
 def verify(round_dir: Path) -> None:
     result = steps.verify(steps.open_round(round_dir))
+    click.echo(f"轮次编号：{result.round_id}；随机种子：{result.seed}")
     for message in result.messages:
-        click.echo(("  " if result.ok else "  不一致：") + message)
+        click.echo(f"  {message}")
+    for problem in result.problems:
+        click.echo(f"  不一致：{problem}")
     if not result.ok:
-        raise ChouyangError("复核失败：样本与记录不一致")
+        raise ChouyangError("复核失败：" + "；".join(result.problems))
     click.echo("复核通过。")
 
 

@@ -30,6 +30,8 @@ from .rules import load_preset
 from .scansim import degrade, mark_page, render_page
 
 XINGSHAN = ("411381550", "杏山旅游管理区")  # not an official division; synthetic code
+DEMO_ROUND_ID = "2016H1"
+DEMO_NAME = "邓州市2016年上半年人口和计划生育目标管理责任制考核（示范县，数据为模拟）"
 COUNTY_REGION = "411381"
 
 _SURNAMES = list("王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -295,7 +297,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
         shutil.rmtree(out)  # a previous demo run: start afresh
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text("chouyang demo output; safe to delete\n", encoding="utf-8")
-    rules = load_preset("dengzhou-2016h1")
+    rules = load_preset("dengzhou-2016h1", DEMO_ROUND_ID, DEMO_NAME)
     labels = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入", "计分和报告"]
     if scan:
         labels.append("纸质表扫描识别")
@@ -308,7 +310,8 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
     step(0)
     county = write_county(out / "county", seed, rules.round.reference_start, rules.round.reference_end)
     step(1)
-    summary = steps.init(round_dir, "dengzhou-2016h1", county["frame"], county["teams"], county["register"])
+    summary = steps.init(round_dir, "dengzhou-2016h1", county["frame"], county["teams"], county["register"],
+                         round_id=DEMO_ROUND_ID, name=DEMO_NAME)
     rnd = summary.round
     step(2)
     commitment = steps.commit(rnd)
@@ -317,7 +320,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
     step(4)
     verified = steps.verify(rnd)
     if not verified.ok:
-        raise ChouyangError("示范运行的复核失败：" + "；".join(verified.messages))
+        raise ChouyangError("示范运行的复核失败：" + "；".join(verified.problems))
     step(5)
     plan = steps.plan(rnd)
     step(6)

@@ -9,6 +9,7 @@ raised together, each naming file, row, column and value.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -24,7 +25,41 @@ from .errors import ChouyangError, Problem
 
 # --- reading text tables -----------------------------------------------------
 
-_CHINESE_ENCODINGS = {"gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp936"}
+_CHINESE_ENCODINGS = {"gb18030", "gbk", "gb2312", "hz", "cp936"}
+
+
+def _hanzi(text: str) -> list[str]:
+    return [c for c in text if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf"]
+
+
+def _common_share(chars: list[str], encoding: str, lead_low: int, lead_high: int) -> float:
+    """Share of characters whose two-byte code in `encoding` has its lead byte in [low, high]:
+    the everyday characters of that code page (GB2312 hanzi B0-F7, Big5 常用字 A4-C6)."""
+    common = 0
+    for c in chars:
+        try:
+            code = c.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        common += len(code) == 2 and lead_low <= code[0] <= lead_high
+    return common / len(chars) if chars else 1.0
+
+
+def _looks_like_big5(raw: bytes, gb_text: str) -> str | None:
+    """A Big5 file decodes as GB18030 without error but into nonsense (城關鎮 -> 闽马 and a private-use
+    character).  Returns a sample of the garbled text when the Big5 reading is clearly the sensible one."""
+    try:
+        big5_text = raw.decode("big5")
+    except UnicodeDecodeError:
+        return None
+    gb_chars = _hanzi(gb_text)
+    odd = [c for c in gb_text if "\ue000" <= c <= "\uf8ff" or "\u3040" <= c <= "\u30ff" or "\u0370" <= c <= "\u04ff"]
+    gb_share = _common_share(gb_chars, "gb2312", 0xB0, 0xF7) if gb_chars else 1.0
+    big5_share = _common_share(_hanzi(big5_text), "big5", 0xA4, 0xC6)
+    if big5_share >= 0.9 and (odd or gb_share < min(0.8, big5_share)):
+        sample = next((line for line in gb_text.splitlines()[1:] if any(c in line for c in odd + gb_chars)), "")
+        return sample[:30]
+    return None
 
 
 def decode_csv_bytes(raw: bytes, name: str) -> tuple[str, str]:
@@ -42,6 +77,14 @@ def decode_csv_bytes(raw: bytes, name: str) -> tuple[str, str]:
     except UnicodeDecodeError:
         text = None
     if text is not None:
+        garbled = _looks_like_big5(raw, text)
+        if garbled is not None:
+            raise ChouyangError(
+                f"{name}：文件看起来是 Big5（繁体中文）编码，按 GB18030 读出来是乱码（如「{garbled}」）。"
+                "请在 Excel/WPS 中另存为「CSV UTF-8」后重试（繁体字可以保留）。")
+        chars = _hanzi(text)
+        if chars and _common_share(chars, "gb2312", 0xB0, 0xF7) >= 0.8:
+            return text, "GB18030/GBK"  # reads as everyday Chinese: a detector's guess would only add noise
         best = from_bytes(raw).best()
         guess = (best.encoding if best else "").lower().replace("-", "")
         if not best or guess in _CHINESE_ENCODINGS or guess.startswith("gb"):
@@ -65,6 +108,21 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+def duplicate_columns(header: list[str], file: str, sheet: str | None = None) -> list[Problem]:
+    """One problem per column name that appears more than once (pandas would silently rename it)."""
+    seen: dict[str, int] = {}
+    problems = []
+    for j, name in enumerate(header, start=1):
+        if not name:
+            continue
+        if name in seen:
+            problems.append(Problem(file, f"列名重复：第 {seen[name]} 列和第 {j} 列都叫「{name}」，无法确定用哪一列",
+                                    1, name, sheet=sheet))
+        else:
+            seen[name] = j
+    return problems
+
+
 def read_table(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str]:
     """Read a CSV or XLSX file as a frame of stripped strings; returns (frame, encoding)."""
     path = Path(path)
@@ -82,6 +140,9 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str]
         if not rows:
             return pd.DataFrame(), "XLSX"
         header = [h.strip() for h in rows[0]]
+        duplicated = duplicate_columns(header, path.name)
+        if duplicated:
+            raise ChouyangError(f"{path.name} 的表头有错误", duplicated)
         width = len(header)
         body = [(r + [""] * width)[:width] for r in rows[1:]]
         return pd.DataFrame(body, columns=header, dtype=str), "XLSX"
@@ -89,6 +150,10 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str]
     text, encoding = decode_csv_bytes(raw, path.name)
     if not text.strip():
         return pd.DataFrame(), encoding
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+    duplicated = duplicate_columns([h.strip() for h in header], path.name)
+    if duplicated:
+        raise ChouyangError(f"{path.name} 的表头有错误", duplicated)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             skipinitialspace=True)
@@ -336,10 +401,10 @@ def load_teams(path: Path, township_codes: set[str] | None = None) -> Loaded:
     warnings: list[Problem] = []
     name = Path(path).name
     frame, problems = validate_columns(raw, TEAMS, name, warnings)
-    if not problems:
-        split = lambda s: [p.strip() for p in re.split(r"[;；,，]", s) if p.strip()]  # noqa: E731
-        frame["members"] = frame["members"].map(split)
-        frame["home_townships"] = frame["home_townships"].map(split)
+    if "home_townships" in raw.columns and "members" in raw.columns:
+        split = lambda s: [p.strip() for p in re.split(r"[;；,，]", s or "") if p.strip()]  # noqa: E731
+        frame["members"] = raw["members"].map(split)
+        frame["home_townships"] = raw["home_townships"].map(split)
         for i, codes in frame["home_townships"].items():
             for code in codes:
                 if not (len(code) == 9 and code.isdigit()):
@@ -387,18 +452,76 @@ def load_register(directory: Path, unit_codes: set[str] | None = None) -> Regist
                 problems.append(Problem(f"{stem}.csv", f"在 {directory} 中找不到 {stem}.csv（或 .xlsx）"))
             tables[stem] = None
             continue
-        raw, encodings[stem] = read_table(path)
+        try:
+            raw, encodings[stem] = read_table(path)
+        except ChouyangError as exc:
+            problems += as_problems(exc, path.name)
+            tables[stem] = None
+            continue
         typed, found = validate_columns(raw, schema, path.name, warnings)
         problems += found
-        if not found and unit_codes is not None:
-            for i, code in typed["unit_code"].items():
-                if code not in unit_codes:
+        if unit_codes is not None and "unit_code" in raw.columns:
+            # checked even when other columns have errors, so one run lists every problem
+            for i, code in raw["unit_code"].items():
+                if code and len(code) == 12 and code.isdigit() and code not in unit_codes:
                     problems.append(Problem(path.name, "抽样框中没有这个村/社区代码", i + 2, "unit_code", code))
         tables[stem] = typed.reset_index(drop=True) if not found else None
     if problems:
         raise ChouyangError(f"全员人口信息（{directory}）有错误", problems)
     return Register(tables["women"], tables["births"], tables["procedures"], tables["benefits"],
                     encodings, warnings)
+
+
+def as_problems(exc: ChouyangError, file: str) -> list[Problem]:
+    """An error's problems, or the error itself as one problem of `file` (for collecting many files' errors)."""
+    if exc.problems:
+        return exc.problems
+    return [Problem(file, exc.headline.removeprefix(f"{file}：").removeprefix(file))]
+
+
+@dataclass
+class Inputs:
+    frame: Loaded
+    teams: Loaded
+    register: Register
+
+
+def _codes(path: Path, column: str, width: int) -> set[str] | None:
+    """Valid-looking codes of one column of a file that failed validation (to check other files against)."""
+    try:
+        raw, _ = read_table(path)
+    except ChouyangError:
+        return None
+    if column not in raw.columns:
+        return None
+    return {c for c in raw[column] if len(c) == width and c.isdigit()}
+
+
+def load_inputs(frame: Path, teams: Path, register: Path) -> Inputs:
+    """Frame, teams and register, with every problem of every file listed in one error.
+
+    Cross-file checks (a register row's unit_code in the frame, a team's home township in
+    the frame) run even when the frame itself has errors, against the frame's valid-looking codes.
+    """
+    problems: list[Problem] = []
+    loaded_frame = loaded_teams = loaded_register = None
+    try:
+        loaded_frame = load_frame(frame)
+        unit_codes, township_codes = set(loaded_frame.frame.unit_code), set(loaded_frame.frame.township_code)
+    except ChouyangError as exc:
+        problems += as_problems(exc, Path(frame).name)
+        unit_codes, township_codes = _codes(frame, "unit_code", 12), _codes(frame, "township_code", 9)
+    try:
+        loaded_teams = load_teams(teams, township_codes)
+    except ChouyangError as exc:
+        problems += as_problems(exc, Path(teams).name)
+    try:
+        loaded_register = load_register(register, unit_codes)
+    except ChouyangError as exc:
+        problems += as_problems(exc, Path(register).name)
+    if problems:
+        raise ChouyangError("输入文件有错误，没有建立考核轮次。请改正以下全部问题后重试", problems)
+    return Inputs(loaded_frame, loaded_teams, loaded_register)
 
 
 def in_period(dates: pd.Series, start: dt.date, end: dt.date) -> pd.Series:

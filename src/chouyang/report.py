@@ -25,7 +25,8 @@ from .vocab import KIND_LABELS
 RULE_LABELS = {"birth_parity_1_2": "一、二孩错漏", "birth_parity_3plus": "多孩错漏", "iud_false_or_wrong": "上环虚报、错报",
                "sterilisation_false_or_wrong": "结扎虚报、错报", "remedial_false": "补救措施虚报",
                "remedial_wrong": "补救措施错报", "removal_false_or_wrong": "取环虚报、错报",
-               "eligibility_error": "资格确认和资金发放误差", "woman_missing": "育龄妇女漏档", "woman_false": "育龄妇女查无此人"}
+               "eligibility_error": "资格确认误差", "payment_error": "资金发放误差", "birth_false": "出生虚报",
+               "woman_missing": "育龄妇女漏档", "woman_false": "育龄妇女查无此人"}
 METRIC_LABELS = {**{k: v[2] for k, v in RATES.items()}, "register_births": "出生数（全员）",
                  "compliance_rate": "符合政策生育率（全员）", "sex_ratio": "出生人口性别比（全员）",
                  "longacting_rate": "长效节育措施落实率（全员）", "corrected_births": "出生数（修正）",

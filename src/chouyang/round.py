@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import atomic
 from . import inputs as inp
 from .checklist import UnitChecklist, unit_checklists
 from .errors import ChouyangError
@@ -25,6 +26,7 @@ from .rules import Rules, load_rules
 from .vocab import row_key
 
 REGISTER_STEMS = ("women", "births", "procedures", "benefits")
+STORE_TIMEOUT = 60  # seconds a second writer waits for the store's write lock
 
 
 def sha256_file(path: Path) -> str:
@@ -238,12 +240,12 @@ class Round:
         return {p.name.split(".")[0]: json.loads(p.read_text(encoding="utf-8"))
                 for p in self.forms_dir.glob("*.layout.json")}
 
-    # -- writing --
+    # -- writing (whole files only: temporary name, then rename) --
     def write_bytes(self, path: Path, data: bytes) -> None:
-        Path(path).write_bytes(data)
+        atomic.write_bytes(Path(path), data)
 
     def write_json(self, path: Path, value) -> None:
-        Path(path).write_text(json.dumps(value, ensure_ascii=False, indent=2), encoding="utf-8")
+        self.write_bytes(path, json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8"))
 
     # -- fingerprints --
     def changed_inputs(self) -> list[str]:
@@ -285,35 +287,84 @@ class Round:
         return json.loads(self.draw_path.read_text(encoding="utf-8"))
 
     def require_unchanged_since_draw(self) -> dict:
-        """Every step after the draw calls this: inputs and rules must be as drawn."""
+        """Every step after the draw calls this: inputs and rules must be as the draw recorded them.
+
+        The check is against the hashes in draw.json, not the manifest: editing an input together
+        with its manifest hash must not slip through.
+        """
         record = self.draw_record()
-        self.require_inputs_unchanged()
+        files = self.manifest()["files"]
+        changed = []
+        for key, digest in record["inputs"].items():
+            rel = files.get(key, {}).get("path")
+            if rel is None or not (self.path / rel).exists() or sha256_file(self.path / rel) != digest:
+                changed.append(rel or key)
+        if changed:
+            raise ChouyangError("以下输入文件与抽样时记录的指纹（draw.json）不一致，拒绝继续："
+                                f"{'、'.join(changed)}。抽样后输入不能再改；如确需更换数据，请新建考核轮次。")
         if sha256_file(self.rules_path) != record["rules_sha256"]:
             raise ChouyangError("rules.toml 在抽样之后被修改过，拒绝继续。"
-                                "抽样后规则不能再改；如需改规则，请新建考核轮次重新抽样。")
+                                "抽样后规则不能再改；如需改规则，请新建考核轮次重新抽样。"
+                                "（chouyang verify 会列出改动了哪些键）")
         return record
+
+    def require_named(self, rules: Rules | None = None) -> Rules:
+        """Steps that print the round's title refuse while it is still the preset's placeholder."""
+        rules = rules or self.rules()
+        if rules.name_is_placeholder:
+            raise ChouyangError(f"轮次名称还是占位文字「{rules.round.name}」，不能打印到核查表、行程表或报告上。"
+                                "请在抽样前用 chouyang init --name 或编辑 rules.toml 的 [round] name 填写正式名称；"
+                                "抽样后规则已锁定，只能新建考核轮次。")
+        return rules
 
     # -- store and log --
     @contextmanager
-    def store(self):
-        """A connection to the round's SQLite store; commits on success, rolls back on error."""
-        con = sqlite3.connect(self.store_path)
+    def store(self, immediate: bool = False):
+        """A connection to the round's SQLite store; commits on success, rolls back on error.
+
+        `immediate` takes the write lock at the start (BEGIN IMMEDIATE), so a read-check-write
+        (ingest: "is this content already stored?") cannot interleave with another process;
+        a second writer waits up to STORE_TIMEOUT seconds.
+        """
         try:
-            con.executescript(_SCHEMA_SQL + _ENTRIES_SQL)
+            con = sqlite3.connect(self.store_path, timeout=STORE_TIMEOUT, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._store_error(exc) from None
+        try:
+            try:
+                con.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                for statement in (_SCHEMA_SQL + _ENTRIES_SQL).split(";"):
+                    if statement.strip():
+                        con.execute(statement)  # not executescript(): it would COMMIT the BEGIN above
+            except sqlite3.Error as exc:
+                raise self._store_error(exc) from None
             yield con
-            con.commit()
+            con.execute("COMMIT")
         except BaseException:
-            con.rollback()
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise
         finally:
             con.close()
+
+    def _store_error(self, exc: sqlite3.Error) -> ChouyangError:
+        text = str(exc).lower()
+        if "not a database" in text or "malformed" in text:
+            why = "文件已损坏（不是有效的 SQLite 数据库）。请从备份恢复 store.sqlite，或新建考核轮次重新录入"
+        elif "readonly" in text or "unable to open" in text or "read-only" in text:
+            why = "无法写入（文件夹或文件是只读的？）。请检查文件夹权限后重试"
+        elif "locked" in text or "busy" in text:
+            why = f"另一个 chouyang 进程正在写入，等待 {STORE_TIMEOUT} 秒后仍未结束。请稍后重试"
+        else:
+            why = f"无法打开（{exc}）"
+        return ChouyangError(f"轮次数据库 {self.store_path}：{why}。已有数据没有改动。")
 
     def log(self, action: str, detail: dict, con: sqlite3.Connection | None = None) -> None:
         row = (utc_now(), _user(), action, json.dumps(detail, ensure_ascii=False, sort_keys=True))
         if con is not None:
             con.execute("INSERT INTO log (time, user, action, detail) VALUES (?, ?, ?, ?)", row)
             return
-        with self.store() as own:
+        with self.store(immediate=True) as own:
             own.execute("INSERT INTO log (time, user, action, detail) VALUES (?, ?, ?, ?)", row)
 
     def entries(self) -> dict[str, dict[str, list[dict]]]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -52,15 +55,19 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool, Any]]] = {
     "deductions": {
         "birth_parity_1_2": (_FLOAT, True, None),
         "birth_parity_3plus": (_FLOAT, True, None),
+        "birth_false": (_FLOAT, True, None),
         "iud_false_or_wrong": (_FLOAT, True, None),
         "sterilisation_false_or_wrong": (_FLOAT, True, None),
         "remedial_false": (_FLOAT, True, None),
         "remedial_wrong": (_FLOAT, False, 0),
         "removal_false_or_wrong": (_FLOAT, False, 0),
         "eligibility_error": (_FLOAT, False, 0),
+        "payment_error": (_FLOAT, False, 0),
+        "programmes": ("programme_map", False, {}),
         "woman_missing": (_FLOAT, False, 0),
         "woman_false": (_FLOAT, False, 0),
         "cap": (_FLOAT, True, None),
+        "cap_scope": (_STR, True, None),
     },
     "ranking": {
         "order": ("str_list", False, ["deduction", "birth_error_rate"]),
@@ -70,6 +77,15 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool, Any]]] = {
 }
 
 SAMPLING_METHODS = ("srs", "pps")
+# What `deductions.cap` covers.  The seed's caps cover every 减分 item of a scheme; chouyang scores
+# the misreport cases of the survey, so that is the one scope it implements, named in every report.
+CAP_SCOPES = {"misreport cases": "抽样调查误差个案"}
+# Keys a programme of 三项制度/孕前优生 may override in [deductions.programmes].
+PROGRAMME_KEYS = ("eligibility_error", "payment_error")
+ROUND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+PLACEHOLDER_NAME = "（请修改轮次名称）"
+# Paper forms offer 反映群众人数 as 0 1 2 3 4 5+ (5+ stored as 5), so no rule may ask for more.
+MAX_MIN_WITNESSES = 5
 RANKING_KEYS = ("deduction", "deduction_raw", "birth_error_rate", "statistical_error_rate",
                 "birth_omission_rate", "woman_missing_rate")
 
@@ -101,6 +117,28 @@ class Rules:
     def points_for(self, township_code: str) -> int:
         return int(self.sampling.overrides.get(township_code, self.sampling.points_per_township))
 
+    def deduction_points(self, rule: str, programme: str | None = None) -> float:
+        """Points of a deduction rule key; a benefit rule may be overridden per programme."""
+        override = (self.deductions.programmes or {}).get(programme or "", {})
+        return float(override.get(rule, getattr(self.deductions, rule)))
+
+    @property
+    def name_is_placeholder(self) -> bool:
+        return is_placeholder_name(self.round.name)
+
+
+def is_placeholder_name(name: str) -> bool:
+    """A round title that is still the preset's placeholder (or empty)."""
+    return not str(name).strip() or "请修改" in name or name == PLACEHOLDER_NAME
+
+
+def round_id_problem(round_id: str) -> str | None:
+    """Why `round_id` cannot be a round id (it enters every ticket, QR code and file name), or None."""
+    if ROUND_ID.match(round_id or ""):
+        return None
+    return ("轮次编号只能由字母、数字和 . _ - 组成（以字母或数字开头，最多 40 个字符），"
+            "因为它进入每一张签号、二维码和文件名")
+
 
 def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in files("chouyang").joinpath("presets").iterdir()
@@ -128,8 +166,30 @@ def load_rules(path: Path) -> Rules:
     return parse_rules(raw.decode("utf-8", errors="replace"), str(path), raw)
 
 
-def load_preset(name: str) -> Rules:
-    text = preset_text(name)
+def round_rules_text(preset: str, round_id: str, round_name: str | None = None) -> str:
+    """A round's own rules.toml: the preset's text with the round id (and title, when given) filled in.
+
+    Presets carry no round id (it would silently enter every ticket of a round that forgot to set
+    its own) and a placeholder title; both lines are written here, the comments stay.
+    """
+    text = preset_text(preset)
+    if "\n[round]\n" not in "\n" + text:
+        raise AssertionError(f"preset {preset} has no [round] section")  # pragma: no cover - shipped presets
+    id_line = f"id = {_toml_string(round_id)}   # 轮次编号：进入每一张签号、二维码和录入工作簿（chouyang init --round-id）"
+    text = re.sub(r"(?m)^\[round\]\n", lambda m: m.group(0) + id_line + "\n", text, count=1)
+    if round_name is not None:
+        text = re.sub(r'(?m)^name = ".*"$', lambda m: f"name = {_toml_string(round_name)}", text, count=1)
+    return text
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are valid TOML escapes)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def load_preset(name: str, round_id: str = "PRESET", round_name: str | None = None) -> Rules:
+    """A preset's rules as a round with id `round_id` would have them (for the demo and tests)."""
+    text = round_rules_text(name, round_id, round_name)
     return parse_rules(text, f"预设 {name}", text.encode("utf-8"))
 
 
@@ -169,7 +229,9 @@ def parse_rules(text: str, source: str, raw: bytes | None = None) -> Rules:
                 bad(name, f"类型错误：应为{message}", value)
                 values[key] = default
                 continue
-            if kind in (_INT, _FLOAT) and value < 0:
+            if kind == _FLOAT and not math.isfinite(value):
+                bad(name, "应为有限的数字（不能是 nan 或 inf）", value)
+            elif kind in (_INT, _FLOAT) and value < 0:
                 bad(name, "不能为负数", value)
             values[key] = value
         sections[section] = Section(values)
@@ -200,6 +262,13 @@ def _type_problem(kind: str, value: Any) -> str | None:
         ok = isinstance(value, dict) and all(
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values())
         kind = '乡镇代码到样本点数的映射（如 { "411381550" = 1 }）'
+    elif kind == "programme_map":
+        ok = isinstance(value, dict) and all(
+            isinstance(v, dict) and all(k in PROGRAMME_KEYS and isinstance(x, (int, float)) and not isinstance(x, bool)
+                                        and math.isfinite(x) and x >= 0 for k, x in v.items())
+            for v in value.values())
+        kind = ('项目名称到扣分的映射（如 "孕前优生健康检查" = { payment_error = 0 }，'
+                f"可用的键：{'、'.join(PROGRAMME_KEYS)}，分值为不小于 0 的有限数字）")
     elif kind == "str_list":
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         kind = "文本列表"
@@ -210,9 +279,8 @@ def _type_problem(kind: str, value: Any) -> str | None:
 
 def _check_semantics(sections: dict[str, Section], bad) -> None:
     rnd = sections["round"]
-    if isinstance(rnd.id, str):
-        if not rnd.id or not rnd.id.isascii() or any(c in rnd.id for c in "|/\\ \t"):
-            bad("round.id", "轮次编号只能使用 ASCII 字符，且不能含空格、| 或斜杠", rnd.id)
+    if isinstance(rnd.id, str) and round_id_problem(rnd.id):
+        bad("round.id", round_id_problem(rnd.id), rnd.id)
     start, end = rnd.reference_start, rnd.reference_end
     if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
         bad("round.reference_end", f"调查时限结束日期早于开始日期 {start}", end)
@@ -224,8 +292,17 @@ def _check_semantics(sections: dict[str, Section], bad) -> None:
     for code in sections["sampling"].overrides or {}:
         if not (len(code) == 9 and code.isdigit()):
             bad("sampling.overrides", "乡镇代码应为 9 位数字", code)
+    if sections["sampling"].points_per_township == 0:
+        bad("sampling.points_per_township", "每个乡镇至少抽取 1 个样本点（个别乡镇不抽可在 overrides 中写 0）", 0)
     if sections["plan"].points_per_team_day == 0:
         bad("plan.points_per_team_day", "每组每天至少调查 1 个样本点", 0)
+    witnesses = sections["confirmation"].min_witnesses
+    if isinstance(witnesses, int) and witnesses > MAX_MIN_WITNESSES:
+        bad("confirmation.min_witnesses", f"纸质核查表的反映群众人数只有 0–{MAX_MIN_WITNESSES}+ 几档，"
+                                          f"确认标准不能超过 {MAX_MIN_WITNESSES} 人", witnesses)
+    scope = sections["deductions"].cap_scope
+    if isinstance(scope, str) and scope not in CAP_SCOPES:
+        bad("deductions.cap_scope", f"目前只支持 {'、'.join(CAP_SCOPES)}（封顶只作用于抽样调查的误差个案）", scope)
     for key in sections["ranking"].order or []:
         if key not in RANKING_KEYS:
             bad("ranking.order", f"未知的排名指标（可用：{'、'.join(RANKING_KEYS)}）", key)

@@ -13,6 +13,7 @@ import csv
 import json
 import secrets
 import shutil
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pandas as pd
 
 from . import __version__
 from . import inputs as inp
+from .atomic import atomic_folder
 from .cases import cases_frame, unit_cases
 from .draw import (
     ALGORITHM,
@@ -56,7 +58,7 @@ from .round import (
     stored_entries,
     utc_now,
 )
-from .rules import preset_text
+from .rules import is_placeholder_name, parse_rules, round_id_problem, round_rules_text
 from .scan import (
     PROBLEM_TEXT,
     REVIEW_COLUMNS,
@@ -82,46 +84,71 @@ def open_round(path: Path) -> Round:
 @dataclass(frozen=True)
 class InitSummary:
     round: Round
+    round_id: str
+    name: str
     encodings: dict[str, str]
     counts: dict[str, int]
     warnings: list
 
 
-def init(path: Path, preset: str, frame: Path, teams: Path, register: Path) -> InitSummary:
-    """Validate the inputs, then create the round folder.  Nothing is written on error."""
+def round_id_for(path: Path, round_id: str | None) -> str:
+    """The round id: given explicitly, or the folder's name when that is a valid id; otherwise refuse."""
+    if round_id is not None:
+        problem = round_id_problem(round_id)
+        if problem:
+            raise ChouyangError(f"轮次编号「{round_id}」无效：{problem}")
+        return round_id
+    name = Path(path).name
+    problem = round_id_problem(name)
+    if problem:
+        raise ChouyangError(f"轮次文件夹名「{name}」不能用作轮次编号：{problem}。"
+                            "请用 --round-id 指定轮次编号，例如 --round-id 2017H1")
+    return name
+
+
+def init(path: Path, preset: str, frame: Path, teams: Path, register: Path, round_id: str | None = None,
+         name: str | None = None) -> InitSummary:
+    """Validate the inputs, then create the round folder as a whole.  Nothing is written on error.
+
+    The round id comes from `round_id` or the folder's name (never from the preset); `name` is the
+    title printed on forms and reports (the preset's placeholder until given).
+    """
     path = Path(path)
     if path.exists() and any(path.iterdir()):
         raise ChouyangError(f"文件夹 {path} 已存在且不为空；请换一个轮次文件夹名")
-    rules_text = preset_text(preset)
-    loaded_frame = inp.load_frame(Path(frame))
-    codes = set(loaded_frame.frame.township_code)
-    loaded_teams = inp.load_teams(Path(teams), codes)
-    register_data = inp.load_register(Path(register), set(loaded_frame.frame.unit_code))
+    round_id = round_id_for(path, round_id)
+    if name is not None and is_placeholder_name(name):
+        raise ChouyangError(f"轮次名称「{name}」无效：请填写本轮考核的正式名称（印在核查表、行程表和报告上）")
+    rules_text = round_rules_text(preset, round_id, name)
+    rules = parse_rules(rules_text, f"预设 {preset}")
+    loaded = inp.load_inputs(Path(frame), Path(teams), Path(register))
     sources = {"frame": Path(frame), "teams": Path(teams)}
     for stem in REGISTER_STEMS:
         found = inp.find_register_file(Path(register), stem)
         if found:
             sources[stem] = found
-    rnd = Round(path)
-    rnd.register_dir().mkdir(parents=True, exist_ok=True)
-    files = {}
-    for key, src in sources.items():
-        sub = "register/" if key in REGISTER_STEMS else ""
-        rel = f"inputs/{sub}{key}{src.suffix.lower()}"
-        shutil.copyfile(src, path / rel)
-        files[key] = {"path": rel, "sha256": sha256_file(path / rel), "source": str(src.resolve())}
-    rnd.write_json(rnd.manifest_path, {"created": utc_now(), "preset": preset, "files": files})
-    rnd.write_bytes(rnd.rules_path, rules_text.encode("utf-8"))
-    rnd.write_bytes(rnd.secret_path, (secrets.token_hex(32) + "\n").encode("ascii"))
-    encodings = {"frame": loaded_frame.encoding, "teams": loaded_teams.encoding, **register_data.encodings}
-    counts = {"units": len(loaded_frame.frame), "townships": len(codes), "teams": len(loaded_teams.frame),
-              "women": len(register_data.women), "births": len(register_data.births),
-              "procedures": len(register_data.procedures),
-              "benefits": 0 if register_data.benefits is None else len(register_data.benefits)}
-    warnings = loaded_frame.warnings + loaded_teams.warnings + register_data.warnings
-    rnd.log("init", {"preset": preset, "files": files, "encodings": encodings, "counts": counts,
-                     "warnings": [str(w) for w in warnings]})
-    return InitSummary(rnd, encodings, counts, warnings)
+    with atomic_folder(path) as tmp:
+        (tmp / "inputs" / "register").mkdir(parents=True)
+        files = {}
+        for key, src in sources.items():
+            sub = "register/" if key in REGISTER_STEMS else ""
+            rel = f"inputs/{sub}{key}{src.suffix.lower()}"
+            shutil.copyfile(src, tmp / rel)
+            files[key] = {"path": rel, "sha256": sha256_file(tmp / rel), "source": str(src.resolve())}
+        staged = Round(tmp)
+        staged.write_json(staged.manifest_path, {"created": utc_now(), "preset": preset, "files": files})
+        staged.write_bytes(staged.rules_path, rules_text.encode("utf-8"))
+        staged.write_bytes(staged.secret_path, (secrets.token_hex(32) + "\n").encode("ascii"))
+        register_data = loaded.register
+        encodings = {"frame": loaded.frame.encoding, "teams": loaded.teams.encoding, **register_data.encodings}
+        counts = {"units": len(loaded.frame.frame), "townships": int(loaded.frame.frame.township_code.nunique()),
+                  "teams": len(loaded.teams.frame), "women": len(register_data.women),
+                  "births": len(register_data.births), "procedures": len(register_data.procedures),
+                  "benefits": 0 if register_data.benefits is None else len(register_data.benefits)}
+        warnings = loaded.frame.warnings + loaded.teams.warnings + register_data.warnings
+        staged.log("init", {"preset": preset, "round_id": round_id, "name": rules.round.name, "files": files,
+                            "encodings": encodings, "counts": counts, "warnings": [str(w) for w in warnings]})
+    return InitSummary(Round(path), round_id, rules.round.name, encodings, counts, warnings)
 
 
 # --- commit, draw, replace, verify -------------------------------------------------
@@ -129,7 +156,7 @@ def init(path: Path, preset: str, frame: Path, teams: Path, register: Path) -> I
 def commit(rnd: Round) -> dict:
     """Publish one fingerprint over inputs and rules before the seed is known."""
     rnd.require_inputs_unchanged()
-    rnd.rules()  # the rules must at least be valid
+    rnd.require_named()  # the rules must be valid and name the round: they are published now
     if rnd.draw_path.exists():
         raise ChouyangError("本轮已经抽样，承诺指纹必须在抽样之前发布")
     record = {"fingerprint": rnd.fingerprint(), "time_utc": utc_now()}
@@ -161,7 +188,7 @@ def _commitment(rnd: Round) -> dict | None:
 def draw(rnd: Round, seed: str, previous: list[Path] | None = None, force: bool = False) -> dict:
     """Draw the round's sample; writes sample.csv and draw.json and logs the draw."""
     rnd.require_inputs_unchanged()
-    rules = rnd.rules()
+    rules = rnd.require_named()  # after the draw the rules are locked: a placeholder title could never be fixed
     seed = normalise_seed(seed)
     if rnd.draw_path.exists() and not force:
         raise ChouyangError("本轮已经抽过样。重新抽样会作废已公布的样本；如确需重抽，请加 --force（旧记录保留在日志中）")
@@ -172,9 +199,12 @@ def draw(rnd: Round, seed: str, previous: list[Path] | None = None, force: bool 
     prev_files = rnd.previous_files()
     used = previous_units(prev_files, rules.sampling.exclude_previous_rounds)
     sample, notes = draw_sample(frame, rules, seed, used)
+    if not (sample.role == "primary").any():
+        raise ChouyangError("按当前规则一个样本点也抽不出（每个乡镇的样本点数都是 0，或没有可抽的单位）。"
+                            "请检查 rules.toml 的 [sampling] points_per_township 和 overrides。")
     old = rnd.draw_record() if rnd.draw_path.exists() else None
     record = _draw_record(rnd, rules, seed, sample, notes, prev_files, commitment)
-    with rnd.store() as con:
+    with rnd.store(immediate=True) as con:
         if old is not None:
             rnd.log("draw_superseded", {"previous_draw": old}, con)
         rnd.write_bytes(rnd.sample_path, sample_csv_bytes(sample))
@@ -198,6 +228,7 @@ def _draw_record(rnd: Round, rules, seed: str, sample: pd.DataFrame, notes: dict
         "method": rules.sampling.method,
         "frame_sha256": files["frame"]["sha256"],
         "rules_sha256": sha256_file(rnd.rules_path),
+        "rules_text": rnd.rules_path.read_text(encoding="utf-8"),
         "inputs": {k: v["sha256"] for k, v in files.items()},
         "previous_rounds": [{"path": str(p.relative_to(rnd.path).as_posix()), "sha256": sha256_file(p)}
                             for p in prev_files],
@@ -231,7 +262,7 @@ def replace(rnd: Round, unit_code: str, reason: str) -> dict:
            "time_utc": utc_now()}
     reps = rnd.replacements() + [rep]
     new_sample = apply_replacements(sample, [rep])
-    with rnd.store() as con:
+    with rnd.store(immediate=True) as con:
         rnd.write_json(rnd.replacements_path, reps)
         rnd.write_bytes(rnd.sample_path, sample_csv_bytes(new_sample))
         rnd.log("replace", rep, con)
@@ -241,7 +272,33 @@ def replace(rnd: Round, unit_code: str, reason: str) -> dict:
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
-    messages: tuple[str, ...]
+    messages: tuple[str, ...]    # what was checked and found identical
+    problems: tuple[str, ...]    # what differs (empty when ok)
+    round_id: str
+    seed: str
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "overrides":
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def rules_changes(old_text: str, new_text: str) -> list[str]:
+    """Which keys of rules.toml differ (Chinese, one line per key); comments and spacing are ignored."""
+    try:
+        old, new = _flatten(tomllib.loads(old_text)), _flatten(tomllib.loads(new_text))
+    except tomllib.TOMLDecodeError:
+        return ["rules.toml 现在不是有效的 TOML"]
+    lines = [f"{k}：{old[k]} → {new[k]}" for k in sorted(set(old) & set(new)) if old[k] != new[k]]
+    lines += [f"{k}：新增（{new[k]}）" for k in sorted(set(new) - set(old))]
+    lines += [f"{k}：被删除（原为 {old[k]}）" for k in sorted(set(old) - set(new))]
+    return lines or ["只改动了注释或空白（指纹仍然不同）"]
 
 
 def _fingerprint_differences(rnd: Round, record: dict) -> list[str]:
@@ -252,7 +309,9 @@ def _fingerprint_differences(rnd: Round, record: dict) -> list[str]:
         if entry is None or sha256_file(rnd.path / entry["path"]) != digest:
             messages.append(f"输入文件 {key} 与抽样时不一致")
     if sha256_file(rnd.rules_path) != record["rules_sha256"]:
-        messages.append("rules.toml 与抽样时不一致")
+        changes = rules_changes(record["rules_text"], rnd.rules_path.read_text(encoding="utf-8")) \
+            if "rules_text" in record else []
+        messages.append("rules.toml 在抽样后被修改" + ("：" + "；".join(changes) if changes else ""))
     for prev in record["previous_rounds"]:
         p = rnd.path / prev["path"]
         if not p.exists() or sha256_file(p) != prev["sha256"]:
@@ -274,29 +333,44 @@ def _sample_differences(expected: pd.DataFrame, stored: pd.DataFrame) -> list[st
     return messages or ["sample.csv 的内容（概率、权数或备注）与重新计算的结果不一致"]
 
 
+def _drawn_rules(rnd: Round, record: dict):
+    """The rules the draw used: the text kept in draw.json (so a later edit cannot hide), else rules.toml."""
+    if "rules_text" in record:
+        try:
+            return parse_rules(record["rules_text"], "draw.json 中记录的规则")
+        except ChouyangError:
+            pass
+    return rnd.rules()
+
+
 def verify(rnd: Round) -> VerifyResult:
-    """Re-derive the sample (and plan, if made) from the record; name every difference."""
+    """Re-derive the sample (and plan, if made) from the record; name every difference.
+
+    The sample is re-derived with the rules the draw recorded, so an edited rules.toml is reported
+    as what it is (which keys changed) and not as a different sample.
+    """
     record = rnd.draw_record()
-    messages = _fingerprint_differences(rnd, record)
-    if messages:
-        return VerifyResult(False, tuple(messages))
-    rules = rnd.rules()
+    problems = _fingerprint_differences(rnd, record)
+    rules = _drawn_rules(rnd, record)
     used = previous_units([rnd.path / p["path"] for p in record["previous_rounds"]],
                           rules.sampling.exclude_previous_rounds)
     sample, _ = draw_sample(rnd.frame(), rules, record["seed"], used)
     sample = apply_replacements(sample, rnd.replacements())
+    identity = (record.get("round_id", ""), record["seed"])
     if sample_csv_bytes(sample) != rnd.sample_path.read_bytes():
-        return VerifyResult(False, tuple(_sample_differences(sample, read_sample(rnd.sample_path))))
-    messages.append(f"样本一致：{int((sample.role == 'primary').sum())} 个样本点，"
-                    f"{int((sample.role == 'reserve').sum())} 个备选")
+        return VerifyResult(False, (), tuple(problems + _sample_differences(sample, read_sample(rnd.sample_path))),
+                            *identity)
+    notes = [f"样本一致：按抽样时的规则重新计算，{int((sample.role == 'primary').sum())} 个样本点、"
+             f"{int((sample.role == 'reserve').sum())} 个备选与 sample.csv 完全相同"]
     if rnd.plan_path.exists():
         plan_table = make_plan(sample, rnd.teams(), rules, record["seed"])
         if plan_csv_bytes(plan_table) != rnd.plan_path.read_bytes():
-            return VerifyResult(False, tuple(messages) + ("plan.csv 与重新计算的调查安排不一致",))
-        messages.append("调查安排一致")
+            problems.append("plan.csv 与重新计算的调查安排不一致")
+        else:
+            notes.append("调查安排一致")
     if not record.get("commitment"):
-        messages.append("注意：本轮抽样前没有发布承诺指纹（chouyang commit）")
-    return VerifyResult(True, tuple(messages))
+        notes.append("注意：本轮抽样前没有发布承诺指纹（chouyang commit）")
+    return VerifyResult(not problems, tuple(notes), tuple(problems), *identity)
 
 
 # --- plan, forms -------------------------------------------------------------------
@@ -304,10 +378,10 @@ def verify(rnd: Round) -> VerifyResult:
 def plan(rnd: Round) -> pd.DataFrame:
     """Make the plan for a drawn round; writes plan.csv and plan.pdf."""
     record = rnd.require_unchanged_since_draw()
-    rules = rnd.rules()
+    rules = rnd.require_named()
     teams = rnd.teams()
     table = make_plan(rnd.sample(), teams, rules, record["seed"])
-    with rnd.store() as con:
+    with rnd.store(immediate=True) as con:
         rnd.write_bytes(rnd.plan_path, plan_csv_bytes(table))
         render_plan_pdf(table, teams, rules, rnd.plan_pdf_path)
         rnd.log("plan", {"points": len(table), "teams_used": int(table.team_id.nunique())}, con)
@@ -321,7 +395,7 @@ def forms(rnd: Round, progress=None, workers: int | None = None) -> dict:
     """
     rnd.require_unchanged_since_draw()
     layout = load_layout()
-    rules, primary = rnd.rules(), rnd.primaries()
+    rules, primary = rnd.require_named(), rnd.primaries()
     checklists = rnd.checklists(primary.unit_code)
     plan_table = rnd.plan()
     font = form_font(rules, primary, checklists, layout)
@@ -354,7 +428,7 @@ def ingest(rnd: Round, paths: list[Path], replace: bool = False) -> list[IngestR
         raise ChouyangError("录入被拒绝，数据库没有任何改动。请改正以下问题后重新录入", problems)
     township = dict(zip(primary.unit_code, primary.township_code))
     results = []
-    with rnd.store() as con:
+    with rnd.store(immediate=True) as con:
         for unit in valid:
             found_cases = unit_cases(township[unit.unit_code], checklists[unit.unit_code], unit.entries, rules)
             confirmed = sum(c["confirmed"] for c in found_cases)
@@ -466,7 +540,7 @@ def _entries_or_refuse(rnd: Round, partial: bool) -> dict:
 def score_round(rnd: Round, partial: bool = False) -> ScoreResult:
     """Score the round's entered results (no files written)."""
     rnd.require_unchanged_since_draw()
-    rules = rnd.rules()
+    rules = rnd.require_named()
     entries = _entries_or_refuse(rnd, partial)
     register = rnd.load_register()
     return score_data(rules, rnd.frame(), rnd.sample(), register, entries, cases(rnd, rules, register))
