@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from chouyang import steps
 from chouyang.errors import ChouyangError
 from chouyang.forms.workbook import read_entry
+from chouyang.inputs import mask_id
 from chouyang.round import Round
 from chouyang.steps import export_unit, ingest
 
@@ -117,7 +118,7 @@ def test_check_sheet_rules(tiny, tmp_path, edits, expected):
     (dict(MISSED_BIRTH, 出生日期="2015-06-30"), "工作表「漏报出生」，第 4 行，列「出生日期」：不在调查时限"),
     (dict(MISSED_BIRTH, 孩次=0), "工作表「漏报出生」，第 4 行，列「孩次」：孩次应为不小于 1 的整数"),
     (dict(MISSED_BIRTH, 母亲姓名=None), "列「母亲姓名」：母亲身份证号和母亲姓名至少填写一项"),
-    (dict(MISSED_BIRTH, 母亲身份证号="411381198803040029"), "列「母亲身份证号」：身份证号无效"),
+    (dict(MISSED_BIRTH, 母亲身份证号="41138119880304002"), "列「母亲身份证号」：身份证号应为 18 位"),
     (dict(MISSED_BIRTH, 调查组查实=None), "列「调查组查实」：误差行必须填写调查组是否查实"),
 ])
 def test_missed_birth_rules(tiny, tmp_path, row, expected):
@@ -129,13 +130,26 @@ def test_missed_woman_rules(tiny, tmp_path):
     new = make_id("19920101", 12)
     base = {"姓名": "钱芳", "出生日期": "1992-01-01", "婚姻状况": "初婚", "节育措施": "无", "反映群众人数": 3,
             "调查组查实": "是"}
-    rows = [dict(base, 身份证号=registered), dict(base, 身份证号=new[:-1] + ("0" if new[-1] != "0" else "1")),
+    rows = [dict(base, 身份证号=registered), dict(base, 身份证号=new[:15] + "X"),
             dict(base, 身份证号=new), dict(base, 身份证号=new)]
     message = _rejected(tiny, workbook(tiny, tmp_path, missed_women=rows),
                         "工作表「漏档妇女」，第 4 行，列「身份证号」：此人已在本样本点的在册名单中，不是漏档",
-                        "工作表「漏档妇女」，第 5 行，列「身份证号」：身份证号无效",
+                        "工作表「漏档妇女」，第 5 行，列「身份证号」：身份证号应为 18 位",
                         "工作表「漏档妇女」，第 7 行，列「身份证号」：与第 6 行重复")
     assert "共 3 处" in message
+    assert registered not in message and mask_id(registered) in message  # never a whole ID number
+
+
+def test_wrong_check_digit_warns_as_at_init(tiny, tmp_path):
+    # issue 10: init warned and ingest rejected the whole workbook for the same fault; now both warn
+    new = make_id("19920101", 12)
+    wrong = new[:-1] + ("0" if new[-1] != "0" else "1")
+    row = {"姓名": "钱芳", "出生日期": "1992-01-01", "婚姻状况": "初婚", "节育措施": "无", "反映群众人数": 3,
+           "调查组查实": "是", "身份证号": wrong}
+    [result] = ingest(tiny, [workbook(tiny, tmp_path, missed_women=[row])])
+    assert result.status == "new"
+    assert [str(w) for w in result.warnings] == [
+        f"filled.xlsx，工作表「漏档妇女」，第 4 行，列「身份证号」：身份证号校验位不正确（请核对）（值：{mask_id(wrong)}）"]
 
 
 def test_every_problem_listed_at_once(tiny, tmp_path):

@@ -43,11 +43,12 @@ def scored(tmp_path_factory):
 def test_csvs(scored, tmp_path):
     _, _, result, town = scored
     write_csvs(result, tmp_path)
-    with open(tmp_path / "cases.csv", encoding="utf-8") as fh:
+    assert (tmp_path / "cases.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel shows the Chinese
+    with open(tmp_path / "cases.csv", encoding="utf-8-sig") as fh:
         [case] = list(csv.DictReader(fh))
     assert (case["township_code"], case["kind"], case["rule"], case["points"]) == (town, "birth_missed",
                                                                                   "birth_parity_1_2", "2")
-    with open(tmp_path / "townships.csv", encoding="utf-8") as fh:
+    with open(tmp_path / "townships.csv", encoding="utf-8-sig") as fh:
         towns = {r["township_code"]: r for r in csv.DictReader(fh)}
     assert len(towns) == 3 and towns[town]["deduction"] == "2"
     assert sum(float(r["deduction"]) for r in towns.values()) == 2.0

@@ -239,6 +239,8 @@ def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
         extra = f"，改动 {r.changes} 行" if r.status == "replaced" else ""
         click.echo(f"  {r.unit_code}（{r.source}）：{words[r.status]}{extra}；确认误差 {r.confirmed} 例，"
                    f"待核实 {r.pending} 例")
+        for w in r.warnings:
+            click.echo(f"    警告：{w}")
     click.echo(f"完成：{len(results)} 个样本点。")
 
 

@@ -192,13 +192,14 @@ def draw_sample(frame: pd.DataFrame, rules: Rules, seed: str,
 
 
 def sample_csv_bytes(sample: pd.DataFrame) -> bytes:
-    """Byte-stable CSV: fixed column order, fixed float format, LF line ends, UTF-8."""
+    """Byte-stable CSV: fixed column order, fixed float format, LF line ends, UTF-8 with a byte-order mark
+    (so Excel on Chinese Windows shows the names)."""
     out = sample.copy()
     for col in ("inclusion_prob", "weight"):
         out[col] = out[col].map(lambda x: "" if pd.isna(x) else f"{x:.12g}")
     buf = io.StringIO()
     out.to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue().encode("utf-8")
+    return buf.getvalue().encode("utf-8-sig")
 
 
 def apply_replacements(sample: pd.DataFrame, replacements: list[dict]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -20,7 +20,7 @@ from . import vocab
 from .checklist import UnitChecklist
 from .errors import Problem
 from .forms.workbook import EntryFile
-from .inputs import id_is_valid, parse_date
+from .inputs import ID_CHECK_WARNING, id_problem, mask_id, parse_date
 
 
 @dataclass
@@ -28,6 +28,7 @@ class ValidUnit:
     unit_code: str
     source: str
     entries: dict[str, list[dict]]  # sheet key -> normalised rows
+    warnings: list[Problem] = field(default_factory=list)  # stored anyway (e.g. an ID check digit to verify)
 
     def content_sha256(self) -> str:
         blob = json.dumps(self.entries, ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -39,6 +40,11 @@ def _norm_int(text: str) -> str | None:
     return str(int(t)) if t.isdigit() else None
 
 
+# New rows (漏报出生, 漏档妇女) one sample point may report: more than this is a paste accident, not a finding.
+def max_new_rows(register_women: int) -> int:
+    return max(30, register_women)
+
+
 def validate_entry(entry: EntryFile, rules, checklists: dict[str, UnitChecklist], fingerprint: str,
                    register_women: pd.DataFrame) -> tuple[ValidUnit | None, list[Problem]]:
     """Check one filled workbook against the round: its identity, then every row of every sheet."""
@@ -46,10 +52,13 @@ def validate_entry(entry: EntryFile, rules, checklists: dict[str, UnitChecklist]
     unit = _check_identity(entry, rules, checklists, fingerprint, problems)
     if unit is None:
         return None, problems
+    checklist = checklists[unit]
+    if _sizes_refused(entry, checklist, problems) or _looks_unfilled(entry, checklist, problems):
+        return None, problems
     checker = _SheetChecker(entry.source, problems)
     out: dict[str, list[dict]] = {}
     for sheet in vocab.CHECK_SHEETS:
-        register = checklists[unit].sections.get(sheet)
+        register = checklist.sections.get(sheet)
         if register is not None:
             out[sheet] = _check_sheet_rows(sheet, register, entry.sheets.get(sheet), checker)
     women_ids = set(register_women.loc[register_women.unit_code == unit, "person_id"])
@@ -58,7 +67,36 @@ def validate_entry(entry: EntryFile, rules, checklists: dict[str, UnitChecklist]
         out[sheet] = _missed_sheet_rows(sheet, entry.sheets.get(sheet, []), checker, period, women_ids)
     if problems:
         return None, problems
-    return ValidUnit(unit, entry.source, out), []
+    return ValidUnit(unit, entry.source, out, checker.warnings), []
+
+
+def _sizes_refused(entry: EntryFile, checklist: UnitChecklist, problems: list[Problem]) -> bool:
+    """Sheets far longer than the register allows are refused with the numbers, before row checks."""
+    found = []
+    women = checklist.count("women_check")
+    for sheet, rows in entry.sheets.items():
+        n = len(rows)
+        if sheet in vocab.CHECK_SHEETS and n > checklist.count(sheet) + 20:
+            found.append(Problem(entry.source, f"有 {n} 行，而本样本点在册只有 {checklist.count(sheet)} 条记录；"
+                                               "请检查是否粘贴了其他数据", sheet=vocab.SHEETS[sheet]))
+        elif sheet in vocab.MISSED_SHEETS and n > max_new_rows(women):
+            found.append(Problem(entry.source, f"新发现 {n} 行，超过上限 {max_new_rows(women)} 行"
+                                               f"（本样本点在册育龄妇女 {women} 人）；请检查是否粘贴了其他数据",
+                                 sheet=vocab.SHEETS[sheet]))
+    problems += found
+    return bool(found)
+
+
+def _looks_unfilled(entry: EntryFile, checklist: UnitChecklist, problems: list[Problem]) -> bool:
+    """A workbook with no result entered anywhere gets one message instead of one per register row."""
+    registered = sum(checklist.count(s) for s in vocab.CHECK_SHEETS)
+    results = sum(bool(values.get("result")) for s in vocab.CHECK_SHEETS for _, values in entry.sheets.get(s) or [])
+    new_rows = sum(len(entry.sheets.get(s) or []) for s in vocab.MISSED_SHEETS)
+    if registered and not results and not new_rows:
+        problems.append(Problem(entry.source, f"工作簿看起来还没有填写：{registered} 条在册记录都没有核实结果，"
+                                              "也没有新发现的行。请确认选择的是填好的工作簿"))
+        return True
+    return False
 
 
 def _check_identity(entry: EntryFile, rules, checklists: dict, fingerprint: str,
@@ -86,10 +124,22 @@ class _SheetChecker:
 
     def __init__(self, source: str, problems: list[Problem]):
         self.source, self.problems = source, problems
+        self.warnings: list[Problem] = []
 
     def __call__(self, sheet: str, row: int | None, key: str | None, message: str, value=None) -> None:
         col = vocab.label_for(sheet, key) if key else None
+        if key in ("person_id", "mother_id") and value:
+            value = mask_id(str(value))  # messages reach screens and logs: never a whole ID number
         self.problems.append(Problem(self.source, message, row, col, value, sheet=vocab.SHEETS[sheet]))
+
+    def id_number(self, sheet: str, row: int, key: str, pid: str) -> None:
+        """An ID number must be well formed; a wrong check digit only warns, as at init (register rows)."""
+        problem = id_problem(pid)
+        if problem == "id_check":
+            self.warnings.append(Problem(self.source, ID_CHECK_WARNING, row, vocab.label_for(sheet, key), mask_id(pid),
+                                         sheet=vocab.SHEETS[sheet]))
+        elif problem:
+            self(sheet, row, key, problem, pid)
 
     def error_fields(self, sheet: str, row: int, values: dict, clean: dict) -> None:
         """An error row needs 反映群众人数 (an integer >= 0) and 调查组查实 (是/否)."""
@@ -208,8 +258,8 @@ def _validate_missed_birth(sheet, row, values, clean, start, end, bad) -> None:
     mid, mname = values.get("mother_id", "").upper(), values.get("mother_name", "")
     if not mid and not mname:
         bad(sheet, row, "mother_name", "母亲身份证号和母亲姓名至少填写一项")
-    if mid and not id_is_valid(mid):
-        bad(sheet, row, "mother_id", "身份证号无效（位数、出生日期或校验位不正确）", mid)
+    if mid:
+        bad.id_number(sheet, row, "mother_id", mid)
     sex = values.get("sex", "")
     if sex not in vocab.SEX:
         bad(sheet, row, "sex", "应为 男 或 女", sex)
@@ -230,12 +280,16 @@ def _validate_missed_birth(sheet, row, values, clean, start, end, bad) -> None:
 
 def _validate_missed_woman(sheet, row, values, clean, women_ids, seen_ids, bad) -> None:
     pid = values.get("person_id", "").upper()
-    if not id_is_valid(pid):
-        bad(sheet, row, "person_id", "身份证号无效（位数、出生日期或校验位不正确）", pid)
+    if not pid:
+        bad(sheet, row, "person_id", "不能为空")
+    elif id_problem(pid) not in (None, "id_check"):
+        bad.id_number(sheet, row, "person_id", pid)
     elif pid in women_ids:
         bad(sheet, row, "person_id", "此人已在本样本点的在册名单中，不是漏档", pid)
     elif pid in seen_ids:
         bad(sheet, row, "person_id", f"与第 {seen_ids[pid]} 行重复", pid)
+    else:
+        bad.id_number(sheet, row, "person_id", pid)  # a wrong check digit: stored, with a warning
     seen_ids[pid] = row
     if not values.get("name"):
         bad(sheet, row, "name", "不能为空")
@@ -278,6 +332,19 @@ class IngestResult:
     confirmed: int
     pending: int
     changes: int = 0
+    warnings: tuple[Problem, ...] = ()
+
+
+def entry_warnings(unit: str, entries: dict[str, list[dict]]) -> list[dict]:
+    """Stored new rows whose ID number has a wrong check digit (listed in the report, value masked)."""
+    out = []
+    for sheet, key in (("missed_births", "mother_id"), ("missed_women", "person_id")):
+        for i, row in enumerate(entries.get(sheet, []), start=1):
+            if row.get(key) and id_problem(row[key]) == "id_check":
+                out.append({"unit_code": unit, "sheet": vocab.SHEETS[sheet], "row": vocab.row_key(row, i),
+                            "column": vocab.label_for(sheet, key), "value": mask_id(row[key]),
+                            "message": ID_CHECK_WARNING})
+    return out
 
 
 def status_table(primary: pd.DataFrame, plan: pd.DataFrame | None, cases: pd.DataFrame,

@@ -200,13 +200,20 @@ def id_check_digit(first17: str) -> str:
     return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
 
 
-def id_is_valid(person_id: str) -> bool:
+ID_FORMAT = "身份证号应为 18 位（前 17 位数字，末位数字或 X，含有效出生日期）"
+ID_CHECK_WARNING = "身份证号校验位不正确（请核对）"
+
+
+def id_problem(person_id: str) -> str | None:
+    """None for a valid ID number; "id_check" when only the check digit is wrong; else the Chinese problem."""
     pid = str(person_id).upper()
-    if not re.fullmatch(r"\d{17}[\dX]", pid):
-        return False
-    if parse_date(pid[6:14]) is None:
-        return False
-    return id_check_digit(pid[:17]) == pid[17]
+    if not re.fullmatch(r"\d{17}[\dX]", pid) or parse_date(pid[6:14]) is None:
+        return ID_FORMAT
+    return None if id_check_digit(pid[:17]) == pid[17] else "id_check"
+
+
+def id_is_valid(person_id: str) -> bool:
+    return id_problem(person_id) is None
 
 
 def mask_id(person_id: str) -> str:
@@ -313,7 +320,7 @@ def validate_columns(frame: pd.DataFrame, schema: Schema, file: str,
                 continue
             value, message = _convert(text, col)
             if message == "id_check":
-                warnings.append(Problem(file, "身份证号校验位不正确（请核对）", row, col.name, text))
+                warnings.append(Problem(file, ID_CHECK_WARNING, row, col.name, mask_id(text)))
                 message = None
             if message:
                 problems.append(Problem(file, message, row, col.name, text))
@@ -358,11 +365,7 @@ def _convert(text: str, col: Column):
         return text, f"不在允许的取值中（{'/'.join(col.choices)}）"
     if kind == "id18":
         pid = text.upper()
-        if not re.fullmatch(r"\d{17}[\dX]", pid) or parse_date(pid[6:14]) is None:
-            return pid, "身份证号应为 18 位（前 17 位数字，末位数字或 X，含有效出生日期）"
-        if id_check_digit(pid[:17]) != pid[17]:
-            return pid, "id_check"
-        return pid, None
+        return pid, id_problem(pid)
     raise AssertionError(kind)  # pragma: no cover
 
 

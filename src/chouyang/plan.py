@@ -74,6 +74,39 @@ def make_plan(sample: pd.DataFrame, teams: pd.DataFrame, rules: Rules, seed: str
     team_key = {t: _key(seed, round_id, "team", t) for t in team_ids}
     order = sorted(blocks, key=lambda b: (len(b.allowed), -len(b.units),
                                           _key(seed, round_id, "township", b.township_code, b.units[0])))
+    # Fewest days first: a plan that finishes in 2 of the 4 survey days frees the teams and the cars.
+    # The search is the same for every number of days, so verify re-derives the same plan.
+    fewest = max(-(-points // (len(team_ids) * per_day)), max((-(-len(b.units) // per_day) for b in blocks), default=1), 1)
+    placed = None
+    for used_days in range(fewest, len(days) + 1):
+        placed = _assign(order, team_ids, team_key, used_days * per_day, seed, round_id)
+        if placed is not None:
+            break
+    if placed is None:
+        raise ChouyangError(
+            f"调查安排无法完成：在回避（respect_avoidance={rules.plan.respect_avoidance}）和"
+            f"同一乡镇由同一组连续完成（same_team_per_township={rules.plan.same_team_per_township}）"
+            f"的约束下，{len(team_ids)} 个调查组 × {len(days)} 天排不下 {points} 个样本点。"
+            "请增加调查组或调查天数，或调整家乡回避名单。")
+    names = dict(zip(primary.unit_code, primary.unit_name))
+    rows = []
+    for i, block in enumerate(order):
+        t, s = placed[i]
+        for j, unit in enumerate(block.units):
+            slot = s + j
+            rows.append({"team_id": t, "date": days[slot // per_day].isoformat(),
+                         "township_code": block.township_code, "unit_code": unit,
+                         "township_name": block.township_name, "unit_name": names[unit],
+                         "slot": slot})
+    plan = pd.DataFrame(rows)
+    plan["team_order"] = plan.team_id.map({t: k for k, t in enumerate(team_ids)})
+    plan = plan.sort_values(["team_order", "slot"]).drop(columns="team_order").reset_index(drop=True)
+    return plan
+
+
+def _assign(order: list[Block], team_ids: list[str], team_key: dict[str, str], n_slots: int, seed: str,
+            round_id: str) -> dict[int, tuple[str, int]] | None:
+    """Depth-first placement of the blocks (in `order`) into `n_slots` slots per team, or None."""
     free = {t: [True] * n_slots for t in team_ids}
     load = {t: 0 for t in team_ids}
     placed: dict[int, tuple[str, int]] = {}
@@ -132,29 +165,11 @@ def make_plan(sample: pd.DataFrame, teams: pd.DataFrame, rules: Rules, seed: str
                 del placed[i]
         return False
 
-    if not search(0):
-        raise ChouyangError(
-            f"调查安排无法完成：在回避（respect_avoidance={rules.plan.respect_avoidance}）和"
-            f"同一乡镇由同一组连续完成（same_team_per_township={rules.plan.same_team_per_township}）"
-            f"的约束下，{len(team_ids)} 个调查组 × {len(days)} 天排不下 {points} 个样本点。"
-            "请增加调查组或调查天数，或调整家乡回避名单。")
-    names = dict(zip(primary.unit_code, primary.unit_name))
-    rows = []
-    for i, block in enumerate(order):
-        t, s = placed[i]
-        for j, unit in enumerate(block.units):
-            slot = s + j
-            rows.append({"team_id": t, "date": days[slot // per_day].isoformat(),
-                         "township_code": block.township_code, "unit_code": unit,
-                         "township_name": block.township_name, "unit_name": names[unit],
-                         "slot": slot})
-    plan = pd.DataFrame(rows)
-    plan["team_order"] = plan.team_id.map({t: k for k, t in enumerate(team_ids)})
-    plan = plan.sort_values(["team_order", "slot"]).drop(columns="team_order").reset_index(drop=True)
-    return plan
+    return placed if search(0) else None
 
 
 def plan_csv_bytes(plan: pd.DataFrame) -> bytes:
+    """plan.csv: the contract's columns, then the names a person reads; UTF-8 with a byte-order mark."""
     buf = io.StringIO()
-    plan[list(PLAN_COLUMNS)].to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue().encode("utf-8")
+    plan[list(PLAN_COLUMNS) + ["township_name", "unit_name"]].to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue().encode("utf-8-sig")

@@ -17,10 +17,13 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .atomic import atomic_path
 from .estimate import RATES
 from .pdf import ChinesePDF
-from .score import TOWNSHIP_COLUMNS, ScoreResult
+from .rules import CAP_SCOPES
+from .score import CASE_OUTPUT_COLUMNS, TOWNSHIP_COLUMNS, ScoreResult
 from .vocab import KIND_LABELS
+from .xlsx import print_setup, save_workbook
 
 RULE_LABELS = {"birth_parity_1_2": "一、二孩错漏", "birth_parity_3plus": "多孩错漏", "iud_false_or_wrong": "上环虚报、错报",
                "sterilisation_false_or_wrong": "结扎虚报、错报", "remedial_false": "补救措施虚报",
@@ -42,28 +45,55 @@ TOWNSHIP_HEADERS = [
     ("compliance_rate", "符合政策生育率"), ("corrected_compliance_rate", "修正符合政策生育率"),
     ("sex_ratio", "性别比"), ("corrected_sex_ratio", "修正性别比"), ("longacting_rate", "长效措施落实率"),
     ("corrected_longacting_rate", "修正长效措施落实率"), ("rank", "名次"), ("flag", "评定"),
-    ("correction_note", "修正说明")]
+    ("status", "状态"), ("correction_note", "修正说明")]
 _PERCENT = {k for k in RATES} | {"compliance_rate", "corrected_compliance_rate", "longacting_rate",
                                  "corrected_longacting_rate"}
 
 
 def _cell(value):
-    if isinstance(value, float) and math.isnan(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
     return value
 
 
 def write_csvs(result: ScoreResult, folder: Path) -> None:
-    """report/cases.csv, townships.csv, county.csv and township_intervals.csv."""
+    """report/cases.csv, townships.csv, county.csv, township_intervals.csv (and missing_units.csv when partial).
+
+    UTF-8 with a byte-order mark: Excel on Chinese Windows opens such a file with the right characters.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     fmt = "%.10g"
-    result.cases.to_csv(folder / "cases.csv", index=False, float_format="%g", lineterminator="\n")
-    result.townships[TOWNSHIP_COLUMNS + ["flag", "correction_note"]].to_csv(
-        folder / "townships.csv", index=False, na_rep="", float_format=fmt, lineterminator="\n")
-    result.county[["metric", "estimate", "ci_low", "ci_high", "method"]].to_csv(
-        folder / "county.csv", index=False, na_rep="", float_format=fmt, lineterminator="\n")
-    result.township_intervals.to_csv(folder / "township_intervals.csv", index=False, na_rep="",
-                                     float_format=fmt, lineterminator="\n")
+    csv_args = {"index": False, "na_rep": "", "lineterminator": "\n", "encoding": "utf-8-sig"}
+    result.cases[CASE_OUTPUT_COLUMNS].to_csv(folder / "cases.csv", float_format="%g", **csv_args)
+    result.townships[TOWNSHIP_COLUMNS + ["flag", "correction_note", "status", "points_entered"]].to_csv(
+        folder / "townships.csv", float_format=fmt, **csv_args)
+    county = result.county[["metric", "estimate", "ci_low", "ci_high", "method"]]
+    if result.partial:
+        county = county.assign(method=county.method + f"（部分结果：{len(result.missing_units)} 个样本点未录入）")
+    county.to_csv(folder / "county.csv", float_format=fmt, **csv_args)
+    result.township_intervals.to_csv(folder / "township_intervals.csv", float_format=fmt, **csv_args)
+    if result.partial:
+        result.missing.to_csv(folder / "missing_units.csv", **csv_args)
+
+
+def cap_text(rules) -> str:
+    """The cap and what it covers (rules' cap_scope), for the report."""
+    scope = CAP_SCOPES[rules.deductions.cap_scope]
+    return (f"扣分上限 {rules.deductions.cap:g} 分，只作用于{scope}（cap_scope = \"{rules.deductions.cap_scope}\"）；"
+            "考核方案中的其他减分项不在本报告内")
+
+
+def partial_lines(result: ScoreResult) -> list[str]:
+    """What a partial report says first: that it is partial, and which points are missing."""
+    if not result.partial:
+        return []
+    m = result.missing
+    lines = [f"未录入：尚有 {len(m)} 个样本点未录入结果，本报告是部分结果，不是最终结果；"
+             "标「未完成」的乡镇不参加排名。未录入的样本点："]
+    lines += [f"{r.township_name}（{r.township_code}） {r.unit_name}（{r.unit_code}）" for r in m.itertuples()]
+    return lines
 
 
 _BOLD, _FILL = Font(bold=True), PatternFill("solid", fgColor="DDDDDD")
@@ -76,7 +106,16 @@ def write_xlsx(result: ScoreResult, rules, path, *, draw_record: dict, replaceme
     `sample` is sample.csv as text (every column a string) so it is reprinted exactly as written.
     """
     wb = Workbook()
-    _township_sheet(wb.active, result, rules)
+    if result.partial:  # the first sheet says so
+        ws = wb.active
+        ws.title = "未录入"
+        for line in partial_lines(result):
+            ws.append([line])
+        ws["A1"].font = Font(bold=True, color="C00000", size=12)
+        ws.column_dimensions["A"].width = 100
+        _township_sheet(wb.create_sheet("乡镇汇总"), result, rules)
+    else:
+        _township_sheet(wb.active, result, rules)
     _cases_sheet(wb.create_sheet("个案明细"), result)
     _county_sheet(wb.create_sheet("全县估计"), result)
     _draw_sheet(wb.create_sheet("抽样记录"), draw_record, replacements, sample)
@@ -84,7 +123,22 @@ def write_xlsx(result: ScoreResult, rules, path, *, draw_record: dict, replaceme
     for line in rules_text.splitlines():
         ws.append([line])
     ws.column_dimensions["A"].width = 120
-    wb.save(path)
+    if result.warnings is not None and len(result.warnings):
+        _warnings_sheet(wb.create_sheet("需核对"), result.warnings)
+    for ws in wb.worksheets:
+        print_setup(ws, "1:1" if ws.title in ("乡镇汇总", "个案明细", "全县估计", "需核对") else None)
+    save_workbook(wb, path)
+
+
+def _warnings_sheet(ws, warnings: pd.DataFrame) -> None:
+    """Values stored with a warning (an ID number's check digit), for the office to verify."""
+    heads = ["样本点/文件", "工作表", "行", "列", "值", "说明"]
+    ws.append(heads)
+    for w in warnings.itertuples(index=False):
+        ws.append([w.unit_code, w.sheet, str(w.row), w.column, str(w.value), w.message])
+    for j, width in enumerate((18, 14, 8, 14, 24, 40), start=1):
+        ws.cell(1, j).font, ws.cell(1, j).fill = _BOLD, _FILL
+        ws.column_dimensions[get_column_letter(j)].width = width
 
 
 def _township_sheet(ws, result: ScoreResult, rules) -> None:
@@ -107,6 +161,10 @@ def _township_sheet(ws, result: ScoreResult, rules) -> None:
         start_type="num", start_value=0, start_color="FFFFFF", end_type="num",
         end_value=float(rules.deductions.cap), end_color="F8696B"))
     ws.freeze_panes = "C2"
+    ws.append([])
+    ws.append([cap_text(rules)])
+    if result.capped:
+        ws.append(["「扣分（未封顶）」大于「扣分」的乡镇已按上限封顶。"])
 
 
 def _cases_sheet(ws, result: ScoreResult) -> None:
@@ -161,31 +219,47 @@ def write_pdf(result: ScoreResult, rules, path, font=None) -> int:
     pdf.set_font(size=16)
     pdf.multi_cell(0, 9, rules.round.name, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(size=13)
-    pdf.cell(0, 9, "抽样调查结果报告", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 9, "抽样调查结果报告" + ("（部分结果）" if result.partial else ""), align="C",
+             new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(size=10.5)
     pdf.ln(3)
+    if result.partial:
+        pdf.set_text_color(192, 0, 0)
+        for line in partial_lines(result):
+            pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.ln(2)
     bo = county.loc["birth_omission_rate"]
+    entered = int(table.points_entered.sum())
     lines = [
         f"调查时限：{rules.round.reference_start} 至 {rules.round.reference_end}；乡镇 {len(table)} 个，"
-        f"样本点 {int(table.points.sum())} 个。",
+        f"样本点 {int(table.points.sum())} 个" + (f"（已录入 {entered} 个）" if result.partial else "") + "。",
         f"确认误差 {int(table.cases_confirmed.sum())} 例，待核实 {int(table.cases_pending.sum())} 例（待核实不计分）。",
         f"全县出生漏报率 {_pct(bo.estimate)}（95% 置信区间 {_pct(bo.ci_low)}–{_pct(bo.ci_high)}）；"
         f"出生误差率 {_pct(county.loc['birth_error_rate'].estimate)}；统计误差率 "
         f"{_pct(county.loc['statistical_error_rate'].estimate)}。",
         f"扣分规则：确认标准为 {rules.confirmation.min_witnesses} 名以上群众分别反映"
-        + ("并经调查组查实" if rules.confirmation.require_verified else "") + f"；累计扣分不超过 {rules.deductions.cap:g} 分。",
+        + ("并经调查组查实" if rules.confirmation.require_verified else "") + f"；{cap_text(rules)}。",
         "乡镇误差率仅以抽中的样本点为条件计算，每乡镇通常只有 2 个样本点，区间很宽，请结合个案理解。",
     ]
     for line in lines:
         pdf.multi_cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    _ranking_table(pdf, table)
+    _ranking_table(pdf, table, result.capped)
+    if result.warnings is not None and len(result.warnings):
+        pdf.set_font(size=10)
+        pdf.multi_cell(0, 6, f"需核对（{len(result.warnings)} 处，仍已计入）：" + "；".join(
+            f"{w.unit_code} {w.sheet} {w.row} {w.column} {w.value} {w.message}"
+            for w in result.warnings.head(30).itertuples()) + ("……（全部见 report.xlsx「需核对」）"
+                                                                  if len(result.warnings) > 30 else ""),
+                       new_x="LMARGIN", new_y="NEXT")
     pdf.add_page()
     _deduction_chart(pdf, table, float(rules.deductions.cap))
     _rate_chart(pdf, result.county)
     for row in table.sort_values("township_code").itertuples():
         _feedback_page(pdf, row, result.cases[result.cases.township_code == row.township_code], rules)
-    pdf.output(str(path))
+    with atomic_path(Path(path)) as tmp:
+        pdf.output(str(tmp))
     return pdf.pages_count
 
 
@@ -193,17 +267,30 @@ def _pct(x) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
 
 
-def _ranking_table(pdf, table) -> None:
+def _ranking_table(pdf, table, capped: bool) -> None:
     pdf.set_font(size=11)
     pdf.cell(0, 8, "乡镇排名", new_x="LMARGIN", new_y="NEXT")
     heads = [("名次", 12), ("乡镇", 36), ("样本点", 14), ("确认", 14), ("待核实", 14), ("扣分", 16),
              ("出生误差率", 24), ("统计误差率", 24), ("评定", 20)]
-    _grid(pdf, heads, [[str(r.rank), r.township_name, str(r.points), str(r.cases_confirmed),
-                        str(r.cases_pending), f"{r.deduction:g}" + ("*" if r.deduction_raw > r.deduction else ""),
+    _grid(pdf, heads, [["" if pd.isna(r.rank) else str(r.rank), r.township_name,
+                        str(r.points) if r.points_entered == r.points else f"{r.points_entered}/{r.points}",
+                        str(r.cases_confirmed), str(r.cases_pending), _points(r.deduction, r.deduction_raw),
                         _pct(r.birth_error_rate), _pct(r.statistical_error_rate), r.flag]
                        for r in table.itertuples()])
     pdf.set_font(size=8)
-    pdf.cell(0, 6, "* 已按上限封顶。", new_x="LMARGIN", new_y="NEXT")
+    notes = []
+    if capped:
+        notes.append("* 已按上限封顶。")
+    if (table.status != "完成").any():
+        notes.append("「未完成」：该乡镇还有样本点未录入，不参加排名；样本点一栏为「已录入/应调查」。")
+    for note in notes:
+        pdf.cell(0, 6, note, new_x="LMARGIN", new_y="NEXT")
+
+
+def _points(deduction, raw) -> str:
+    if pd.isna(deduction):
+        return "—"
+    return f"{deduction:g}" + ("*" if raw > deduction else "")
 
 
 def _grid(pdf, heads: list[tuple[str, float]], rows: list[list[str]], empty: str = "") -> None:
@@ -234,10 +321,14 @@ def _deduction_chart(pdf, table, cap: float) -> None:
         pdf.set_xy(10, y)
         pdf.cell(x0 - 12, bar, r.township_name, align="R")
         pdf.set_fill_color(220, 90, 80) if r.deduction_raw > r.deduction else pdf.set_fill_color(90, 130, 200)
+        if pd.isna(r.deduction):
+            pdf.set_xy(x0 + 1, y)
+            pdf.cell(30, bar, "未录入")
+            continue
         if r.deduction > 0:
             pdf.rect(x0, y, r.deduction * scale, bar, style="F")
         pdf.set_xy(x0 + r.deduction * scale + 1, y)
-        pdf.cell(20, bar, f"{r.deduction:g}")
+        pdf.cell(20, bar, f"{r.deduction:g}" + ("（未完成）" if r.status != "完成" else ""))
     pdf.set_draw_color(150, 150, 150)
     pdf.line(x0 + cap * scale, y0 - 1, x0 + cap * scale, y0 + len(table) * (bar + 1.2))
     pdf.set_draw_color(0, 0, 0)
@@ -279,9 +370,13 @@ def _feedback_page(pdf, town, cases, rules) -> None:
     pdf.set_font(size=10)
     pdf.multi_cell(0, 6, rules.round.name, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    pdf.cell(0, 7, f"乡镇（街道）：{town.township_name}（{town.township_code}）　样本点 {town.points} 个　"
-                   f"确认误差 {town.cases_confirmed} 例　待核实 {town.cases_pending} 例　"
-                   f"扣分 {town.deduction:g}（未封顶 {town.deduction_raw:g}）", new_x="LMARGIN", new_y="NEXT")
+    done = town.points_entered == town.points
+    pdf.multi_cell(0, 7, f"乡镇（街道）：{town.township_name}（{town.township_code}）　样本点 {town.points} 个"
+                         + ("" if done else f"（已录入 {town.points_entered} 个，未完成）") + "　"
+                         f"确认误差 {town.cases_confirmed} 例　待核实 {town.cases_pending} 例　"
+                         + ("扣分 —（未录入）" if pd.isna(town.deduction) else
+                            f"扣分 {town.deduction:g}（未封顶 {town.deduction_raw:g}）"),
+                   new_x="LMARGIN", new_y="NEXT")
     heads = [("样本点", 28), ("编号", 14), ("类别", 26), ("孩次/手术", 20), ("反映人数", 16), ("查实", 12),
              ("状态", 16), ("扣分规则", 40), ("扣分", 14)]
     _grid(pdf, heads, [[c.unit_code, c.ref, KIND_LABELS[c.kind], c.parity or c.procedure_type, str(c.witnesses),

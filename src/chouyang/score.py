@@ -32,6 +32,7 @@ TOWNSHIP_COLUMNS = [
     "corrected_sex_ratio", "longacting_rate", "corrected_longacting_rate", "rank"]
 CASE_OUTPUT_COLUMNS = ["township_code", "unit_code", "kind", "ref", "parity", "procedure_type", "witnesses",
                        "verified", "confirmed", "rule", "points"]
+WARNING_COLUMNS = ["unit_code", "sheet", "row", "column", "value", "message"]
 CONDITIONAL = "Clopper-Pearson 精确区间，仅以被抽中的样本点为条件（不代表全乡镇的抽样误差）"
 
 
@@ -43,23 +44,42 @@ class ScoreResult:
     township_intervals: pd.DataFrame
     unit_counts: pd.DataFrame
     missing_units: list[str]
+    missing: pd.DataFrame = None  # the missing points with names (township_code/name, unit_code/name)
+    warnings: pd.DataFrame = None  # values to verify (ID check digits): unit_code, sheet, row, column, value, message
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing_units)
+
+    @property
+    def capped(self) -> bool:
+        """Whether any township's deduction was cut by the cap (the report's footnote says so only then)."""
+        t = self.townships
+        return bool((t.deduction_raw > t.deduction).any())
+
+
+COMPLETE, INCOMPLETE = "完成", "未完成"
 
 
 def score_data(rules, frame, sample, register, entries, cases) -> ScoreResult:
     """Pure scoring from tables; the score step feeds it from a round folder."""
-    primary = sample[sample.role == "primary"].reset_index(drop=True)
-    scored = [u for u in primary.unit_code if u in entries]
-    missing = [u for u in primary.unit_code if u not in entries]
-    primary = primary[primary.unit_code.isin(scored)].reset_index(drop=True)
+    planned = sample[sample.role == "primary"].reset_index(drop=True)
+    scored = [u for u in planned.unit_code if u in entries]
+    missing = [u for u in planned.unit_code if u not in entries]
+    primary = planned[planned.unit_code.isin(scored)].reset_index(drop=True)
     checklists = unit_checklists(register, primary.unit_code, rules.round.reference_start, rules.round.reference_end)
     cases = assign_points(cases, rules)
     counts = est.unit_counts(checklists, cases)
     counts = counts.merge(primary[["unit_code", "township_code"]], on="unit_code")
 
+    # every township with planned points stays in the tables; a partial one is marked 未完成
     towns = frame.drop_duplicates("township_code")[["township_code", "township_name"]]
-    towns = towns[towns.township_code.isin(primary.township_code)].reset_index(drop=True)
+    towns = towns[towns.township_code.isin(planned.township_code)].reset_index(drop=True)
     table = towns.copy()
-    table["points"] = table.township_code.map(primary.groupby("township_code").size()).astype(int)
+    table["points"] = table.township_code.map(planned.groupby("township_code").size()).astype(int)
+    table["points_entered"] = table.township_code.map(primary.groupby("township_code").size()).fillna(0).astype(int)
+    table["status"] = np.where(table.points_entered == table.points, COMPLETE, INCOMPLETE)
+    towns = towns[towns.township_code.isin(primary.township_code)].reset_index(drop=True)
     conf = cases.groupby("township_code").confirmed.agg(["sum", "size"])
     table["cases_confirmed"] = table.township_code.map(conf["sum"]).fillna(0).astype(int)
     table["cases_pending"] = (table.township_code.map(conf["size"]).fillna(0) - table.cases_confirmed).astype(int)
@@ -93,13 +113,21 @@ def score_data(rules, frame, sample, register, entries, cases) -> ScoreResult:
         table[f"corrected_{col}"] = idx.map(cor_rates[col]).to_numpy()
     table["correction_note"] = idx.map(
         lambda c: ("以下比率样本中无数据，改用全县合并比率：" + "、".join(flags[c])) if c in flags else "")
+    nothing = table.points_entered == 0  # no result entered: unknown, not zero
+    table.loc[nothing, ["cases_confirmed", "cases_pending"]] = 0
+    table.loc[nothing, ["deduction_raw", "deduction", "corrected_births", "corrected_compliance_rate",
+                        "corrected_sex_ratio", "corrected_longacting_rate"]] = np.nan
+    table.loc[nothing, "correction_note"] = "未录入任何样本点"
     table = rank_townships(table, rules)
 
     # county
     design = est.make_design(primary, list(towns.township_code), rules.sampling.method)
     county = est.county_rates(counts, design)
     county = pd.concat([county, county_indicators(town_reg, ingredients, design)], ignore_index=True)
-    return ScoreResult(cases[CASE_OUTPUT_COLUMNS], table, county, intervals, counts, missing)
+    missing_table = planned[planned.unit_code.isin(missing)][["township_code", "township_name", "unit_code",
+                                                              "unit_name"]].reset_index(drop=True)
+    return ScoreResult(cases, table, county, intervals, counts, missing, missing_table,
+                       pd.DataFrame(columns=WARNING_COLUMNS))
 
 
 def county_indicators(town_reg, ingredients, design) -> pd.DataFrame:
@@ -140,9 +168,13 @@ def county_indicators(town_reg, ingredients, design) -> pd.DataFrame:
 
 
 def rank_townships(table: pd.DataFrame, rules) -> pd.DataFrame:
-    """Rank 1 = best: ascending by each `ranking.order` key (empty values last); flags when configured."""
+    """Rank 1 = best: ascending by each `ranking.order` key (empty values last); flags when configured.
+
+    Only complete townships are ranked: one with points still missing gets no rank and the flag 未完成.
+    """
     keys = list(rules.ranking.order)
-    order = table.sort_values(keys, na_position="last", kind="stable")
+    complete = table[table.status == COMPLETE] if "status" in table.columns else table
+    order = complete.sort_values(keys, na_position="last", kind="stable")
     key_tuples = [tuple(-1 if pd.isna(v) else 0 for v in r) + tuple(0 if pd.isna(v) else v for v in r)
                   for r in order[keys].itertuples(index=False)]
     ranks, previous = [], None
@@ -157,7 +189,10 @@ def rank_townships(table: pd.DataFrame, rules) -> pd.DataFrame:
     for i in range(max(n - rules.ranking.bottom_n, 0), n):
         flags[i] = "重点管理"
     order["flag"] = flags
-    return order.sort_values("township_code").reset_index(drop=True)
+    rest = table.drop(index=order.index).assign(rank=pd.NA, flag=INCOMPLETE)
+    out = pd.concat([order, rest]) if len(rest) else order
+    out["rank"] = out["rank"].astype("Int64")
+    return out.sort_values("township_code").reset_index(drop=True)
 
 
 def county_summary_line(result: ScoreResult) -> str:

@@ -41,6 +41,7 @@ from .ingest import (
     ValidUnit,
     duplicate_units,
     entry_changes,
+    entry_warnings,
     status_table,
     validate_entry,
 )
@@ -69,7 +70,7 @@ from .scan import (
     read_files,
     save_review_crop,
 )
-from .score import ScoreResult, county_summary_line, score_data
+from .score import WARNING_COLUMNS, ScoreResult, county_summary_line, score_data
 
 __all__ = ["PROBLEM_TEXT", "county_summary_line", "open_round", "init", "commit", "draw", "verify", "replace",
            "plan", "forms", "ingest", "status", "cases", "scan", "score", "export_unit"]
@@ -440,16 +441,19 @@ def _store_unit(rnd: Round, con, unit: ValidUnit, replace: bool, counts: tuple[i
     """Store one validated unit: unchanged content is a no-op, different content needs `replace`."""
     digest = unit.content_sha256()
     old = stored_digest(con, unit.unit_code)
+    warnings = tuple(unit.warnings)
     if old == digest:
-        return IngestResult(unit.unit_code, unit.source, "unchanged", *counts)
+        return IngestResult(unit.unit_code, unit.source, "unchanged", *counts, warnings=warnings)
     if old and not replace:
         raise ChouyangError(f"样本点 {unit.unit_code} 已经录入过不同的内容（{unit.source}）。"
                             "如确需用新内容替换，请加 --replace（旧值会保留在日志中）。数据库没有任何改动。")
     changes = entry_changes(stored_entries(con, unit.unit_code), unit.entries) if old else []
     store_entries(con, unit.unit_code, unit.entries, digest, unit.source)
     rnd.log("ingest_replace" if old else "ingest",
-            {"unit_code": unit.unit_code, "source": unit.source, "content_sha256": digest, "changes": changes}, con)
-    return IngestResult(unit.unit_code, unit.source, "replaced" if old else "new", *counts, changes=len(changes))
+            {"unit_code": unit.unit_code, "source": unit.source, "content_sha256": digest, "changes": changes,
+             "warnings": [str(w) for w in warnings]}, con)
+    return IngestResult(unit.unit_code, unit.source, "replaced" if old else "new", *counts, changes=len(changes),
+                        warnings=warnings)
 
 
 def cases(rnd: Round, rules=None, register=None) -> pd.DataFrame:
@@ -543,19 +547,33 @@ def score_round(rnd: Round, partial: bool = False) -> ScoreResult:
     rules = rnd.require_named()
     entries = _entries_or_refuse(rnd, partial)
     register = rnd.load_register()
-    return score_data(rules, rnd.frame(), rnd.sample(), register, entries, cases(rnd, rules, register))
+    result = score_data(rules, rnd.frame(), rnd.sample(), register, entries, cases(rnd, rules, register))
+    result.warnings = _warnings_table(register, entries)
+    return result
+
+
+def _warnings_table(register, entries: dict) -> pd.DataFrame:
+    """Everything stored with a warning: register rows (as init warned) and entered new rows."""
+    rows = [{"unit_code": w.file, "sheet": "", "row": w.row, "column": w.column, "value": w.value,
+             "message": w.message} for w in register.warnings]
+    for unit, sheets in entries.items():
+        rows += entry_warnings(unit, sheets)
+    return pd.DataFrame(rows, columns=WARNING_COLUMNS)
 
 
 def score(rnd: Round, partial: bool = False) -> ScoreResult:
-    """Score the round and write report/cases.csv, townships.csv, county.csv, report.xlsx, report.pdf."""
+    """Score the round and write report/ as a whole: cases.csv, townships.csv, county.csv, report.xlsx, report.pdf.
+
+    The folder is built beside the old one and swapped in only when every file is written.
+    """
     result = score_round(rnd, partial)
     rules = rnd.rules()
-    folder = rnd.report_dir
-    write_csvs(result, folder)
-    write_xlsx(result, rules, folder / "report.xlsx", draw_record=rnd.draw_record(),
-               replacements=rnd.replacements(), sample=rnd.sample_text(),
-               rules_text=rnd.rules_path.read_text(encoding="utf-8"))
-    write_pdf(result, rules, folder / "report.pdf")
+    with atomic_folder(rnd.report_dir) as folder:
+        write_csvs(result, folder)
+        write_xlsx(result, rules, folder / "report.xlsx", draw_record=rnd.draw_record(),
+                   replacements=rnd.replacements(), sample=rnd.sample_text(),
+                   rules_text=rnd.rules_path.read_text(encoding="utf-8"))
+        write_pdf(result, rules, folder / "report.pdf")
     rnd.log("score", {"townships": len(result.townships), "cases_confirmed": int(result.townships.cases_confirmed.sum()),
                       "missing_units": result.missing_units,
                       "deduction_total": float(result.townships.deduction.sum())})

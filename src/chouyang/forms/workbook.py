@@ -33,6 +33,9 @@ HEADER_ROW = 3
 FIRST_ROW = HEADER_ROW + 1
 META_SHEET = "_meta"
 META_FILE = "_meta.csv"  # the metadata of a CSV folder
+# No sample point has this many rows on one sheet (a village has a few hundred women at most);
+# a sheet beyond it is refused before it is read whole.  ingest.py sets the limits relative to the register.
+MAX_SHEET_ROWS = 5000
 _UNLOCKED = Protection(locked=False)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 _ENTRY_FILL = PatternFill("solid", fgColor="FFF9E0")
@@ -170,6 +173,13 @@ def _rows_from_grid(grid: list[list[str]], section: str, source: str, sheet_name
         return []
     names = _header_map(section)
     columns = {j: names[h] for j, h in enumerate(grid[header_at]) if h in names}
+    first: dict[str, int] = {}
+    for j, key in columns.items():
+        if key in first:
+            problems.append(Problem(source, f"列名重复：第 {first[key] + 1} 列和第 {j + 1} 列都是「{vocab.label_for(section, key)}」，"
+                                            "无法确定用哪一列", row=header_at + 1, sheet=sheet_name))
+            return []
+        first[key] = j
     missing = [vocab.label_for(section, k) for k in vocab.ENTRY_COLUMNS[section] if k not in columns.values()]
     if missing:
         problems.append(Problem(source, f"缺少列：{'、'.join(missing)}", row=header_at + 1, sheet=sheet_name))
@@ -205,7 +215,15 @@ def read_entry(path: Path) -> EntryFile:
         name = label if label in wb.sheetnames else key if key in wb.sheetnames else None
         if name is None:
             continue
-        grid = [[_cell_text(v) for v in row] for row in wb[name].iter_rows(values_only=True)]
+        grid = []
+        for row in wb[name].iter_rows(values_only=True):
+            if len(grid) > MAX_SHEET_ROWS:
+                break  # a sheet this long is refused below; reading the rest would only cost time
+            grid.append([_cell_text(v) for v in row])
+        if len(grid) > MAX_SHEET_ROWS:
+            problems.append(Problem(path.name, f"工作表有超过 {MAX_SHEET_ROWS} 行，一个样本点不可能有这么多记录；"
+                                               "请检查是否粘贴了其他数据", sheet=name))
+            continue
         sheets[key] = _rows_from_grid(grid, key, path.name, name, problems)
     wb.close()
     return EntryFile(path.name, meta, sheets, problems)
@@ -228,6 +246,10 @@ def _read_csv_folder(folder: Path) -> EntryFile:
             continue
         text, _ = decode_csv_bytes(path.read_bytes(), path.name)
         grid = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        if len(grid) > MAX_SHEET_ROWS:
+            problems.append(Problem(f"{folder.name}/{path.name}", f"有 {len(grid)} 行，超过 {MAX_SHEET_ROWS} 行，"
+                                    "一个样本点不可能有这么多记录；请检查是否粘贴了其他数据", sheet=label))
+            continue
         sheets[key] = _rows_from_grid(grid, key, f"{folder.name}/{path.name}", label, problems)
     return EntryFile(folder.name, meta, sheets, problems)
 
