@@ -15,7 +15,7 @@ def test_demo_plan_meets_every_constraint(demo_dir):
     plan = pd.read_csv(rnd.plan_path, dtype=str)
     sample = read_sample(rnd.sample_path)
     teams = rnd.load_teams().frame
-    assert list(plan.columns) == ["team_id", "date", "township_code", "unit_code"]
+    assert list(plan.columns) == ["team_id", "date", "township_code", "unit_code", "township_name", "unit_name"]
     # every primary point exactly once; 27 townships x 2 + 杏山 x 1
     assert sorted(plan.unit_code) == sorted(sample[sample.role == "primary"].unit_code)
     assert len(plan) == 55 and plan.unit_code.is_unique

@@ -159,8 +159,8 @@ def commit(round_dir: Path) -> None:
 
 @cli.command(help="用公开的随机种子抽取样本点，写出 sample.csv 和 draw.json。")
 @_round_argument
-@click.option("--seed", required=True, help="随机种子（文本），如公开的彩票开奖号码或现场掷骰结果。")
-@click.option("--previous", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--seed", required=True, metavar="种子", help="随机种子（文本），如公开的彩票开奖号码或现场掷骰结果。")
+@click.option("--previous", multiple=True, metavar="文件", type=click.Path(dir_okay=False, path_type=Path),
               help="往轮的 sample.csv（可多次给出，按时间先后），用于避免重复抽到同一样本点。")
 @click.option("--force", is_flag=True, help="本轮已抽样时强制重抽（旧记录保留在日志中）。")
 @_help_option
@@ -194,8 +194,8 @@ def verify(round_dir: Path) -> None:
 
 @cli.command(help="用本乡镇的下一个备选样本点替换一个样本点（如村庄被淹），记录原因。")
 @_round_argument
-@click.argument("unit_code", metavar="UNIT_CODE")
-@click.option("--reason", required=True, help="替换原因（写入日志和 sample.csv）。")
+@click.argument("unit_code", metavar="UNIT_CODE", cls=ChineseArgument, help="要替换的样本点（村/社区）的 12 位代码。")
+@click.option("--reason", required=True, metavar="原因", help="替换原因（写入日志和 sample.csv）。")
 @_help_option
 def replace(round_dir: Path, unit_code: str, reason: str) -> None:
     rep = steps.replace(steps.open_round(round_dir), unit_code, reason)
@@ -214,7 +214,7 @@ def plan(round_dir: Path) -> None:
 
 @cli.command(help="为每个样本点生成核查表 PDF（带二维码）和录入工作簿：forms/<代码>.pdf、entry/<代码>.xlsx。")
 @_round_argument
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="进程数",
               help="并行进程数（默认：CPU 核数，最多 4）。")
 @_help_option
 def forms(round_dir: Path, workers: int | None) -> None:
@@ -229,7 +229,9 @@ def forms(round_dir: Path, workers: int | None) -> None:
 
 @cli.command(help="录入现场核查结果：已填写的录入工作簿（.xlsx）或同样表头的 CSV 文件夹。全部校验通过才入库。")
 @_round_argument
-@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, cls=ChineseArgument,
+                type=click.Path(exists=True, path_type=Path),
+                help="已填写的录入工作簿（.xlsx），或与工作簿同样表头的 CSV 文件夹；可以给出多个。")
 @click.option("--replace", is_flag=True, help="已录入过的样本点用新内容替换（新旧值记入日志）。")
 @_help_option
 def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
@@ -280,8 +282,10 @@ def score(round_dir: Path, partial: bool) -> None:
 
 @cli.command(help="识别扫描或拍照的已填写核查表（PDF、PNG、JPG、TIFF），生成录入工作簿和待人工核对清单。")
 @_round_argument
-@click.argument("files", metavar="FILES...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="并行进程数（默认：CPU 核数，最多 4）。")
+@click.argument("files", metavar="FILES...", nargs=-1, required=True, cls=ChineseArgument,
+                type=click.Path(exists=True, path_type=Path),
+                help="扫描或拍照得到的文件（PDF、PNG、JPG、TIFF），或装有这些文件的文件夹；可以给出多个。")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="进程数", help="并行进程数（默认：CPU 核数，最多 4）。")
 @_help_option
 def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
     paths = []
@@ -325,8 +329,9 @@ class _units_bar:
 
 
 @cli.command(help="在内置示范县（邓州市27个乡镇街道及杏山）上运行全部步骤。")
-@click.argument("out", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--seed", default="2016-07-25 福彩3D 2016199期 528", show_default=True,
+@click.argument("out", metavar="OUT", cls=ChineseArgument, type=click.Path(file_okay=False, path_type=Path),
+                help="输出文件夹（新的或空的；示范县数据、轮次文件夹和报告都写在里面）。")
+@click.option("--seed", default="2016-07-25 福彩3D 2016199期 528", show_default=True, metavar="种子",
               help="抽样随机种子（示范县的数据也由它生成）。")
 @click.option("--scan", "with_scan", is_flag=True,
               help="同时演示纸质路径：模拟填写并扫描核查表 → 识别 → 人工核对 → 录入 → 计分，并核对扣分与键盘录入一致。")
