@@ -427,3 +427,20 @@ def test_plan_prefers_fewer_days(tmp_path):
     # 3 townships x 2 points, 3 teams, 1 point a day: 2 of the 4 survey days suffice
     assert sorted(plan.date.unique()) == ["2016-07-26", "2016-07-27"]
     assert plan.groupby("team_id").size().tolist() == [2, 2, 2]
+
+
+def test_unwritable_round_gets_a_located_message(initialised, run, monkeypatch):
+    # root ignores a read-only folder, so the refusal the operating system would give is simulated
+    real_replace = os.replace
+
+    def refuse(src, dst):
+        if str(dst).endswith("sample.csv"):
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    code, _, err = run("draw", initialised, "--seed", "42")
+    assert code == 1 and "内部错误" not in err
+    assert f"无法写入 {initialised / 'sample.csv'}：没有写入权限" in err
+    assert not (initialised / "sample.csv").exists() and not (initialised / "draw.json").exists()
+    assert leftovers(initialised) == []

@@ -9,12 +9,15 @@ is built beside the old one and swapped in as a whole.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import ChouyangError
 
 _TMP_TAG = ".chouyang-tmp-"
 
@@ -34,9 +37,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _write_error(path: Path, exc: OSError) -> ChouyangError:
+    """A located Chinese message for a file that cannot be written (read-only folder, full disk…)."""
+    why = {errno.EACCES: "没有写入权限（文件夹是否只读？）", errno.EPERM: "没有写入权限（文件夹是否只读？）",
+           errno.EROFS: "所在磁盘是只读的", errno.ENOSPC: "磁盘空间不足"}.get(exc.errno, exc.strerror or str(exc))
+    return ChouyangError(f"无法写入 {path}：{why}。已有文件没有改动。")
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -45,6 +57,29 @@ def write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def write_many(files: dict[Path, bytes]) -> None:
+    """Several files that belong together (sample.csv and draw.json): every one is written to its
+    temporary name first, and only then are they renamed into place, one after the other."""
+    staged: list[tuple[Path, Path]] = []
+    current = None
+    try:
+        for current, data in files.items():
+            tmp = _temp_sibling(Path(current))
+            staged.append((tmp, Path(current)))
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, current in staged:
+            os.replace(tmp, current)
+    except OSError as exc:
+        raise _write_error(Path(current), exc) from None
+    finally:
+        for tmp, _ in staged:
+            if tmp.exists():
+                tmp.unlink()
 
 
 def write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
@@ -65,14 +100,22 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     """
     path = Path(path)
     tmp = _temp_sibling(path)
-    tmp.mkdir(parents=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     try:
         yield tmp
         old = None
-        if path.exists():
-            old = _temp_sibling(path)
-            os.replace(path, old)
-        os.replace(tmp, path)
+        try:
+            if path.exists():
+                old = _temp_sibling(path)
+                os.replace(path, old)
+            os.replace(tmp, path)
+        except OSError as exc:
+            if old is not None and not path.exists():
+                os.replace(old, path)  # put the old folder back
+            raise _write_error(path, exc) from None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from .atomic import atomic_path
 from .pdf import ChinesePDF
 from .rules import Rules
 
@@ -44,5 +47,6 @@ def render_plan_pdf(plan: pd.DataFrame, teams: pd.DataFrame, rules: Rules, path)
                              "调查结果现场反馈，并请乡镇代表签字。", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(10)
         pdf.cell(0, 8, "组长签字：____________　　　日期：____________", new_x="LMARGIN", new_y="NEXT")
-    pdf.output(str(path))
+    with atomic_path(Path(path)) as tmp:
+        pdf.output(str(tmp))
     return pdf.pages_count

@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS ingests (
 """
 
 
+def json_bytes(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+
+
 def read_sample(path: Path) -> pd.DataFrame:
     """sample.csv as a table: rank as int, inclusion_prob and weight as floats, the rest as text."""
     sample = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -245,7 +249,11 @@ class Round:
         atomic.write_bytes(Path(path), data)
 
     def write_json(self, path: Path, value) -> None:
-        self.write_bytes(path, json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8"))
+        self.write_bytes(path, json_bytes(value))
+
+    def write_together(self, files: dict[Path, bytes]) -> None:
+        """Files that must change together (sample.csv with draw.json): staged first, then renamed."""
+        atomic.write_many(files)
 
     # -- fingerprints --
     def changed_inputs(self) -> list[str]:

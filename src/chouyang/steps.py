@@ -51,6 +51,7 @@ from .report import write_csvs, write_pdf, write_xlsx
 from .round import (
     REGISTER_STEMS,
     Round,
+    json_bytes,
     previous_units,
     read_sample,
     sha256_file,
@@ -208,8 +209,7 @@ def draw(rnd: Round, seed: str, previous: list[Path] | None = None, force: bool 
     with rnd.store(immediate=True) as con:
         if old is not None:
             rnd.log("draw_superseded", {"previous_draw": old}, con)
-        rnd.write_bytes(rnd.sample_path, sample_csv_bytes(sample))
-        rnd.write_json(rnd.draw_path, record)
+        rnd.write_together({rnd.sample_path: sample_csv_bytes(sample), rnd.draw_path: json_bytes(record)})
         if rnd.replacements_path.exists():
             rnd.replacements_path.unlink()
         rnd.log("draw", {k: record[k] for k in ("seed", "fingerprint", "counts", "time_utc")}, con)
@@ -264,8 +264,7 @@ def replace(rnd: Round, unit_code: str, reason: str) -> dict:
     reps = rnd.replacements() + [rep]
     new_sample = apply_replacements(sample, [rep])
     with rnd.store(immediate=True) as con:
-        rnd.write_json(rnd.replacements_path, reps)
-        rnd.write_bytes(rnd.sample_path, sample_csv_bytes(new_sample))
+        rnd.write_together({rnd.replacements_path: json_bytes(reps), rnd.sample_path: sample_csv_bytes(new_sample)})
         rnd.log("replace", rep, con)
     return rep
 
