@@ -369,7 +369,8 @@ def _paper_path(out: Path, truth_dir: Path, seed: str, typed, units: set[str] | 
                                     review_dir=rnd.path / "scan" / "review")
     steps.ingest(rnd, reviewed)
     result = steps.score(rnd, partial=units is not None)
-    b = result.townships.set_index("township_code")[["deduction_raw", "deduction"]]
+    scanned = result.townships.set_index("township_code")
+    b = scanned.loc[scanned.points_entered > 0, ["deduction_raw", "deduction"]]
     a = typed.townships.set_index("township_code")[["deduction_raw", "deduction"]].loc[b.index]
     differ = list(a.index[(a != b).any(axis=1)])
     if differ:
