@@ -375,7 +375,9 @@ class _Parser:
         self.problems: list[Problem] = []
 
     def bad(self, where: str, message: str, value: Any = None) -> None:
-        self.problems.append(Problem(self.source, message, column=where, value=value))
+        problem = Problem(self.source, message, column=where, value=value)
+        if str(problem) not in map(str, self.problems):  # a base rule is read once per period
+            self.problems.append(problem)
 
     # typed readers: each returns a default after recording a problem
     def keys(self, table: Any, allowed: set[str], where: str) -> dict:
@@ -495,7 +497,7 @@ class _Parser:
         points = self.number(comp_head, "points", "composite", required=bool(components))
         top_total = sum((c.weight * c.points for c in components.values() if c.parent is None), Decimal(0))
         if points is not None and components and top_total != points:
-            self.bad("composite.points", f"顶层组成部分的满分乘以权重合计为 {_fmt(top_total)}，与总分不符", _fmt(points))
+            self.bad("composite.points", f"顶层组成部分的满分乘以权重合计为 {fmt_points(top_total)}，与总分不符", fmt_points(points))
         return Scheme(
             name=self.text(head, "name", "scheme", required=True),
             section=self.text(head, "section", "scheme", required=True),
@@ -534,21 +536,21 @@ class _Parser:
                 self.bad(f"{where}.shortfall", f"应为 {' 或 '.join(SHORTFALL)}", args["shortfall"])
             for key in ("full_at", "zero_below"):
                 if args[key] is not None and args[key] > 100:
-                    self.bad(f"{where}.{key}", "比例应在 0–100（%）之间", _fmt(args[key]))
+                    self.bad(f"{where}.{key}", "比例应在 0–100（%）之间", fmt_points(args[key]))
             if None not in (args["full_at"], args["zero_below"]) and args["zero_below"] > args["full_at"]:
-                self.bad(f"{where}.zero_below", "不计分的下限高于计满分的比例", _fmt(args["zero_below"]))
+                self.bad(f"{where}.zero_below", "不计分的下限高于计满分的比例", fmt_points(args["zero_below"]))
         elif kind == "rate_threshold":
             args["threshold"] = self.number(table, "threshold", where, required=True)
             if args["threshold"] is not None and args["threshold"] > 100:
-                self.bad(f"{where}.threshold", "比例应在 0–100（%）之间", _fmt(args["threshold"]))
+                self.bad(f"{where}.threshold", "比例应在 0–100（%）之间", fmt_points(args["threshold"]))
         elif kind == "per_department":
             args["per"] = self.number(table, "per", where, required=True, positive=True)
             args["departments"] = self.text_list(table, "departments", where)
             if not args["departments"]:
                 self.bad(f"{where}.departments", "按部门计分须列出部门")
             elif args["per"] is not None and args["per"] * len(args["departments"]) != points:
-                self.bad(f"{where}.per", f"每部门分值 × {len(args['departments'])} 个部门不等于满分 {_fmt(points)}",
-                         _fmt(args["per"]))
+                self.bad(f"{where}.per", f"每部门分值 × {len(args['departments'])} 个部门不等于满分 {fmt_points(points)}",
+                         fmt_points(args["per"]))
         return Rule(kind=kind, points=points, default_full=default_full,
                     quote=self.text(table, "quote", where) or defaults.get("quote", ""),
                     fact=self.text(table, "fact", where) or defaults.get("fact", "") or DEFAULT_FACT[kind],
@@ -605,11 +607,11 @@ class _Parser:
             where = f"item[{item.id}]"
             total = sum((items[c].points for c in item.children), Decimal(0))
             if total > item.points:
-                self.bad(f"{where}.points", f"下级条目合计 {_fmt(total)} 分，超过本条目的 {_fmt(item.points)} 分",
-                         _fmt(item.points))
+                self.bad(f"{where}.points", f"下级条目合计 {fmt_points(total)} 分，超过本条目的 {fmt_points(item.points)} 分",
+                         fmt_points(item.points))
             elif total < item.points and not item.incomplete:
-                self.bad(f"{where}.points", f"下级条目合计只有 {_fmt(total)} 分，少于本条目的 {_fmt(item.points)} 分"
-                         "（若原文缺失细则，请用 incomplete 说明缺什么）", _fmt(item.points))
+                self.bad(f"{where}.points", f"下级条目合计只有 {fmt_points(total)} 分，少于本条目的 {fmt_points(item.points)} 分"
+                         "（若原文缺失细则，请用 incomplete 说明缺什么）", fmt_points(item.points))
             elif total == item.points and item.incomplete:
                 self.bad(f"{where}.incomplete", "下级条目已足额，不应标注 incomplete")
         return items
@@ -717,7 +719,7 @@ class _Parser:
                 total = sum((out[c].weight * out[c].points for c in comp.children), Decimal(0))
                 if total != comp.points:
                     self.bad(f"component[{comp.id}].points",
-                             f"下级满分乘以权重合计为 {_fmt(total)}，与本部分满分不符", _fmt(comp.points))
+                             f"下级满分乘以权重合计为 {fmt_points(total)}，与本部分满分不符", fmt_points(comp.points))
         return out
 
     # --- bonus and deductions
@@ -771,7 +773,7 @@ class _Parser:
             args["min"] = self.number(table, "min", where)
             args["max"] = self.number(table, "max", where)
             if None not in (args["min"], args["max"]) and args["min"] > args["max"]:
-                self.bad(f"{where}.min", "下限大于上限", _fmt(args["min"]))
+                self.bad(f"{where}.min", "下限大于上限", fmt_points(args["min"]))
             factor = self.number(table, "factor", where, positive=True)
             if factor is not None:
                 args["factor"] = factor
@@ -869,7 +871,7 @@ class _Parser:
         return out
 
 
-def _fmt(value: Decimal | None) -> str:
+def fmt_points(value: Decimal | None) -> str:
     """A Decimal as people write it: 5, 2.5, 0.6 (no trailing zeros, no exponent)."""
     if value is None:
         return ""
