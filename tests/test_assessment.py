@@ -363,3 +363,40 @@ def test_core_modules_import_no_round_io_and_no_renderer():
         bad = graph[module] & (ROUND_IO | RENDERERS | {"assessment_workbook", "assessment_demo", "demo"})
         assert not bad, f"{module} imports {bad}"
     assert "demo" not in graph["assessment_demo"]  # demo.py may import it without a cycle
+
+
+INDICATOR = """
+[scheme]
+name = "指标测试"
+section = "第六篇 第3篇"
+period = "full"
+
+[composite]
+points = 10
+
+[[component]]
+id = "compliance"
+title = "出生政策符合率"
+points = 10
+source = "indicator"
+column = "corrected_compliance_rate"
+rule = "rate_slope"
+full_at = 95
+per_point = 1
+"""
+
+
+def test_indicator_component_scores_a_corrected_rate():
+    scheme = parse_scheme(INDICATOR, "indicator.toml")
+    survey = pd.DataFrame({"township_code": ["411381001", "411381002"], "deduction": [0, 0], "deduction_raw": [0, 0],
+                           "corrected_compliance_rate": [0.9, float("nan")]})
+    towns = TOWNS.iloc[:2]
+    with pytest.raises(ChouyangError, match="乙镇|411381002"):  # rate undefined: an entered score is needed
+        assess(scheme, towns, Entries.from_records(), survey=survey)
+    entries = Entries.from_records(scores=[{"township_code": "411381002", "component": "compliance", "score": "7",
+                                            "evidence": "全员数据"}])
+    a = assess(scheme, towns, entries, survey=survey).townships.set_index("township_code")
+    assert a.loc["411381001", "total"] == 5.0  # 90 % is 5 points short of 95 %: 10 - 5
+    assert a.loc["411381002", "total"] == 7.0 and "按主要工作数据打分" in a.loc["411381002", "notes"]
+    with pytest.raises(ChouyangError, match="corrected_compliance_rate"):
+        assess(scheme, towns, entries, survey=survey.drop(columns="corrected_compliance_rate"))

@@ -115,7 +115,8 @@ def _rows(scheme: Scheme, period: str) -> dict[str, list[dict]]:
         facts.append({"item": f["item"], "title": f["title"], "points": fmt_points(scheme.items[f["item"]].points),
                       "rule": text, "evidence": f["evidence"] + ("（须填写文件名称或文号）" if f["reference_required"] else ""),
                       "fact": f"{f['fact']}（{f['allowed']}）" if f["allowed"] else f["fact"], "part": f["part"],
-                      "_kind": f["fact_kind"], "_max": rule.max_count if f["fact_kind"] == "count" else rule.points})
+                      "_kind": f["fact_kind"],
+                      "_max": {"count": rule.max_count, "score": rule.points}.get(f["fact_kind"])})
     scores = [{"component": s["component"], "title": (s["path"] + " > " if s["path"] else "") + s["title"],
                "points": fmt_points(scheme.components[s["component"]].points),
                "when": "必填" if s["when"] == "always" else "仅当本乡镇未被抽样调查抽到时填写（按主要工作数据）",
