@@ -400,3 +400,29 @@ def test_indicator_component_scores_a_corrected_rate():
     assert a.loc["411381002", "total"] == 7.0 and "按主要工作数据打分" in a.loc["411381002", "notes"]
     with pytest.raises(ChouyangError, match="corrected_compliance_rate"):
         assess(scheme, towns, entries, survey=survey.drop(columns="corrected_compliance_rate"))
+
+
+@given(st.lists(st.integers(0, 4), min_size=4, max_size=4), st.integers(0, 30))
+def test_group_caps_are_never_exceeded_and_totals_add_up(counts, bonus):
+    why = {"township_code": "411381001", "reason": "查实", "evidence": "通报"}
+    items = ("detention", "fees", "routine_contraception", "routine_birth")  # 2, 1, 2, 4 points each
+    adjustments = [{**why, "item": i, "value": str(n)} for i, n in zip(items, counts)]
+    adjustments.append({**why, "item": "province_site", "value": str(bonus)})
+    scores = [{"township_code": "411381001", "component": c, "score": "10", "evidence": "WIS 月报"}
+              for c in ("service", "survey_h1", "survey_h2", "station", "county")]
+    a = assess(FLAT, TOWNS.iloc[:1], Entries.from_records(scores=scores, adjustments=adjustments))
+    row = a.townships.iloc[0]
+    raw = 2 * counts[0] + counts[1] + 2 * counts[2] + 4 * counts[3]
+    assert row["g:deduction"] == min(raw, 8) and row["g:bonus"] == min(bonus, 12)
+    assert row.composite == 28  # 0.6 x (10 + 10 + 10 + 10) + 0.4 x 10
+    assert row.total == 28 + min(bonus, 12) - min(raw, 8)
+
+
+def test_township_trace_has_every_table():
+    from chouyang.assessment import township_trace
+    a = assess(FLAT, TOWNS, _flat_entries(), survey=SURVEY)
+    trace = township_trace(a, "411382003")
+    assert set(trace) == {"items", "components", "adjustments", "consequences"}
+    assert list(trace["consequences"].label) == ["重点管理"] and trace["items"].empty
+    assert list(trace["adjustments"].points) == [4.0, 1.0, 5.0, 3.0, 3.0]  # detention, severe, total; interference
+    assert a.scheme_name.startswith("人口和计划生育") and a.scheme_sha256 == FLAT.sha256

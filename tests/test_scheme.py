@@ -224,3 +224,11 @@ def test_cycle_in_the_tree_is_refused():
     text = MINIMAL.replace('id = "R"\ntitle = "根"\npoints = 10', 'id = "R"\nparent = "R1"\ntitle = "根"\npoints = 10')
     with pytest.raises(ChouyangError, match="成环"):
         parse_scheme(text, "scheme.toml")
+
+
+def test_indicator_thresholds_outside_percent_only_when_the_column_is_not_a_rate():
+    text = MINIMAL.replace('source = "checklist"\nitem = "R"', 'source = "indicator"\ncolumn = "corrected_sex_ratio"\n'
+                           'percent = false\nrule = "rate_threshold"\nthreshold = 107')
+    assert parse_scheme(text, "scheme.toml").components["R"].rule.threshold == 107
+    with pytest.raises(ChouyangError, match="0–100"):
+        parse_scheme(text.replace("percent = false", "percent = true"), "scheme.toml")

@@ -12,7 +12,8 @@ Call `assess(scheme, townships, entries, survey=None, previous=None, period=None
 It returns an `Assessment` whose tables trace every point to its item, rule, fact and sentence:
 `townships` (the composite table; Chinese headers in `labels`), `items`, `components`,
 `adjustments` and `consequences`, plus `notes` (what the scheme could not score).
-`township_items(a, code)` is one township's item table for its 现场反馈单.
+`township_items(a, code)` is one township's item table for its 现场反馈单, `township_trace(a, code)`
+every table of one township.
 
 Item rules (points never below 0 nor above the item's points):
 - yes_no: the item's points when the fact is 是, else 0;
@@ -129,6 +130,8 @@ def _num(value) -> Decimal | None:
 
 @dataclass(frozen=True)
 class Assessment:
+    scheme_name: str
+    scheme_sha256: str
     period: str
     townships: pd.DataFrame    # the composite table, best first
     items: pd.DataFrame        # township_code, item, path, title, rule, fact, reference, points, max, quote, note
@@ -197,7 +200,7 @@ def assess(scheme: Scheme, townships: pd.DataFrame, entries: Entries, survey: pd
     held, trace = _consequences(scheme, codes, names, totals, ranks, order, parsed, previous, notes)
     result = _composite_table(scheme, towns, totals, ranks, order, held, computed, set(table.index))
     return Assessment(
-        period=period, townships=result,
+        scheme_name=scheme.name, scheme_sha256=scheme.sha256, period=period, townships=result,
         items=pd.DataFrame(item_rows, columns=["township_code", "item", "path", "title", "rule", "fact", "reference",
                                                "points", "max", "quote", "note"]),
         components=pd.DataFrame(comp_rows, columns=["township_code", "component", "title", "source", "score",
@@ -509,3 +512,10 @@ def township_items(assessment: Assessment, township_code: str) -> pd.DataFrame:
     """One township's checklist items, item by item (for its 现场反馈单)."""
     items = assessment.items
     return items[items.township_code == township_code].drop(columns="township_code").reset_index(drop=True)
+
+
+def township_trace(assessment: Assessment, township_code: str) -> dict[str, pd.DataFrame]:
+    """Everything behind one township's total: its items, components, bonus/deductions and consequences."""
+    return {name: table[table.township_code == township_code].drop(columns="township_code").reset_index(drop=True)
+            for name, table in (("items", assessment.items), ("components", assessment.components),
+                                ("adjustments", assessment.adjustments), ("consequences", assessment.consequences))}

@@ -50,7 +50,6 @@ LABELS = {
     "value": "填报值", "reference": "文件名称或文号", "note": "备注", "score": "得分", "evidence": "证据或依据",
     "reason": "事由",
 }
-FACT_KIND_LABELS = {"yes_no": "是/否", "count": "整数", "rate": "比例（%）", "score": "得分", "default": "默认满分"}
 
 
 @dataclass(frozen=True)

@@ -507,7 +507,8 @@ class _Parser:
             source=self.source, sha256=sha256, composite_quote=self.text(comp_head, "quote", "composite"))
 
     # --- checklist tree
-    def rule(self, table: dict, where: str, points: Decimal | None, defaults: dict[str, str]) -> Rule | None:
+    def rule(self, table: dict, where: str, points: Decimal | None, defaults: dict[str, str],
+             percent: bool = True) -> Rule | None:
         kind = table.get("rule")
         if kind is None:
             self.bad(f"{where}.rule", "末级条目缺少计分规则（rule）")
@@ -535,13 +536,13 @@ class _Parser:
             if args["shortfall"] not in SHORTFALL:
                 self.bad(f"{where}.shortfall", f"应为 {' 或 '.join(SHORTFALL)}", args["shortfall"])
             for key in ("full_at", "zero_below"):
-                if args[key] is not None and args[key] > 100:
+                if percent and args[key] is not None and args[key] > 100:
                     self.bad(f"{where}.{key}", "比例应在 0–100（%）之间", fmt_points(args[key]))
             if None not in (args["full_at"], args["zero_below"]) and args["zero_below"] > args["full_at"]:
                 self.bad(f"{where}.zero_below", "不计分的下限高于计满分的比例", fmt_points(args["zero_below"]))
         elif kind == "rate_threshold":
             args["threshold"] = self.number(table, "threshold", where, required=True)
-            if args["threshold"] is not None and args["threshold"] > 100:
+            if percent and args["threshold"] is not None and args["threshold"] > 100:
                 self.bad(f"{where}.threshold", "比例应在 0–100（%）之间", fmt_points(args["threshold"]))
         elif kind == "per_department":
             args["per"] = self.number(table, "per", where, required=True, positive=True)
@@ -703,7 +704,7 @@ class _Parser:
             elif source == "indicator":
                 args["column"] = self.text(table, "column", where, required=True)
                 args["percent"] = self.flag(table, "percent", where, default=True)
-                rule = self.rule({**table, "points": None}, where, points, {})
+                rule = self.rule({**table, "points": None}, where, points, {}, percent=args["percent"])
                 if rule is not None and rule.kind not in ("rate_slope", "rate_threshold"):
                     self.bad(f"{where}.rule", "修正指标只能按比例规则计分（rate_slope 或 rate_threshold）", rule.kind)
                     rule = None
