@@ -426,3 +426,8 @@ def test_township_trace_has_every_table():
     assert list(trace["consequences"].label) == ["重点管理"] and trace["items"].empty
     assert list(trace["adjustments"].points) == [4.0, 1.0, 5.0, 3.0, 3.0]  # detention, severe, total; interference
     assert a.scheme_name.startswith("人口和计划生育") and a.scheme_sha256 == FLAT.sha256
+
+
+def test_a_survey_table_without_the_deduction_column_is_refused():
+    with pytest.raises(ChouyangError, match="没有「deduction」一列（得分组成部分 survey_h2 需要）"):
+        assess(FLAT, TOWNS, _flat_entries(), survey=SURVEY.drop(columns="deduction"))

@@ -39,3 +39,12 @@ def test_summary_lines_show_top_and_bottom_with_consequences():
     assert lines[2] == f"  第 1 名　{table.township_name[0]}　总分 {table.total[0]:g}　{table.consequences[0]}"
     assert lines[-1].startswith("考核结果：") and "重点管理" in lines[-1]
     assert "重点管理" in lines[8]  # the last township
+
+
+def test_the_full_year_period_asks_for_the_half_year_defaults():
+    scheme = load_scheme_preset("dengzhou-2016h1")
+    entries = simulate_entries(scheme, TOWNS.iloc[:2], "y", period="full")
+    assert "A2.4" in set(entries.facts["item"])  # 11月底前报告: entered at the full-year assessment
+    assert check_entries(scheme, entries, TOWNS.township_code[:2], period="full") == []
+    assert check_entries(scheme, entries, TOWNS.township_code[:2], period="half")[0].message == \
+        "半年考核时此项默认为满分，不用填写"

@@ -170,9 +170,11 @@ def assess(scheme: Scheme, townships: pd.DataFrame, entries: Entries, survey: pd
     towns = townships[["township_code", "township_name"]].astype(str).drop_duplicates("township_code")
     codes = list(towns.township_code)
     table = _survey_table(survey)
-    for comp in scheme.components.values():
-        if comp.source == "indicator" and len(table) and comp.column not in table:
-            raise ChouyangError(f"抽样调查结果中没有「{comp.column}」一列（得分组成部分 {comp.id} 需要）")
+    needed = {c.column: f"得分组成部分 {c.id}" for c in scheme.components.values() if c.source in ("survey", "indicator")}
+    needed.update({a.column: f"加减分条目 {a.id}" for a in scheme.adjustment_items.values() if a.rule == "survey"})
+    for column, user in needed.items():
+        if len(table) and column not in table:
+            raise ChouyangError(f"抽样调查结果中没有「{column}」一列（{user} 需要）")
     computed = computed_scores(scheme, survey)
     problems = check_entries(scheme, entries, codes, computed, period, source)
     if problems:
