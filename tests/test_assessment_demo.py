@@ -34,7 +34,7 @@ def test_summary_lines_show_top_and_bottom_with_consequences():
     a = demo_assessment(TOWNS, "demo")
     lines = summary_lines(a, n=3)
     table = a.townships
-    assert lines[0] == "综合考核：28 个乡镇，满分 280分"
+    assert lines[0] == "综合考核：28 个乡镇，满分 280 分"
     assert lines[1] == "前几名：" and lines[5] == "后几名："
     assert lines[2] == f"  第 1 名　{table.township_name[0]}　总分 {table.total[0]:g}　{table.consequences[0]}"
     assert lines[-1].startswith("考核结果：") and "重点管理" in lines[-1]

@@ -132,6 +132,7 @@ def _num(value) -> Decimal | None:
 class Assessment:
     scheme_name: str
     scheme_sha256: str
+    points: float              # the composite's full marks
     period: str
     townships: pd.DataFrame    # the composite table, best first
     items: pd.DataFrame        # township_code, item, path, title, rule, fact, reference, points, max, quote, note
@@ -202,7 +203,7 @@ def assess(scheme: Scheme, townships: pd.DataFrame, entries: Entries, survey: pd
     held, trace = _consequences(scheme, codes, names, totals, ranks, order, parsed, previous, notes)
     result = _composite_table(scheme, towns, totals, ranks, order, held, computed, set(table.index))
     return Assessment(
-        scheme_name=scheme.name, scheme_sha256=scheme.sha256, period=period, townships=result,
+        scheme_name=scheme.name, scheme_sha256=scheme.sha256, points=float(scheme.points), period=period, townships=result,
         items=pd.DataFrame(item_rows, columns=["township_code", "item", "path", "title", "rule", "fact", "reference",
                                                "points", "max", "quote", "note"]),
         components=pd.DataFrame(comp_rows, columns=["township_code", "component", "title", "source", "score",

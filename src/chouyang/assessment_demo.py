@@ -115,7 +115,7 @@ def demo_assessment(townships: pd.DataFrame, seed: str, survey: pd.DataFrame | N
 def summary_lines(assessment: Assessment, n: int = 3) -> list[str]:
     """Top and bottom townships with total, rank and consequences, then the count of every consequence."""
     table = assessment.townships
-    lines = [f"综合考核：{len(table)} 个乡镇，满分 {assessment.labels['composite'].split('（')[-1].rstrip('）')}"]
+    lines = [f"综合考核：{len(table)} 个乡镇，满分 {assessment.points:g} 分"]
 
     def line(r) -> str:
         result = f"　{r.consequences}" if r.consequences else ""
