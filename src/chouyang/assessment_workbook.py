@@ -288,3 +288,21 @@ def fill_checklist_workbook(path, entries: Entries) -> None:
                 if key in layout and key != "part" and row.get(key):
                     ws.cell(i, layout.index(key) + 1).value = row[key]
     save_workbook(wb, path)
+
+
+def is_checklist_workbook(path) -> bool:
+    """Whether a file is a checklist entry workbook (by its hidden _meta), so ingest can tell it from a survey one."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx" or not path.is_file():
+        return False
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # not a workbook at all: the survey reader reports it
+        return False
+    try:
+        if META_SHEET not in wb.sheetnames:
+            return False
+        return any(r and len(r) > 1 and _cell_text(r[0]) == "form_code" and _cell_text(r[1]) == FORM_CODE
+                   for r in wb[META_SHEET].iter_rows(values_only=True))
+    finally:
+        wb.close()

@@ -96,7 +96,7 @@ def _help_option(f):
 @click.group(cls=ChineseGroup, context_settings=_HELP_OPTION,
              help="抽样（chouyang）：人口和计划生育目标管理责任制考核的抽样调查工具。\n\n"
                   "流程：init 建轮次 → commit 公布指纹 → draw 抽样 → verify 复核 → plan 调查安排 → "
-                  "forms 核查表 → ingest 录入 → status 进度 → score 计分和报告。")
+                  "forms 核查表 → ingest 录入 → status 进度 → checklist 综合治理考核清单 → score 计分、综合考核和报告。")
 @click.version_option(__version__, "-V", "--version", message="chouyang %(version)s", help="显示版本号并退出。")
 @_help_option
 def cli() -> None:
@@ -238,12 +238,18 @@ def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
     results = steps.ingest(steps.open_round(round_dir), list(paths), replace=replace)
     words = {"new": "已录入", "unchanged": "内容相同，未改动", "replaced": "已替换"}
     for r in results:
+        if r.kind == "checklist":
+            click.echo(f"  乡镇 {r.unit_code} 的考核清单（{r.source}）：{words[r.status]}")
+            continue
         extra = f"，改动 {r.changes} 行" if r.status == "replaced" else ""
         click.echo(f"  {r.unit_code}（{r.source}）：{words[r.status]}{extra}；确认误差 {r.confirmed} 例，"
                    f"待核实 {r.pending} 例")
         for w in r.warnings:
             click.echo(f"    警告：{w}")
-    click.echo(f"完成：{len(results)} 个样本点。")
+    units = sum(r.kind == "survey" for r in results)
+    towns = len(results) - units
+    click.echo("完成：" + "，".join(part for part in (f"{units} 个样本点" if units else "",
+                                                     f"{towns} 个乡镇的考核清单" if towns else "") if part) + "。")
 
 
 @cli.command(help="查看各调查组、各乡镇的样本点录入进度和误差个案数。")
@@ -268,16 +274,39 @@ def status(round_dir: Path, strict: bool) -> None:
 @cli.command(help="计算误差率、扣分、修正指标、全县估计和排名，写出 report/ 下的 CSV、Excel 和 PDF 报告。")
 @_round_argument
 @click.option("--partial", is_flag=True, help="仍有样本点未录入时也先计算（报告注明未录入的样本点）。")
+@click.option("--previous", metavar="上一轮次", default=None, type=click.Path(exists=True, path_type=Path),
+              help="上一年度的轮次文件夹（或其 report/composite.csv），用于「连续两年」的考核结果升级。")
 @_help_option
-def score(round_dir: Path, partial: bool) -> None:
-    result = steps.score(steps.open_round(round_dir), partial)
+def score(round_dir: Path, partial: bool, previous: Path | None) -> None:
+    result = steps.score(steps.open_round(round_dir), partial, previous)
     t = result.townships
     click.echo(f"计分完成：{len(t)} 个乡镇，确认误差 {int(t.cases_confirmed.sum())} 例，"
                f"待核实 {int(t.cases_pending.sum())} 例，扣分合计 {t.deduction.sum():g} 分")
     click.echo("  " + steps.county_summary_line(result))
     if result.missing_units:
         click.echo(f"  注意：{len(result.missing_units)} 个样本点未录入，未计入：{'、'.join(result.missing_units)}")
+    if result.assessment is not None:
+        a = result.assessment.townships
+        click.echo(f"  综合考核：{len(a)} 个乡镇，第 1 名 {a.township_name.iloc[0]}（{a.total.iloc[0]:g} 分），"
+                   f"最后一名 {a.township_name.iloc[-1]}（{a.total.iloc[-1]:g} 分）")
+        for label, n in result.assessment.consequences.groupby("label", sort=False).size().items():
+            click.echo(f"    {label}：{n} 个")
+    elif result.assessment_note:
+        click.echo(f"  注意：{result.assessment_note}")
     click.echo(f"  报告：{round_dir / 'report'}（cases.csv、townships.csv、county.csv、report.xlsx、report.pdf）")
+
+
+@cli.command(help="为每个乡镇生成综合治理考核清单录入工作簿 checklist/<乡镇代码>.xlsx（含须查看的材料和计分规则），"
+                  "填好后用 chouyang ingest 录入。")
+@_round_argument
+@_help_option
+def checklist(round_dir: Path) -> None:
+    rnd = steps.open_round(round_dir)
+    with tqdm(desc="生成考核清单", unit="个乡镇", disable=None) as bar:
+        summary = steps.checklist(rnd, progress=bar.update)
+    click.echo(f"已生成 {summary['townships']} 个乡镇的考核清单（{summary['scheme']}，"
+               f"{'半年' if summary['period'] == 'half' else '全年'}考核）：{round_dir / 'checklist'}")
+    click.echo("填好后用 chouyang ingest 录入（可与核查结果工作簿一起录入）。")
 
 
 @cli.command(help="识别扫描或拍照的已填写核查表（PDF、PNG、JPG、TIFF），生成录入工作簿和待人工核对清单。")

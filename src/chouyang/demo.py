@@ -20,8 +20,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import steps, vocab
+from .assessment_demo import simulate_entries, summary_lines
+from .assessment_ingest import survey_computed
+from .assessment_workbook import fill_checklist_workbook
 from .checklist import REGISTER_KEY
 from .errors import ChouyangError
+from .facts import Entries
 from .forms.workbook import FIRST_ROW, column_of, set_values
 from .inputs import id_check_digit
 from .pdf import full_font
@@ -298,7 +302,8 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text("chouyang demo output; safe to delete\n", encoding="utf-8")
     rules = load_preset("dengzhou-2016h1", DEMO_ROUND_ID, DEMO_NAME)
-    labels = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入", "计分和报告"]
+    labels = ["生成示范县", "建立轮次", "公布指纹", "抽样", "复核", "调查安排", "核查表", "模拟现场录入",
+              "综合治理考核清单", "计分和报告"]
     if scan:
         labels.append("纸质表扫描识别")
     bar = tqdm(total=len(labels), desc="示范运行", unit="步", disable=None)
@@ -331,10 +336,12 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
     filled = simulate_field_entry(rnd, county["truth"], out / "field")
     ingested = steps.ingest(rnd, filled)
     step(8)
+    steps.ingest(rnd, simulate_checklists(rnd, seed, out / "checklist-filled"))
+    step(9)
     result = steps.score(rnd)
     scan_lines = []
     if scan:
-        step(9)
+        step(10)
         scan_lines = _paper_path(out, county["truth"], seed, result)
     bar.update(1)
     bar.close()
@@ -353,7 +360,7 @@ def run_demo(out: Path, seed: str, echo=lambda s: None, scan: bool = False) -> l
         f"现场录入（按隐藏的实地情况模拟填写，{out / 'field'}）：{len(ingested)} 个样本点，"
         f"确认误差 {sum(r.confirmed for r in ingested)} 例，待核实 {sum(r.pending for r in ingested)} 例",
         f"计分：扣分合计 {result.townships.deduction.sum():g} 分；{steps.county_summary_line(result)} → {rnd.path / 'report'}",
-    ]
+    ] + summary_lines(result.assessment)
 
 
 def _paper_path(out: Path, truth_dir: Path, seed: str, typed, units: set[str] | None = None,
@@ -378,6 +385,25 @@ def _paper_path(out: Path, truth_dir: Path, seed: str, typed, units: set[str] | 
     items = sum(summary.review.values())
     return [f"纸质路径：{summary.pages} 页扫描（{out / 'scans'}），{len(summary.units)} 个样本点全部识别，"
             f"需人工核对 {items} 处；扣分与键盘录入路径完全一致（{rnd.path}）"]
+
+
+def simulate_checklists(rnd: Round, seed: str, out_dir: Path) -> list[Path]:
+    """Write every township's checklist workbook (chouyang checklist) and fill it as assessors would
+    (assessment_demo.simulate_entries); returns the filled workbooks."""
+    steps.checklist(rnd)
+    scheme = rnd.scheme()
+    towns = steps.assessment_townships(rnd)
+    entries = simulate_entries(scheme, towns, seed, survey_computed(scheme, set(rnd.primaries().township_code)))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for code in towns.township_code:
+        path = out_dir / f"{code}.xlsx"
+        shutil.copyfile(rnd.checklist_dir / f"{code}.xlsx", path)
+        fill_checklist_workbook(path, Entries(**{name: table[table.township_code == code]
+                                                 for name, table in vars(entries).items()}))
+        written.append(path)
+    return written
 
 
 def _truth(truth_dir: Path) -> dict[str, pd.DataFrame]:

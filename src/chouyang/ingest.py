@@ -333,6 +333,7 @@ class IngestResult:
     pending: int
     changes: int = 0
     warnings: tuple[Problem, ...] = ()
+    kind: str = "survey"  # survey: a sample point's entry workbook; checklist: a township's assessment facts
 
 
 def entry_warnings(unit: str, entries: dict[str, list[dict]]) -> list[dict]:

@@ -17,6 +17,7 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .assessment import township_items
 from .atomic import atomic_path
 from .estimate import RATES
 from .pdf import ChinesePDF
@@ -76,6 +77,16 @@ def write_csvs(result: ScoreResult, folder: Path) -> None:
     result.township_intervals.to_csv(folder / "township_intervals.csv", float_format=fmt, **csv_args)
     if result.partial:
         result.missing.to_csv(folder / "missing_units.csv", **csv_args)
+    a = result.assessment
+    if a is not None:
+        a.townships.rename(columns=_csv_name).to_csv(folder / "composite.csv", float_format=fmt, **csv_args)
+        for name in ("items", "components", "adjustments", "consequences"):
+            getattr(a, name).to_csv(folder / f"assessment_{name}.csv", float_format=fmt, **csv_args)
+
+
+def _csv_name(column: str) -> str:
+    """composite.csv headers: component and adjustment-group columns spelled out (c:A -> component_A)."""
+    return column.replace("c:", "component_", 1).replace("g:", "adjustment_", 1)
 
 
 def cap_text(rules) -> str:
@@ -125,9 +136,50 @@ def write_xlsx(result: ScoreResult, rules, path, *, draw_record: dict, replaceme
     ws.column_dimensions["A"].width = 120
     if result.warnings is not None and len(result.warnings):
         _warnings_sheet(wb.create_sheet("需核对"), result.warnings)
+    if result.assessment is not None:
+        _assessment_sheets(wb, result.assessment)
     for ws in wb.worksheets:
-        print_setup(ws, "1:1" if ws.title in ("乡镇汇总", "个案明细", "全县估计", "需核对") else None)
+        print_setup(ws, None if ws.title in ("未录入", "抽样记录", "规则") else "1:1")
     save_workbook(wb, path)
+
+
+ITEM_HEADERS = [("item", "编号"), ("path", "项目"), ("rule", "计分规则"), ("fact", "录入的事实"),
+                ("reference", "文件名称或文号"), ("points", "得分"), ("max", "分值"), ("quote", "方案原文"),
+                ("note", "说明")]
+
+
+def _assessment_sheets(wb, a) -> None:
+    """综合考核 (the composite table, every component, weight, bonus, deduction, total, rank, consequence),
+    考核明细 (every checklist item of every township), 加减分明细 and 考核结果 (why each consequence)."""
+    ws = wb.create_sheet("综合考核", 1 if wb.sheetnames[0] == "未录入" else 0)
+    columns = list(a.labels)
+    ws.append([a.labels[c] for c in columns])
+    for row in a.townships.itertuples(index=False):
+        ws.append([_cell(v) for v in row])
+    _header_style(ws, [12 if c != "notes" else 40 for c in columns])
+    ws.freeze_panes = "C2"
+    ws.append([])
+    ws.append([f"考核方案：{a.scheme_name}（{'半年' if a.period == 'half' else '全年'}考核），满分 {a.points:g} 分"])
+    for note in a.notes:
+        ws.append([note])
+    for title, table, heads in (
+            ("考核明细", a.items, [("township_code", "乡镇代码")] + ITEM_HEADERS),
+            ("加减分明细", a.adjustments, [("township_code", "乡镇代码"), ("group", "类别"), ("item", "编号"),
+                                        ("title", "项目"), ("rule", "计分"), ("amount", "录入"), ("points", "分数"),
+                                        ("reason", "事由"), ("evidence", "证据"), ("quote", "方案原文")]),
+            ("考核结果", a.consequences, [("township_code", "乡镇代码"), ("label", "考核结果"), ("reason", "依据"),
+                                        ("quote", "方案原文"), ("note", "说明")])):
+        ws = wb.create_sheet(title)
+        ws.append([label for _, label in heads])
+        for row in table.to_dict("records"):
+            ws.append([_cell(row[key]) for key, _ in heads])
+        _header_style(ws, [30 if key in ("path", "quote", "reason", "title", "evidence") else 12 for key, _ in heads])
+
+
+def _header_style(ws, widths: list[float]) -> None:
+    for j, width in enumerate(widths, start=1):
+        ws.cell(1, j).font, ws.cell(1, j).fill = _BOLD, _FILL
+        ws.column_dimensions[get_column_letter(j)].width = width
 
 
 def _warnings_sheet(ws, warnings: pd.DataFrame) -> None:
@@ -256,8 +308,14 @@ def write_pdf(result: ScoreResult, rules, path, font=None) -> int:
     pdf.add_page()
     _deduction_chart(pdf, table, float(rules.deductions.cap))
     _rate_chart(pdf, result.county)
+    if result.assessment is not None:
+        _assessment_pages(pdf, result.assessment)
+    elif result.assessment_note:
+        pdf.set_font(size=10)
+        pdf.multi_cell(0, 6, f"综合考核：{result.assessment_note}。", new_x="LMARGIN", new_y="NEXT")
     for row in table.sort_values("township_code").itertuples():
-        _feedback_page(pdf, row, result.cases[result.cases.township_code == row.township_code], rules)
+        _feedback_page(pdf, row, result.cases[result.cases.township_code == row.township_code], rules,
+                       result.assessment)
     with atomic_path(Path(path)) as tmp:
         pdf.output(str(tmp))
     return pdf.pages_count
@@ -363,7 +421,52 @@ def _rate_chart(pdf, county) -> None:
     pdf.cell(10, 5, _pct(top))
 
 
-def _feedback_page(pdf, town, cases, rules) -> None:
+def _assessment_pages(pdf, a) -> None:
+    """The composite ranking: every township's component scores, bonus, deductions, total, rank, consequence."""
+    pdf.add_page()
+    pdf.set_font(size=13)
+    pdf.cell(0, 9, "综合考核成绩和考核结果", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(size=9)
+    pdf.multi_cell(0, 5.5, f"考核方案：{a.scheme_name}（{'半年' if a.period == 'half' else '全年'}考核），"
+                           f"满分 {a.points:g} 分；总分 = 综合得分 + 加分 − 减分。", new_x="LMARGIN", new_y="NEXT")
+    comps = [c for c in a.labels if c.startswith("c:")]
+    width = max(12.0, min(22.0, 80.0 / max(len(comps), 1)))
+    heads = ([("名次", 10), ("乡镇", 28)] + [(a.labels[c].split("（")[0][:6], width) for c in comps]
+             + [("加分", 12), ("减分", 12), ("总分", 14), ("考核结果", 190 - 38 - width * len(comps) - 38)])
+    _grid(pdf, heads, [[str(r["rank"]), r["township_name"]] + [f"{r[c]:g}" for c in comps]
+                       + [f"{r['bonus']:g}", f"{r['deduction']:g}", f"{r['total']:g}", r["consequences"]]
+                       for r in a.townships.to_dict("records")])
+    pdf.set_font(size=8)
+    for note in a.notes:
+        pdf.multi_cell(0, 5, note, new_x="LMARGIN", new_y="NEXT")
+
+
+def _feedback_items(pdf, a, code: str) -> None:
+    """The township's checklist points item by item, each with its rule and the fact entered."""
+    items = township_items(a, code)
+    if items.empty:
+        return
+    pdf.ln(4)
+    pdf.set_font(size=11)
+    total = items.points.sum()
+    pdf.cell(0, 8, f"综合治理考核清单：得分 {total:g} 分（逐项）", new_x="LMARGIN", new_y="NEXT")
+    row = a.townships[a.townships.township_code == code].iloc[0]
+    pdf.set_font(size=9)
+    pdf.multi_cell(0, 5.5, f"综合得分 {row['composite']:g}，加分 {row['bonus']:g}，减分 {row['deduction']:g}，"
+                           f"总分 {row['total']:g}，名次 {row['rank']}" + (f"，考核结果：{row['consequences']}"
+                                                                          if row["consequences"] else ""),
+                   new_x="LMARGIN", new_y="NEXT")
+    heads = [("编号", 16), ("项目", 62), ("录入的事实", 56), ("得分", 14), ("分值", 14), ("说明", 28)]
+    _grid(pdf, heads, [[r.item, _clip(r.title, 30), _clip(r.fact, 26), f"{r.points:g}", f"{r.max:g}", _clip(r.note, 12)]
+                       for r in items.itertuples()])
+
+
+def _clip(text, n: int) -> str:
+    text = "" if text is None or text != text else str(text)
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def _feedback_page(pdf, town, cases, rules, assessment=None) -> None:
     pdf.add_page()
     pdf.set_font(size=14)
     pdf.cell(0, 9, "抽样调查结果现场反馈单", align="C", new_x="LMARGIN", new_y="NEXT")
@@ -383,6 +486,8 @@ def _feedback_page(pdf, town, cases, rules) -> None:
                         c.verified, "确认" if c.confirmed else "待核实", RULE_LABELS.get(c.rule, c.rule),
                         f"{c.points:g}"] for c in cases.itertuples()],
           empty="本乡镇样本点未发现误差")
+    if assessment is not None:
+        _feedback_items(pdf, assessment, town.township_code)
     pdf.ln(12)
     pdf.cell(0, 8, "调查组长（签字）：______________　　乡镇代表（签字）：______________　　日期：__________",
              new_x="LMARGIN", new_y="NEXT")

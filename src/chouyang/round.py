@@ -23,6 +23,7 @@ from . import inputs as inp
 from .checklist import UnitChecklist, unit_checklists
 from .errors import ChouyangError
 from .rules import Rules, load_rules
+from .scheme import Scheme, load_scheme
 from .vocab import row_key
 
 REGISTER_STEMS = ("women", "births", "procedures", "benefits")
@@ -61,6 +62,16 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE TABLE IF NOT EXISTS ingests (
     unit_code TEXT PRIMARY KEY,
+    content_sha256 TEXT NOT NULL,
+    source TEXT NOT NULL,
+    time TEXT NOT NULL
+);
+"""
+# Entered assessment facts (综合治理 checklist, entered scores, bonus/deductions, flags): one JSON per township.
+_ASSESSMENT_SQL = """
+CREATE TABLE IF NOT EXISTS assessment_entries (
+    township_code TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
     content_sha256 TEXT NOT NULL,
     source TEXT NOT NULL,
     time TEXT NOT NULL
@@ -167,6 +178,14 @@ class Round:
     def report_dir(self) -> Path:
         return self.path / "report"
 
+    @property
+    def scheme_path(self) -> Path:
+        return self.path / "scheme.toml"
+
+    @property
+    def checklist_dir(self) -> Path:
+        return self.path / "checklist"
+
     # -- opening --
     @classmethod
     def open(cls, path: Path) -> Round:
@@ -177,6 +196,10 @@ class Round:
 
     def rules(self) -> Rules:
         return load_rules(self.rules_path)
+
+    def scheme(self) -> Scheme | None:
+        """The round's assessment scheme (scheme.toml), or None for a round that scores the survey only."""
+        return load_scheme(self.scheme_path) if self.scheme_path.exists() else None
 
     def manifest(self) -> dict:
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))
@@ -266,14 +289,16 @@ class Round:
         return changed
 
     def fingerprint(self) -> str:
-        """One SHA-256 over every input file and the rules (what `commit` publishes).
+        """One SHA-256 over every input file, the rules and the scheme (what `commit` publishes).
 
         It is SHA-256 of the UTF-8 text made of one line per file,
         "<sha256 of file>  <path in the round folder>\\n", sorted by path,
-        with rules.toml included as one of the files.
+        with rules.toml (and scheme.toml, when the round has one) included as files.
         """
         lines = [f"{e['sha256']}  {e['path']}\n" for e in self.manifest()["files"].values()]
         lines.append(f"{sha256_file(self.rules_path)}  rules.toml\n")
+        if self.scheme_path.exists():
+            lines.append(f"{sha256_file(self.scheme_path)}  scheme.toml\n")
         return hashlib.sha256("".join(sorted(lines, key=lambda s: s.split("  ", 1)[1]))
                               .encode("utf-8")).hexdigest()
 
@@ -314,7 +339,15 @@ class Round:
             raise ChouyangError("rules.toml 在抽样之后被修改过，拒绝继续。"
                                 "抽样后规则不能再改；如需改规则，请新建考核轮次重新抽样。"
                                 "（chouyang verify 会列出改动了哪些键）")
+        if self.scheme_changed(record):
+            raise ChouyangError("考核方案 scheme.toml 与抽样时记录的不一致（被修改、删除或在抽样后添加），拒绝继续。"
+                                "考核方案在抽样前公布，之后不能再改；如需改方案，请新建考核轮次。")
         return record
+
+    def scheme_changed(self, record: dict) -> bool:
+        """Whether scheme.toml differs from what the draw recorded (absent then and now is no change)."""
+        now = sha256_file(self.scheme_path) if self.scheme_path.exists() else None
+        return now != record.get("scheme_sha256")
 
     def require_named(self, rules: Rules | None = None) -> Rules:
         """Steps that print the round's title refuse while it is still the preset's placeholder."""
@@ -341,7 +374,7 @@ class Round:
         try:
             try:
                 con.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-                for statement in (_SCHEMA_SQL + _ENTRIES_SQL).split(";"):
+                for statement in (_SCHEMA_SQL + _ENTRIES_SQL + _ASSESSMENT_SQL).split(";"):
                     if statement.strip():
                         con.execute(statement)  # not executescript(): it would COMMIT the BEGIN above
             except sqlite3.Error as exc:
@@ -380,6 +413,12 @@ class Round:
         with self.store() as con:
             units = [r[0] for r in con.execute("SELECT unit_code FROM ingests ORDER BY unit_code")]
             return {u: stored_entries(con, u) for u in units}
+
+    def assessment_entries(self) -> dict[str, dict[str, list[dict]]]:
+        """Every township's stored assessment entries: township -> table name -> rows of text."""
+        with self.store() as con:
+            return {code: json.loads(data) for code, data in
+                    con.execute("SELECT township_code, data FROM assessment_entries ORDER BY township_code")}
 
     def log_entries(self, action: str | None = None) -> list[dict]:
         with self.store() as con:
@@ -427,3 +466,18 @@ def store_entries(con: sqlite3.Connection, unit: str, entries: dict[str, list[di
 def _insert_row(con: sqlite3.Connection, unit: str, sheet: str, key: str, row: dict) -> None:
     con.execute("INSERT INTO entries (unit_code, sheet, row_key, data) VALUES (?, ?, ?, ?)",
                 (unit, sheet, key, json.dumps(row, ensure_ascii=False, sort_keys=True)))
+
+
+# -- the assessment entries table, inside an open store transaction --
+
+def stored_assessment(con: sqlite3.Connection, township: str) -> tuple[str, dict] | None:
+    """(content hash, data) of a township's stored assessment entries, or None."""
+    row = con.execute("SELECT content_sha256, data FROM assessment_entries WHERE township_code = ?",
+                      (township,)).fetchone()
+    return (row[0], json.loads(row[1])) if row else None
+
+
+def store_assessment(con: sqlite3.Connection, township: str, data: dict, digest: str, source: str) -> None:
+    con.execute("INSERT OR REPLACE INTO assessment_entries (township_code, data, content_sha256, source, time) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (township, json.dumps(data, ensure_ascii=False, sort_keys=True), digest, source, utc_now()))

@@ -46,6 +46,8 @@ class ScoreResult:
     missing_units: list[str]
     missing: pd.DataFrame = None  # the missing points with names (township_code/name, unit_code/name)
     warnings: pd.DataFrame = None  # values to verify (ID check digits): unit_code, sheet, row, column, value, message
+    assessment: object = None  # the composite assessment (assessment.Assessment) when the round has a scheme
+    assessment_note: str = ""  # why there is no composite assessment (nothing entered yet, …)
 
     @property
     def partial(self) -> bool:

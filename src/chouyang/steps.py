@@ -22,6 +22,9 @@ import pandas as pd
 
 from . import __version__
 from . import inputs as inp
+from .assessment import assess
+from .assessment_ingest import ValidChecklist, duplicate_townships, survey_computed, validate_checklist
+from .assessment_workbook import is_checklist_workbook, read_checklist_workbook, write_checklist_workbook
 from .atomic import atomic_folder
 from .cases import cases_frame, unit_cases
 from .draw import (
@@ -33,6 +36,7 @@ from .draw import (
     sample_csv_bytes,
 )
 from .errors import ChouyangError, Problem
+from .facts import Entries
 from .forms import form_font, render_units, unit_forms
 from .forms.layout import load_layout
 from .forms.workbook import read_entry, write_csv_folder
@@ -55,7 +59,9 @@ from .round import (
     previous_units,
     read_sample,
     sha256_file,
+    store_assessment,
     store_entries,
+    stored_assessment,
     stored_digest,
     stored_entries,
     utc_now,
@@ -71,7 +77,8 @@ from .scan import (
     read_files,
     save_review_crop,
 )
-from .score import WARNING_COLUMNS, ScoreResult, county_summary_line, score_data
+from .scheme import scheme_names, scheme_text
+from .score import COMPLETE, WARNING_COLUMNS, ScoreResult, county_summary_line, score_data
 
 __all__ = ["PROBLEM_TEXT", "county_summary_line", "open_round", "init", "commit", "draw", "verify", "replace",
            "plan", "forms", "ingest", "status", "cases", "scan", "score", "export_unit"]
@@ -140,6 +147,8 @@ def init(path: Path, preset: str, frame: Path, teams: Path, register: Path, roun
         staged = Round(tmp)
         staged.write_json(staged.manifest_path, {"created": utc_now(), "preset": preset, "files": files})
         staged.write_bytes(staged.rules_path, rules_text.encode("utf-8"))
+        if preset in scheme_names():  # the assessment scheme (综合治理 checklist, composite, consequences)
+            staged.write_bytes(staged.scheme_path, scheme_text(preset).encode("utf-8"))
         staged.write_bytes(staged.secret_path, (secrets.token_hex(32) + "\n").encode("ascii"))
         register_data = loaded.register
         encodings = {"frame": loaded.frame.encoding, "teams": loaded.teams.encoding, **register_data.encodings}
@@ -159,6 +168,7 @@ def commit(rnd: Round) -> dict:
     """Publish one fingerprint over inputs and rules before the seed is known."""
     rnd.require_inputs_unchanged()
     rnd.require_named()  # the rules must be valid and name the round: they are published now
+    rnd.scheme()  # and the scheme valid
     if rnd.draw_path.exists():
         raise ChouyangError("本轮已经抽样，承诺指纹必须在抽样之前发布")
     record = {"fingerprint": rnd.fingerprint(), "time_utc": utc_now()}
@@ -191,6 +201,7 @@ def draw(rnd: Round, seed: str, previous: list[Path] | None = None, force: bool 
     """Draw the round's sample; writes sample.csv and draw.json and logs the draw."""
     rnd.require_inputs_unchanged()
     rules = rnd.require_named()  # after the draw the rules are locked: a placeholder title could never be fixed
+    rnd.scheme()  # so is the scheme: it must be valid now
     seed = normalise_seed(seed)
     if rnd.draw_path.exists() and not force:
         raise ChouyangError("本轮已经抽过样。重新抽样会作废已公布的样本；如确需重抽，请加 --force（旧记录保留在日志中）")
@@ -230,6 +241,7 @@ def _draw_record(rnd: Round, rules, seed: str, sample: pd.DataFrame, notes: dict
         "frame_sha256": files["frame"]["sha256"],
         "rules_sha256": sha256_file(rnd.rules_path),
         "rules_text": rnd.rules_path.read_text(encoding="utf-8"),
+        "scheme_sha256": sha256_file(rnd.scheme_path) if rnd.scheme_path.exists() else None,
         "inputs": {k: v["sha256"] for k, v in files.items()},
         "previous_rounds": [{"path": str(p.relative_to(rnd.path).as_posix()), "sha256": sha256_file(p)}
                             for p in prev_files],
@@ -312,6 +324,8 @@ def _fingerprint_differences(rnd: Round, record: dict) -> list[str]:
         changes = rules_changes(record["rules_text"], rnd.rules_path.read_text(encoding="utf-8")) \
             if "rules_text" in record else []
         messages.append("rules.toml 在抽样后被修改" + ("：" + "；".join(changes) if changes else ""))
+    if rnd.scheme_changed(record):
+        messages.append("考核方案 scheme.toml 与抽样时不一致（被修改、删除或在抽样后添加）")
     for prev in record["previous_rounds"]:
         p = rnd.path / prev["path"]
         if not p.exists() or sha256_file(p) != prev["sha256"]:
@@ -409,21 +423,32 @@ def forms(rnd: Round, progress=None, workers: int | None = None) -> dict:
 # --- ingest, status, cases ----------------------------------------------------------
 
 def ingest(rnd: Round, paths: list[Path], replace: bool = False) -> list[IngestResult]:
-    """Validate every path, then store all of them in one transaction (or nothing)."""
+    """Validate every path, then store all of them in one transaction (or nothing).
+
+    A path is a survey entry workbook (or CSV folder) of a sample point, or a township's
+    assessment checklist workbook (chouyang checklist); both kinds may be given together.
+    """
     rnd.require_unchanged_since_draw()
     rules = rnd.rules()
     primary = rnd.primaries()
-    register = rnd.load_register()
-    checklists = rnd.checklists(primary.unit_code, register)
-    fingerprint = rnd.register_fingerprint()
+    paths = [Path(p) for p in paths]
+    checklist_paths = [p for p in paths if is_checklist_workbook(p)]
+    survey_paths = [p for p in paths if p not in checklist_paths]
     valid: list[ValidUnit] = []
     problems: list[Problem] = []
-    for path in paths:
-        unit, found = validate_entry(read_entry(Path(path)), rules, checklists, fingerprint, register.women)
-        problems += found
-        if unit:
-            valid.append(unit)
-    problems += duplicate_units(valid)
+    checklists = {}
+    if survey_paths:
+        register = rnd.load_register()
+        checklists = rnd.checklists(primary.unit_code, register)
+        fingerprint = rnd.register_fingerprint()
+        for path in survey_paths:
+            unit, found = validate_entry(read_entry(path), rules, checklists, fingerprint, register.women)
+            problems += found
+            if unit:
+                valid.append(unit)
+        problems += duplicate_units(valid)
+    valid_lists, found = _validate_checklists(rnd, checklist_paths, primary)
+    problems += found
     if problems:
         raise ChouyangError("录入被拒绝，数据库没有任何改动。请改正以下问题后重新录入", problems)
     township = dict(zip(primary.unit_code, primary.township_code))
@@ -433,7 +458,42 @@ def ingest(rnd: Round, paths: list[Path], replace: bool = False) -> list[IngestR
             found_cases = unit_cases(township[unit.unit_code], checklists[unit.unit_code], unit.entries, rules)
             confirmed = sum(c["confirmed"] for c in found_cases)
             results.append(_store_unit(rnd, con, unit, replace, (confirmed, len(found_cases) - confirmed)))
+        for entry in valid_lists:
+            results.append(_store_checklist(rnd, con, entry, replace))
     return results
+
+
+def _validate_checklists(rnd: Round, paths: list[Path], primary: pd.DataFrame) -> tuple[list[ValidChecklist], list]:
+    if not paths:
+        return [], []
+    scheme = rnd.scheme()
+    if scheme is None:
+        return [], [Problem(p.name, "本轮没有考核方案（scheme.toml），不能录入考核清单") for p in paths]
+    towns = list(assessment_townships(rnd).township_code)
+    computed = survey_computed(scheme, set(primary.township_code))
+    valid, problems = [], []
+    for path in paths:
+        entry, found = validate_checklist(read_checklist_workbook(path), scheme, rnd.rules().round.id, towns, computed)
+        problems += found
+        if entry:
+            valid.append(entry)
+    return valid, problems + duplicate_townships(valid)
+
+
+def _store_checklist(rnd: Round, con, entry: ValidChecklist, replace: bool) -> IngestResult:
+    """Store one township's checked assessment entries: same content is a no-op, new content needs `replace`."""
+    digest = entry.content_sha256()
+    old = stored_assessment(con, entry.township_code)
+    if old is not None and old[0] == digest:
+        return IngestResult(entry.township_code, entry.source, "unchanged", 0, 0, kind="checklist")
+    if old is not None and not replace:
+        raise ChouyangError(f"乡镇 {entry.township_code} 的考核清单已经录入过不同的内容（{entry.source}）。"
+                            "如确需用新内容替换，请加 --replace（旧值会保留在日志中）。数据库没有任何改动。")
+    store_assessment(con, entry.township_code, entry.data, digest, entry.source)
+    rnd.log("ingest_checklist_replace" if old else "ingest_checklist",
+            {"township_code": entry.township_code, "source": entry.source, "content_sha256": digest,
+             "old": old[1] if old else None, "new": entry.data}, con)
+    return IngestResult(entry.township_code, entry.source, "replaced" if old else "new", 0, 0, kind="checklist")
 
 
 def _store_unit(rnd: Round, con, unit: ValidUnit, replace: bool, counts: tuple[int, int]) -> IngestResult:
@@ -527,6 +587,76 @@ def _write_scan_unit(rnd: Round, unit: str, reads: list, width_mm: float) -> int
     return len(items)
 
 
+# --- assessment: 综合治理 checklist, composite score, consequences (issue 13) ---------------
+
+def assessment_townships(rnd: Round) -> pd.DataFrame:
+    """Every township of the frame (the assessment covers all of them, visited by the survey or not)."""
+    return rnd.frame().drop_duplicates("township_code")[["township_code", "township_name"]].reset_index(drop=True)
+
+
+def _require_scheme(rnd: Round):
+    scheme = rnd.scheme()
+    if scheme is None:
+        raise ChouyangError("本轮没有考核方案（scheme.toml）：综合治理清单和综合考核成绩无从计算。"
+                            "新建轮次时选用带考核方案的预设（见 chouyang presets）。")
+    return scheme
+
+
+def checklist(rnd: Round, progress=None) -> dict:
+    """Write checklist/<township>.xlsx: every township's assessment checklist to fill in (facts, entered
+    scores, bonus and deductions, violations), with the evidence each item needs."""
+    rnd.require_unchanged_since_draw()
+    rules = rnd.require_named()
+    scheme = _require_scheme(rnd)
+    towns = assessment_townships(rnd)
+    rnd.checklist_dir.mkdir(exist_ok=True)
+    for t in towns.itertuples():
+        write_checklist_workbook(rnd.checklist_dir / f"{t.township_code}.xlsx", scheme, round_id=rules.round.id,
+                                 round_name=rules.round.name, township_code=t.township_code,
+                                 township_name=t.township_name, period=scheme.period)
+        if progress:
+            progress(1)
+    summary = {"townships": len(towns), "scheme": scheme.name, "period": scheme.period}
+    rnd.log("checklist", summary)
+    return summary
+
+
+def _previous_assessment(path: Path | None) -> pd.DataFrame | None:
+    """Last year's composite table (for the two-year escalation): a round folder or its report/composite.csv."""
+    if path is None:
+        return None
+    path = Path(path)
+    csv_path = path / "report" / "composite.csv" if path.is_dir() else path
+    if not csv_path.exists():
+        raise ChouyangError(f"找不到上一年度的综合考核结果：{csv_path}（应为上一轮次文件夹或其 report/composite.csv）")
+    try:
+        return pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ChouyangError(f"无法读取上一年度的综合考核结果 {csv_path}：{exc}") from None
+
+
+def _assessment(rnd: Round, result: ScoreResult, partial: bool, previous: Path | None):
+    """The composite assessment of every township, or None with the reason (no scheme, nothing entered…)."""
+    scheme = rnd.scheme()
+    if scheme is None:
+        return None, ""
+    stored = rnd.assessment_entries()
+    if not stored:
+        return None, "未录入综合治理考核清单（chouyang checklist），未计算综合考核成绩"
+    towns = assessment_townships(rnd)
+    missing = [t for t in towns.township_code if t not in stored]
+    if missing and not partial:
+        raise ChouyangError(f"还有 {len(missing)} 个乡镇的考核清单未录入（如 {'、'.join(missing[:5])}），"
+                            "暂不能计算综合考核成绩。如确需先出部分结果，请加 --partial。")
+    if missing:
+        return None, f"还有 {len(missing)} 个乡镇的考核清单未录入，未计算综合考核成绩"
+    if result.partial:
+        return None, "抽样调查结果尚未全部录入，未计算综合考核成绩"
+    entries = Entries.concat([Entries.from_records(**stored[code]) for code in towns.township_code])
+    survey = result.townships[result.townships.status == COMPLETE]
+    return assess(scheme, towns, entries, survey=survey, previous=_previous_assessment(previous)), ""
+
+
 # --- score -----------------------------------------------------------------------------
 
 def _entries_or_refuse(rnd: Round, partial: bool) -> dict:
@@ -540,14 +670,18 @@ def _entries_or_refuse(rnd: Round, partial: bool) -> dict:
     return entries
 
 
-def score_round(rnd: Round, partial: bool = False) -> ScoreResult:
-    """Score the round's entered results (no files written)."""
+def score_round(rnd: Round, partial: bool = False, previous: Path | None = None) -> ScoreResult:
+    """Score the round's entered results, and its composite assessment when a scheme is there (no files written).
+
+    `previous` is last year's round folder (or its report/composite.csv), for the two-year escalation.
+    """
     rnd.require_unchanged_since_draw()
     rules = rnd.require_named()
     entries = _entries_or_refuse(rnd, partial)
     register = rnd.load_register()
     result = score_data(rules, rnd.frame(), rnd.sample(), register, entries, cases(rnd, rules, register))
     result.warnings = _warnings_table(register, entries)
+    result.assessment, result.assessment_note = _assessment(rnd, result, partial, previous)
     return result
 
 
@@ -560,12 +694,12 @@ def _warnings_table(register, entries: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=WARNING_COLUMNS)
 
 
-def score(rnd: Round, partial: bool = False) -> ScoreResult:
+def score(rnd: Round, partial: bool = False, previous: Path | None = None) -> ScoreResult:
     """Score the round and write report/ as a whole: cases.csv, townships.csv, county.csv, report.xlsx, report.pdf.
 
     The folder is built beside the old one and swapped in only when every file is written.
     """
-    result = score_round(rnd, partial)
+    result = score_round(rnd, partial, previous)
     rules = rnd.rules()
     with atomic_folder(rnd.report_dir) as folder:
         write_csvs(result, folder)
