@@ -200,7 +200,7 @@ class FormRenderer:
         plans = paginate(unit, self.layout)
         n = len(plans)
         record = {"format": 2, "form": self.layout.code, "round_id": unit.round_id, "unit_code": unit.unit_code,
-                  "units": "mm", "page_size": f["page"], "pages": []}
+                  "units": "mm", "page_size": f["page"], "table_x": [f["table_left"], f["table_right"]], "pages": []}
         for i, plan in enumerate(plans, start=1):
             pdf.add_page()
             page_id = PageId(unit.round_id, unit.unit_code, self.layout.code, i, n)
