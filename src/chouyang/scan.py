@@ -73,6 +73,7 @@ FILL_MIN, HEAVY_MIN = 0.7, 0.5
 # Ring around a box: a sector holds ink above RING_INK; a circle covers most of the 8 sectors.
 RING_INK, CIRCLE_SECTORS, RING_SUSPECT = 0.06, 6, 4
 RING_OUT = 1.9  # mm beyond a box's outline: the ring where a circle around it is looked for
+_LEFT, _RIGHT = 0b11000011, 0b00111100  # ring sectors on the left and right half of a box
 NOISE = 0.07  # darkness below this is paper (JPEG noise, paper texture)
 STEP = 0.16  # mm between samples of a box patch
 MARGIN = 2.6  # mm of patch around a box
@@ -455,7 +456,9 @@ def _group_shift(patches: np.ndarray, half: float) -> tuple[int, int]:
 
 
 def _box_features(patch: np.ndarray, half: float, lines: tuple[float, ...], ring_out: float) -> tuple[float, float, int]:
-    """(ink inside, dark share inside, ring sectors with ink) of one registered box patch.
+    """(ink inside, dark share inside, ring sectors with ink as bits) of one registered box patch.
+
+    Sector k covers the angles from -pi + k pi/4 (image axes: 0 and 7 are left, 3 and 4 right).
 
     `lines` are the x offsets (mm) of printed vertical lines near the box (its field's borders),
     left out of the ring; the ring reaches `ring_out` mm beyond the outline.
@@ -483,7 +486,7 @@ def _box_features(patch: np.ndarray, half: float, lines: tuple[float, ...], ring
     sector = ((angle + np.pi) / (2 * np.pi) * 8).astype(int) % 8
     ring_ink = np.bincount(sector, weights=scale(patch[ring]), minlength=8) / np.maximum(
         np.bincount(sector, minlength=8), 1)
-    return ink, dark, int((ring_ink >= RING_INK).sum())
+    return ink, dark, int(sum(1 << k for k in range(8) if ring_ink[k] >= RING_INK))
 
 
 def judge_group(features: list[tuple[float, float, int]]) -> tuple[list[str], list[float], float]:
@@ -494,12 +497,16 @@ def judge_group(features: list[tuple[float, float, int]]) -> tuple[list[str], li
     """
     inks = [f[0] for f in features]
     base = min(min(inks), 0.05)
-    inked = [(f[0] - base >= INK_FAINT or f[2] >= CIRCLE_SECTORS) and f[1] < HEAVY_MIN for f in features]
+    counts = [bin(f[2]).count("1") for f in features]
+    inked = [(f[0] - base >= INK_FAINT or n >= CIRCLE_SECTORS) and f[1] < HEAVY_MIN for f, n in zip(features, counts)]
     states, adj, conf = [], [], []
-    for i, (ink, dark, sectors) in enumerate(features):
+    for i, (ink, dark, mask) in enumerate(features):
         a = ink - base
+        sectors = counts[i]
         adj.append(round(a, 4))
-        others_clean = all(f[0] - base <= INK_EMPTY and f[2] < 2 for j, f in enumerate(features) if j != i)
+        others_clean = all(f[0] - base <= INK_EMPTY and n < 2 for j, (f, n) in enumerate(zip(features, counts)) if j != i)
+        # ink around a clean box is a neighbour's overshoot only when it lies on that neighbour's side
+        explained = any(inked[j] and mask & ~(_LEFT if j < i else _RIGHT) == 0 for j in range(len(features)) if j != i)
         if dark >= FILL_MIN:
             states.append(FILLED)
             conf.append(min(1.0, 0.5 + (dark - FILL_MIN) / (2 * (1 - FILL_MIN))))
@@ -512,7 +519,7 @@ def judge_group(features: list[tuple[float, float, int]]) -> tuple[list[str], li
         elif a >= INK_FAINT and others_clean:
             states.append(MARKED)
             conf.append(0.5 + 0.5 * min(1.0, (a - INK_FAINT) / (INK_MARK - INK_FAINT)))
-        elif a <= INK_EMPTY and (sectors == 0 or sectors < RING_SUSPECT and any(inked)):
+        elif a <= INK_EMPTY and (sectors == 0 or sectors < RING_SUSPECT and explained):
             states.append(EMPTY)
             conf.append(1.0 if sectors == 0 and a == 0 else 0.8)
         elif a <= INK_EMPTY and sectors >= CIRCLE_SECTORS:
