@@ -38,7 +38,7 @@ def scans(tmp_path_factory):
     base = tmp_path_factory.mktemp("scan")
     county = write_county(base / "county")
     rnd = steps.init(base / "R", "dengzhou-2016h1", county["frame"], county["teams"], county["register"]).round
-    steps.draw(rnd, "scan-seed")
+    steps.draw(rnd, "a")  # draws the units with register women (411381001201, 411381001202)
     steps.forms(rnd, workers=1)
     layouts = load_layouts(rnd.forms_dir)
     units = sorted(layouts)
@@ -54,8 +54,10 @@ def scans(tmp_path_factory):
         dpi = arg if how == "flatbed" else 200
         img = scansim.render_page(rnd.path / "forms" / f"{unit}.pdf", i, dpi, "RGB")
         answers = _page_answers(page, rng)
-        if k == 0:  # a correction: 查无此人 scribbled solid, 属实 ticked; and a cancelled box with nothing else
-            answers[("women_check", "W001")] = {"result": {"mark": "属实", "cancel": ["查无此人"]}}
+        women = [r["ref"] for r in page["rows"] if r["section"] == "women_check"]
+        if women and "corrected" not in truth:  # a correction: 查无此人 scribbled solid, 属实 ticked
+            answers[("women_check", women[0])] = {"result": {"mark": "属实", "cancel": ["查无此人"]}}
+            truth["corrected"] = (unit, i + 1, women[0])
         writer = scansim.random_writer(rng)
         truth[(unit, i + 1)] = scansim.fill_page(img, page, answers, dpi, rng, writer, font.path,
                                                  font.collection_index)
@@ -84,7 +86,8 @@ def scans(tmp_path_factory):
 def test_every_page_identified_and_bad_files_reported(scans):
     rnd, summary, truth, answers_of, layouts, files = scans
     assert sum(summary.units.values()) == len(files)
-    assert summary.units == {u: n for u, n in {u: sum(k[0] == u for k in truth) for u in layouts}.items() if n}
+    pages = [k for k in truth if k != "corrected"]
+    assert summary.units == {u: n for u, n in {u: sum(k[0] == u for k in pages) for u in layouts}.items() if n}
     problems = {(r[0], r[2]) for r in summary.rejected}
     assert problems == {("forged.png", "forged"), ("broken.pdf", "bad_file"), ("broken.jpg", "bad_file")}
     texts = [r[3] for r in summary.rejected if r[2] == "bad_file"]
@@ -115,18 +118,18 @@ def test_no_visible_mark_is_read_wrong_without_review(scans):
                 decisive += fkey in scansim.DECISIVE and expected != ""
                 if fkey in scansim.DECISIVE and not issues:
                     assert values[fkey] == expected, (path.name, key, fkey, f.states, states)
-    assert boxes > 800 and decisive > 40
+    assert boxes > 800 and decisive > 30
     assert wrong / boxes < 0.02
 
 
 def test_cancelled_box_hands_the_ticked_value_to_the_workbook(scans):
     """Issue 14's mutant: a box scribbled solid must not be read as the answer."""
     rnd, summary, truth, answers_of, layouts, files = scans
-    unit = sorted(layouts)[0]
-    assert truth[(unit, 1)][("women_check", "W001")]["result"] == [MARKED, "filled", "empty", "empty"]
+    unit, page, ref = truth["corrected"]
+    assert truth[(unit, page)][("women_check", ref)]["result"] == [MARKED, "filled", "empty", "empty"]
     ws = openpyxl.load_workbook(rnd.scan_dir / f"{unit}.xlsx")["育龄妇女核对"]
     col = {c.value: c.column for c in ws[3]}
-    row = next(r for r in range(4, ws.max_row + 1) if ws.cell(r, 1).value == "W001")
+    row = next(r for r in range(4, ws.max_row + 1) if ws.cell(r, 1).value == ref)
     assert ws.cell(row, col["核实结果"]).value == "属实"
 
 
