@@ -182,7 +182,7 @@ def test_workbook_values_and_review_lists(scans):
             if "witnesses" in a:
                 assert ws.cell(row, col["反映群众人数"]).value == a["witnesses"]
             checked += 1
-    assert checked >= 3
+    assert checked >= 2
 
 
 def test_review_crop_is_upright_with_its_headers(scans):
