@@ -163,3 +163,93 @@ def test_workbook_sheets_labels_validation_and_protection(unit):
         for row in sheet.iter_rows(values_only=True):
             for value in row:
                 assert not (isinstance(value, str) and FULL_ID.search(value)), (sheet.title, value)
+
+
+# --- the small county (fast): layout record, fitting text, numbering, workbook print setup ------------
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from chouyang import steps
+
+    from conftest import init_round, write_county
+
+    base = tmp_path_factory.mktemp("forms")
+    county = write_county(base / "county")
+    women = county["register"] / "women.csv"
+    text = women.read_text(encoding="utf-8").replace("王秀英", '=HYPERLINK("http://x")')
+    women.write_text(text.replace(",0001,", ",0012060004001234,"), encoding="utf-8")
+    rnd = init_round(base / "R", county)
+    steps.draw(rnd, "a")  # draws 411381001201 and 411381001202
+    steps.forms(rnd, workers=1)
+    return base, county, rnd
+
+
+def test_paper_columns_follow_the_workbook_and_decisive_values_are_ticks(small):
+    base, county, rnd = small
+    for path in (rnd.path / "forms").glob("*.layout.json"):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["format"] == 2 and record["form"] == "HC2"
+        for page in record["pages"]:
+            for row in page["rows"]:
+                entry = [k for k in vocab.sheet_columns(row["section"]) if k in row["fields"]]
+                assert list(row["fields"]) == entry  # same order as the workbook
+                for key in ("result", "witnesses", "verified", "true_sex", "true_parity", "true_type", "policy",
+                            "sex", "parity", "marital_status", "contraception", "actual_contraception"):
+                    if key in row["fields"]:
+                        assert row["fields"][key]["kind"] == "ticks", key
+                w = row["fields"]["witnesses"]["options"]
+                assert [(o["label"], o["value"]) for o in w] == [("0", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4),
+                                                                 ("5+", 5)]
+                if "parity" in row["fields"]:
+                    assert [o["value"] for o in row["fields"]["parity"]["options"]] == [1, 2, 3, 4]
+                if row["section"] == "missed_births":
+                    assert list(row["fields"])[:2] == ["mother_id", "mother_name"]
+                    assert row["fields"]["mother_id"]["kind"] == "write"
+    assert vocab.ENTRY_COLUMNS["missed_births"][:2] == ("mother_id", "mother_name")
+
+
+def test_sections_numbered_consecutively_and_threshold_marked(small):
+    base, county, rnd = small
+    unit = "411381001201"  # no benefits file in the small county: 一 .. 五
+    text = "".join(_pdf_text(rnd.path / "forms" / f"{unit}.pdf")).replace("\r", "")
+    for title in ("一、育龄妇女核对", "二、出生核对", "三、手术核对", "四、漏报出生", "五、漏档妇女"):
+        assert title in text
+    assert "六、" not in text
+    assert "反映群众人数（≥3人计入）" in text
+    assert not FULL_ID.search(text)
+
+
+def test_spare_blank_rows_never_start_a_page(small):
+    base, county, rnd = small
+    for path in (rnd.path / "forms").glob("*.layout.json"):
+        for page in json.loads(path.read_text(encoding="utf-8"))["pages"]:
+            rows = page["rows"]
+            continued = rows and all(r["ref"] is None for r in rows) and rows[0]["blank_index"] > 1
+            assert not (continued and len(rows) <= 3), path
+
+
+def test_long_text_shrinks_to_its_cell_and_is_refused_when_it_cannot_fit(small, tmp_path):
+    from chouyang import steps
+
+    base, county, rnd = small
+    text = "".join(_pdf_text(rnd.path / "forms" / "411381001201.pdf"))
+    assert "0012060004001234" in text.replace("\r", "").replace("\n", "")  # 16 digits, shrunk into the column
+    women = county["register"] / "women.csv"
+    women.write_text(women.read_text(encoding="utf-8").replace("李丽", "李" * 398), encoding="utf-8")
+    again = init_round(tmp_path / "R2", county)
+    steps.draw(again, "a")
+    with pytest.raises(ChouyangError, match=r"样本点 411381001202：育龄妇女核对，编号 W001，列「姓名」的内容太长"):
+        steps.forms(again, workers=1)
+
+
+def test_entry_workbook_prints_whole_and_keeps_register_text_inert(small):
+    base, county, rnd = small
+    wb = openpyxl.load_workbook(rnd.path / "entry" / "411381001201.xlsx")
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows.replace("$", "") == "3:3"
+    cell = wb["育龄妇女核对"]["B4"]
+    assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"
+    assert not list((rnd.path / "entry").glob(".chouyang-tmp-*"))

@@ -324,8 +324,8 @@ def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
     with tqdm(desc="识别扫描页", unit="页", disable=None) as bar:
         summary = steps.scan(steps.open_round(round_dir), paths, progress=bar.update, workers=workers)
     click.echo(f"共 {summary.pages} 页：识别 {sum(summary.units.values())} 页，涉及 {len(summary.units)} 个样本点。")
-    for source, index, problem in summary.rejected:
-        click.echo(f"  {source} 第 {index} 页：{steps.PROBLEM_TEXT[problem]}")
+    for *_, text in summary.rejected:
+        click.echo(f"  {text}")
     for source, index, what in summary.duplicates:
         click.echo(f"  {source} 第 {index} 页：与另一份扫描重复（{what}），已保留较清晰的一份")
     for unit, pages in summary.missing.items():

@@ -31,7 +31,7 @@ from .inputs import id_check_digit
 from .pdf import full_font
 from .round import Round
 from .rules import load_preset
-from .scansim import degrade, mark_page, render_page
+from .scansim import fill_page, flatbed, photo, random_writer, render_page
 
 XINGSHAN = ("411381550", "杏山旅游管理区")  # not an official division; synthetic code
 DEMO_ROUND_ID = "2016H1"
@@ -477,8 +477,20 @@ def simulate_field_entry(rnd, truth_dir: Path, out_dir: Path, base_dir: Path | N
     return written
 
 
+def _paper_answer(key: str, value) -> object:
+    """What a team member marks or writes on paper for a typed value (scales end in 5+ and 4+)."""
+    if key in vocab.SCALES:
+        top = vocab.SCALES[key][-1][1]
+        return min(int(value), top)
+    return str(value).replace("-", "") if "date" in key else value
+
+
 def simulate_scans(rnd, truth_dir: Path, out_dir: Path, seed: str, progress=None, units=None) -> list[Path]:
-    """Print, fill by hand (from the truth) and scan every form page: one JPEG per page, shuffled."""
+    """Print, fill by hand (from the truth) and scan every form page: one JPEG per page, shuffled.
+
+    Each unit's forms are filled by one writer; most pages go through a flatbed scanner, some are
+    phone photos.
+    """
     primary = rnd.primaries()
     checklists = rnd.checklists(primary.unit_code)
     truth = _truth(truth_dir)
@@ -498,27 +510,20 @@ def simulate_scans(rnd, truth_dir: Path, out_dir: Path, seed: str, progress=None
             table = cl.sections.get(sheet)
             for reg in ([] if table is None else table.to_dict("records")):
                 values = _check_row_values(sheet, reg, by_key[sheet].loc[reg[REGISTER_KEY[sheet]]])
-                answers[(sheet, reg["ref"])] = {k: ("scribble" if k in ("actual_contraception", "true_birth_date",
-                                                                         "note") else str(v))
-                                                for k, v in values.items()}
+                answers[(sheet, reg["ref"])] = {k: _paper_answer(k, v) for k, v in values.items()}
         for sheet in vocab.MISSED_SHEETS:
             rows = truth[sheet][truth[sheet].unit_code == unit].to_dict("records")
             for i, found in enumerate(rows, start=1):
-                a = {"witnesses": found["witnesses"], "verified": found["verified"]}
-                if sheet == "missed_births":
-                    a.update(sex=found["sex"], policy=found["policy"], parity=found["parity"], child_name="scribble",
-                             birth_date="scribble", mother_name="scribble")
-                else:
-                    a.update(person_id="scribble", name="scribble", birth_date="scribble")
-                answers[(sheet, i)] = a
+                answers[(sheet, i)] = {k: _paper_answer(k, found[k]) for k in vocab.ENTRY_COLUMNS[sheet]
+                                       if found.get(k, "") != ""}
+        writer = random_writer(rng)
         for i, page in enumerate(layouts[unit]["pages"]):
-            dpi = int(rng.choice([150, 200, 300], p=[0.5, 0.35, 0.15]))
-            img = render_page(rnd.path / "forms" / f"{unit}.pdf", i, dpi)
-            mark_page(img, page, answers, dpi, rng, font.path, font.collection_index)
-            img = degrade(img, rng, float(rng.uniform(-3, 3)), bool(rng.random() < 0.2),
-                          int(rng.integers(50, 90)), float(rng.uniform(0, 0.7)), float(rng.uniform(0, 8)))
+            dpi = float(rng.choice([150, 200, 300], p=[0.4, 0.45, 0.15]))
+            img = render_page(rnd.path / "forms" / f"{unit}.pdf", i, dpi, "RGB")
+            fill_page(img, page, answers, dpi, rng, writer, font.path, font.collection_index)
+            img = photo(img, rng) if rng.random() < 0.15 else flatbed(img, dpi, rng)
             path = out_dir / f"{hashlib.sha256(f'{unit}|{i}'.encode()).hexdigest()[:12]}.jpg"
-            img.save(path, quality=90)
+            img.save(path, quality=92)
             files.append(path)
             if progress:
                 progress(1)

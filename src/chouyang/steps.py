@@ -10,6 +10,7 @@ draw) and logs what it did; it prints nothing.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import secrets
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from . import __version__
+from . import __version__, atomic
 from . import inputs as inp
 from .assessment import assess
 from .assessment_ingest import ValidChecklist, duplicate_townships, survey_computed, validate_checklist
@@ -73,12 +74,15 @@ from .scan import (
     ScanSummary,
     count_marks,
     fill_workbook,
+    load_layouts,
     pick_pages,
     read_files,
+    review_json,
     save_review_crop,
 )
 from .scheme import scheme_names, scheme_text
 from .score import COMPLETE, WARNING_COLUMNS, ScoreResult, county_summary_line, score_data
+from .xlsx import save_workbook
 
 __all__ = ["PROBLEM_TEXT", "county_summary_line", "open_round", "init", "commit", "draw", "verify", "replace",
            "plan", "forms", "ingest", "status", "cases", "scan", "score", "export_unit"]
@@ -547,43 +551,50 @@ def export_unit(rnd: Round, unit_code: str, folder: Path) -> Path:
 # --- scan ----------------------------------------------------------------------------
 
 def scan(rnd: Round, files, progress=None, workers: int | None = None) -> ScanSummary:
-    """Read scans of this round's forms; writes scan/<unit>.xlsx, scan/review/, scan/unassigned/."""
+    """Read scans of this round's forms; writes scan/<unit>.xlsx, scan/review/, scan/unassigned/.
+
+    A file that is no readable PDF or image is reported and the others are read; when no file
+    can be read at all, nothing is written and the error names every file.
+    """
     rnd.require_unchanged_since_draw()
-    layouts = rnd.layouts()
+    layouts = load_layouts(rnd.forms_dir)
     out = rnd.scan_dir
-    (out / "review").mkdir(parents=True, exist_ok=True)
-    (out / "unassigned").mkdir(parents=True, exist_ok=True)
     reads = read_files(files, rnd.secret(), rnd.rules().round.id, layouts, out / "unassigned", progress, workers)
+    bad = [r for r in reads if r.problem == "bad_file"]
+    if reads and len(bad) == len(reads):
+        raise ChouyangError("没有可识别的扫描文件，没有写入任何识别结果",
+                            [Problem(r.source, r.detail) for r in bad])
+    (out / "review").mkdir(parents=True, exist_ok=True)
     picked = pick_pages(reads)
     review, marks = {}, 0
     for unit, unit_reads in picked.units.items():
         marks += sum(count_marks(r) for r in unit_reads)
-        review[unit] = _write_scan_unit(rnd, unit, unit_reads, layouts[unit]["page_size"][0])
+        review[unit] = _write_scan_unit(rnd, unit, unit_reads, layouts[unit])
     missing = picked.missing()
     summary = ScanSummary(len(reads), {u: len(r) for u, r in picked.units.items()}, picked.rejected,
                           picked.duplicates, missing, review, marks)
     rnd.log("scan", {"files": [str(f) for f in files], "pages": len(reads), "units": summary.units,
-                     "rejected": picked.rejected, "duplicates": picked.duplicates,
+                     "rejected": [r[:3] for r in picked.rejected], "duplicates": picked.duplicates,
                      "missing": {u: m for u, m in missing.items() if m}, "review": review})
-    if not any((out / "unassigned").iterdir()):
-        (out / "unassigned").rmdir()
     return summary
 
 
-def _write_scan_unit(rnd: Round, unit: str, reads: list, width_mm: float) -> int:
-    """scan/<unit>.xlsx (the entry workbook with what was read), its review list and crops."""
+def _write_scan_unit(rnd: Round, unit: str, reads: list, layout: dict) -> int:
+    """scan/<unit>.xlsx (the entry workbook with what was read), its review lists and crops."""
     out = rnd.scan_dir
     wb = openpyxl.load_workbook(rnd.entry_dir / f"{unit}.xlsx")
     items = fill_workbook(wb, reads)
     for item in items:
-        save_review_crop(item, width_mm, out / "review")
+        save_review_crop(item, layout["table_x"], out / "review")
     for read in reads:
         read.image = None  # free the page images of this unit
-    wb.save(out / f"{unit}.xlsx")
-    with open(out / "review" / f"{unit}.csv", "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, REVIEW_COLUMNS)
-        writer.writeheader()
-        writer.writerows(item.as_row() for item in items)
+    save_workbook(wb, out / f"{unit}.xlsx")
+    text = io.StringIO()
+    writer = csv.DictWriter(text, REVIEW_COLUMNS)
+    writer.writeheader()
+    writer.writerows(item.as_row() for item in items)
+    atomic.write_text(out / "review" / f"{unit}.csv", text.getvalue(), encoding="utf-8-sig")
+    atomic.write_text(out / "review" / f"{unit}.json", review_json(layout["round_id"], unit, items))
     return len(items)
 
 

@@ -92,6 +92,7 @@ RESULTS = {
 }
 
 # Values offered (tick boxes on paper, drop-down lists in the workbook) per entry column.
+# 实际节育措施 left empty means "as in the register".
 CHOICES = {
     "verified": YES_NO,
     "true_sex": SEX,
@@ -104,10 +105,28 @@ CHOICES = {
 }
 
 
+# Integer values printed as tick scales on paper (SPEC §3.6): (label, stored value).  The last
+# option is open-ended: 5+ is stored as 5, 4+ as 4.  5 covers any `min_witnesses` up to 5.
+WITNESS_SCALE = (("0", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5+", 5))
+PARITY_SCALE = (("1", 1), ("2", 2), ("3", 3), ("4+", 4))
+SCALES = {"witnesses": WITNESS_SCALE, "true_parity": PARITY_SCALE, "parity": PARITY_SCALE}
+# Scales whose open-ended top option loses information that can matter (a register parity of 5
+# ticked as 4+ would read as a different parity): a tick there is confirmed by a person.
+CONFIRM_TOP = ("true_parity", "parity")
+
+
 def choices_for(section: str, key: str) -> tuple[str, ...] | None:
     if key == "result":
         return RESULTS.get(section)
     return CHOICES.get(key)
+
+
+def options_for(section: str, key: str) -> tuple[tuple[str, str | int], ...] | None:
+    """Every tick option of an entry column on paper: (printed label, value stored), or None for free text."""
+    if key in SCALES:
+        return SCALES[key]
+    choices = choices_for(section, key)
+    return tuple((c, c) for c in choices) if choices else None
 
 
 def label_for(section: str, key: str) -> str:
@@ -115,6 +134,7 @@ def label_for(section: str, key: str) -> str:
     return REGISTER_LABELS.get(section, {}).get(key) or ENTRY_LABELS[key]
 
 # Columns of each entry sheet, in order: ref, register columns shown, then what the team enters.
+# The printed form (forms/survey.toml) and the entry workbook both take their columns from here.
 ENTRY_COLUMNS = {
     "women_check": ("result", "actual_contraception", "witnesses", "verified", "note"),
     "births_check": ("result", "true_sex", "true_birth_date", "true_parity", "witnesses", "verified", "note"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import vocab
+from ..atomic import atomic_path, write_text
 from ..pdf import FontFile, subset_font
 from ..pool import map_in_workers
 from . import render
@@ -81,8 +82,9 @@ def _render_unit(job: dict) -> int:
     """Worker: one unit's PDF, layout record and entry workbook; returns its page count."""
     renderer: FormRenderer = _WORKER["renderer"]
     form: UnitForm = job["form"]
-    record = renderer.render(form, job["pdf"])
-    Path(job["layout"]).write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    with atomic_path(Path(job["pdf"])) as tmp:
+        record = renderer.render(form, tmp)
+    write_text(Path(job["layout"]), json.dumps(record, ensure_ascii=False, separators=(",", ":")))
     write_entry_workbook(job["xlsx"], round_id=form.round_id, round_name=form.round_name,
                          unit_code=form.unit_code, unit_name=form.unit_name,
                          township_name=form.township_name, register_fingerprint=job["fingerprint"],
@@ -93,7 +95,10 @@ def _render_unit(job: dict) -> int:
 
 def render_units(forms: list[UnitForm], forms_dir: Path, entry_dir: Path, secret: bytes, font: FontFile,
                  register_fingerprint: str, progress=None, workers: int | None = None) -> int:
-    """Write forms/<unit>.pdf, forms/<unit>.layout.json and entry/<unit>.xlsx; returns the pages written."""
+    """Write forms/<unit>.pdf, forms/<unit>.layout.json and entry/<unit>.xlsx; returns the pages written.
+
+    Each file appears whole or not at all (chouyang.atomic): a killed run leaves no truncated file.
+    """
     forms_dir.mkdir(exist_ok=True)
     entry_dir.mkdir(exist_ok=True)
     jobs = ({"form": form, "pdf": str(forms_dir / f"{form.unit_code}.pdf"),

@@ -1,9 +1,17 @@
 """Lay out and draw the survey form of one sample point (PDF), and its layout record (JSON).
 
 Pagination is decided before drawing, so every page knows "i of n" for its
-footer and QR code.  Every tick box, digit box and write-in box is drawn on
-a fixed grid and its position (mm from the page's top-left corner) goes into
-the layout record, for reading the form back from a scan.
+footer and QR code.  Page 1 starts with the unit's summary, the filling
+instructions and the signature line, then the tables flow over the pages.
+Every value that decides a case is a row of tick boxes under a two-line
+header (the column's label, then one label per option); write-in boxes are
+left only for free text.  Every box's position (mm from the page's top-left
+corner), its kind and the value each option stores go into the layout
+record, which is all the scan reader knows about the form.
+
+Register text is shrunk or wrapped to fit its cell and never printed over a
+neighbouring cell; a value that cannot fit even so is refused with its unit,
+row and column named.
 """
 
 from __future__ import annotations
@@ -11,11 +19,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from fpdf.enums import WrapMode
-
 from ..checklist import UnitChecklist
+from ..errors import ChouyangError
 from ..pdf import ChinesePDF, FontFile
-from .layout import FormLayout, FormSection
+from .layout import FormColumn, FormLayout, FormSection
 from .qr import PageId, draw_qr, payload
 
 # Which checklist column is printed for a register column (ID numbers masked).
@@ -25,6 +32,12 @@ _DISPLAY = {
     ("births_check", "birth_date"): "birth_date_text",
     ("procedures_check", "date"): "date_text",
 }
+_NUMERALS = "一二三四五六七八九十"
+_PT = 0.3528  # mm per point
+_LINE = 1.12  # line height in font sizes
+_THRESHOLD_FILL = 200  # grey of the header cells of witness counts that confirm a case
+_INSTRUCTION_TOP = 37.0
+_INSTRUCTION_LINE = 4.2
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class Placed:
     row: dict | None = None
     blank_index: int | None = None
     continued: bool = False
+    number: int = 0  # the section's number as printed (一、二、…), consecutive over the sections present
 
 
 @dataclass
@@ -65,49 +79,105 @@ def display_value(section: str, key: str, row: dict) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:g}"
+        return "" if math.isnan(value) else f"{value:g}"
     return str(value)
 
 
+def section_title(section: FormSection, number: int) -> str:
+    return f"{_NUMERALS[number - 1]}、{section.title}"
+
+
+def first_table_top(unit: UnitForm) -> float:
+    return _INSTRUCTION_TOP + _INSTRUCTION_LINE * len(cover_lines(unit)) + 2.0
+
+
 def paginate(unit: UnitForm, layout: FormLayout) -> list[PagePlan]:
-    """Page 1 is the cover; the sections flow over the following pages."""
+    """Sections flow over the pages from below page 1's instructions; each page repeats the header."""
     f = layout.form
     top, bottom = float(f["table_top"]), float(f["table_bottom"])
-    rh, hh = float(f["row_height"]), float(f["header_row_height"])
-    title_h = 7.0
-    pages = [PagePlan(), PagePlan()]
-    y = top
+    rh, hh, title_h = float(f["row_height"]), layout.header_height, float(f["section_title_height"])
+    pages = [PagePlan()]
+    y = first_table_top(unit)
+    number = 0
     for section in layout.sections:
         if section.key not in unit.checklist.sections and not section.blank:
             continue
+        number += 1
         if section.blank:
             rows = [None] * unit.blank_rows
+            fit = int((bottom - y - title_h - hh) // rh)
+            if fit < len(rows) <= fit + int(f["spare_blank_rows"]) and fit >= int(f["min_blank_rows"]):
+                rows = rows[:fit]  # a few spare rows are not worth a page of their own
         else:
             rows = unit.checklist.sections[section.key].to_dict("records")
         if y + title_h + hh + rh > bottom:
             pages.append(PagePlan())
             y = top
-        pages[-1].items.append(Placed(section.key, "title", y))
+        pages[-1].items.append(Placed(section.key, "title", y, number=number))
         y += title_h
         pages[-1].items.append(Placed(section.key, "header", y))
         y += hh
         if not rows:
             pages[-1].items.append(Placed(section.key, "empty", y))
-            y += rh + 3
+            y += rh + 2
             continue
         for i, row in enumerate(rows):
             if y + rh > bottom:
                 pages.append(PagePlan())
                 y = top
-                pages[-1].items.append(Placed(section.key, "title", y, continued=True))
+                pages[-1].items.append(Placed(section.key, "title", y, continued=True, number=number))
                 y += title_h
                 pages[-1].items.append(Placed(section.key, "header", y))
                 y += hh
             pages[-1].items.append(Placed(section.key, "row", y, row=row,
                                           blank_index=i + 1 if section.blank else None))
             y += rh
-        y += 3
+        y += 2
     return pages
+
+
+class TextFitter:
+    """Fits text into a cell: the largest size from `size` down to `smallest`, on up to 3 lines."""
+
+    def __init__(self, pdf: ChinesePDF, size: float):
+        self.pdf = pdf
+        self.base = size
+        self._char: dict[str, float] = {}
+
+    def width(self, text: str, size: float) -> float:
+        missing = [c for c in set(text) if c not in self._char]
+        if missing:
+            self.pdf.set_font(size=self.base)
+            for c in missing:
+                self._char[c] = self.pdf.get_string_width(c)
+        return sum(self._char[c] for c in text) * size / self.base
+
+    def _wrap(self, text: str, width: float, size: float, lines: int) -> list[str] | None:
+        out, line = [], ""
+        for c in text:
+            if line and self.width(line + c, size) > width:
+                out.append(line)
+                line = c
+                if len(out) == lines:
+                    return None
+            else:
+                line += c
+        out.append(line)
+        return out if len(out) <= lines else None
+
+    def fit(self, text: str, width: float, height: float, size: float, smallest: float):
+        """(size, lines) for the largest size that fits, or None."""
+        s = size
+        while s >= smallest - 1e-9:
+            for n in (1, 2, 3):
+                if n * s * _PT * _LINE > height:
+                    break
+                lines = [text] if n == 1 and self.width(text, s) <= width else \
+                    self._wrap(text, width, s, n) if n > 1 else None
+                if lines:
+                    return s, lines
+            s -= 0.5
+        return None
 
 
 class FormRenderer:
@@ -117,7 +187,6 @@ class FormRenderer:
         self.layout = layout
         self.secret = secret
         self.font = font
-        self._label_widths: dict[str, float] = {}
 
     def render(self, unit: UnitForm, path) -> dict:
         """Write the PDF; returns the layout record (JSON-ready dict)."""
@@ -126,18 +195,19 @@ class FormRenderer:
         pdf.set_auto_page_break(False)
         pdf.set_title(f"{unit.round_name} {unit.township_name} {unit.unit_name} 核查表")
         pdf.set_creator("chouyang")
+        self.fitter = TextFitter(pdf, float(f["font_size"]))
+        self.unit = unit
         plans = paginate(unit, self.layout)
         n = len(plans)
-        record = {"form": self.layout.code, "round_id": unit.round_id, "unit_code": unit.unit_code,
-                  "units": "mm", "page_size": f["page"], "pages": []}
+        record = {"format": 2, "form": self.layout.code, "round_id": unit.round_id, "unit_code": unit.unit_code,
+                  "units": "mm", "page_size": f["page"], "table_x": [f["table_left"], f["table_right"]], "pages": []}
         for i, plan in enumerate(plans, start=1):
             pdf.add_page()
             page_id = PageId(unit.round_id, unit.unit_code, self.layout.code, i, n)
             page_record = self._frame(pdf, unit, page_id)
             if i == 1:
-                self._cover(pdf, unit)
-            else:
-                page_record["rows"] = self._table(pdf, plan)
+                self._instructions(pdf, unit)
+            page_record["headers"], page_record["rows"] = self._table(pdf, plan)
             record["pages"].append(page_record)
         pdf.output(str(path))
         return record
@@ -156,74 +226,59 @@ class FormRenderer:
         qs = float(f["qr_size"])
         text = payload(self.secret, page)
         draw_qr(pdf, text, qx, qy, qs)
-        m = float(f["margin"])
+        left = float(f["corner_marks"][0][0]) + size + 3
+        text_w = qx - left - 4
         pdf.set_font(size=13)
-        pdf.set_xy(m, 9)
-        pdf.cell(qx - m - 4, 7, f["title"], align="C")
+        pdf.set_xy(left, 8)
+        pdf.cell(text_w, 7, f["title"], align="C")
         pdf.set_font(size=9)
-        pdf.set_xy(m, 17)
-        pdf.cell(qx - m - 4, 5, unit.round_name, align="C")
-        pdf.set_xy(m, 24)
-        pdf.cell(qx - m - 4, 5, f"乡镇（街道）：{unit.township_name}　　样本点：{unit.unit_name}（{unit.unit_code}）"
-                                f"　　调查组：{unit.team}　　调查日期：{unit.days}")
-        pdf.set_xy(m, 30)
-        pdf.cell(qx - m - 4, 5, f"调查时限：{unit.period}　　轮次：{unit.round_id}　　表号：{self.layout.code}")
-        pdf.set_xy(m, height - 11)
-        pdf.cell(width - 2 * m, 5, f"第 {page.page} 页 共 {page.pages} 页", align="C")
+        pdf.set_xy(left, 15.5)
+        pdf.cell(text_w, 5, unit.round_name, align="C")
+        pdf.set_xy(left, 22)
+        pdf.cell(text_w, 5, f"乡镇（街道）：{unit.township_name}　　样本点：{unit.unit_name}（{unit.unit_code}）")
+        pdf.set_xy(left, 27.5)
+        pdf.cell(text_w, 5, f"调查组：{unit.team}　　调查日期：{unit.days}　　调查时限：{unit.period}　　"
+                            f"轮次：{unit.round_id}　　表号：{self.layout.code}")
+        pdf.set_xy(0, height - 12)
+        pdf.cell(width, 5, f"第 {page.page} 页 共 {page.pages} 页", align="C")
         return {"page": page.page, "qr": {"x": qx, "y": qy, "w": qs, "h": qs, "payload": text},
-                "corner_marks": marks, "rows": []}
+                "corner_marks": marks}
 
-    def _cover(self, pdf: ChinesePDF, unit: UnitForm) -> None:
-        m = float(self.layout.form["margin"])
-        pdf.set_xy(m, 42)
-        pdf.set_font(size=11)
-        lines = cover_lines(unit)
-        for line in lines:
-            pdf.set_x(m)
-            pdf.multi_cell(250, 7, line, align="L", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(8)
-        pdf.set_x(m)
-        pdf.cell(0, 8, "调查组长（签字）：________________　　　乡镇代表（签字）：________________　　　"
-                       "日期：________________")
+    def _instructions(self, pdf: ChinesePDF, unit: UnitForm) -> None:
+        left = float(self.layout.form["table_left"])
+        pdf.set_font(size=7.5)
+        for i, line in enumerate(cover_lines(unit)):
+            pdf.text(left, _INSTRUCTION_TOP + 3 + i * _INSTRUCTION_LINE, line)
 
     # -- tables --
-    def _label_width(self, pdf: ChinesePDF, text: str) -> float:
-        """String width at the table font size, cached (names and labels repeat a lot)."""
-        if text not in self._label_widths:
-            if len(self._label_widths) > 50_000:
-                self._label_widths.clear()
-            self._label_widths[text] = pdf.get_string_width(text)
-        return self._label_widths[text]
-
-    def _table(self, pdf: ChinesePDF, plan: PagePlan) -> list[dict]:
+    def _table(self, pdf: ChinesePDF, plan: PagePlan) -> tuple[list[dict], list[dict]]:
         f = self.layout.form
-        m = float(f["margin"])
-        rh, hh = float(f["row_height"]), float(f["header_row_height"])
-        font_size = float(f["font_size"])
-        rows = []
+        x0 = float(f["table_left"])
+        rh = float(f["row_height"])
+        headers, rows = [], []
         run: list[Placed] = []  # consecutive table rows of one section: their grid is drawn at once
         for item in plan.items + [Placed("", "end", 0)]:
             if run and (item.kind != "row" or item.section != run[0].section):
-                self._grid(pdf, self.layout.section(run[0].section), run[0].y, run[-1].y + rh, m)
+                self._grid(pdf, self.layout.section(run[0].section), run[0].y, run[-1].y + rh, x0)
                 run = []
             if item.kind == "end":
                 break
             section = self.layout.section(item.section)
             if item.kind == "title":
                 pdf.set_font(size=10)
-                pdf.set_xy(m, item.y)
-                pdf.cell(0, 7, section.title + ("（续）" if item.continued else ""))
+                pdf.text(x0, item.y + 4.8, section_title(section, item.number) + ("（续）" if item.continued else ""))
             elif item.kind == "header":
-                self._header(pdf, section, item.y, hh, m)
+                self._header(pdf, section, item.y, x0)
+                headers.append({"section": section.key, "y": round(item.y, 3), "h": self.layout.header_height})
             elif item.kind == "empty":
-                pdf.set_font(size=font_size)
-                pdf.set_xy(m, item.y)
+                pdf.set_font(size=float(f["font_size"]))
+                pdf.set_xy(x0, item.y)
                 pdf.cell(sum(c.width for c in section.columns), rh, "（本样本点在调查时限内没有在册记录）",
                          border=1, align="C")
             else:
-                rows.append(self._row(pdf, section, item, rh, m, font_size))
+                rows.append(self._row(pdf, section, item, rh, x0) | {"header": len(headers) - 1})
                 run.append(item)
-        return rows
+        return headers, rows
 
     def _grid(self, pdf: ChinesePDF, section: FormSection, top: float, bottom: float, x: float) -> None:
         """Cell borders of a block of rows as whole lines (far fewer drawing calls than a rect per cell)."""
@@ -238,80 +293,99 @@ class FormRenderer:
             x += col.width
         pdf.line(x, top, x, bottom)
 
-    def _header(self, pdf: ChinesePDF, section: FormSection, y: float, h: float, x: float) -> None:
-        pdf.set_font(size=7.5)
-        pdf.set_fill_color(225, 225, 225)
+    def _fit_cell(self, text: str, x: float, y: float, w: float, h: float, size: float, where=None) -> None:
+        """Draw text centred in a cell, shrunk or wrapped to fit; `where` names the cell when it cannot fit."""
+        if not text:
+            return
+        fitted = self.fitter.fit(text, w - 1.0, h - 0.8, size, float(self.layout.form["min_font_size"]))
+        if fitted is None:
+            if where is None:
+                raise AssertionError(f"layout: label {text!r} does not fit its header cell")
+            section, row, column = where
+            raise ChouyangError(f"样本点 {self.unit.unit_code}：{section}，{row}，列「{column}」的内容太长，"
+                                f"缩小字号、换行后仍印不下（{len(text)} 个字符：{text[:24]}…）。请在全员人口信息中核对。")
+        s, lines = fitted
+        pdf = self.fitter.pdf
+        pdf.set_font(size=s)
+        line_h = s * _PT * _LINE
+        first = y + (h - line_h * len(lines)) / 2 + line_h * 0.78
+        for i, line in enumerate(lines):
+            pdf.text(x + (w - self.fitter.width(line, s)) / 2, first + i * line_h, line)
+
+    def _header(self, pdf: ChinesePDF, section: FormSection, y: float, x: float) -> None:
+        f = self.layout.form
+        lh, oh = float(f["label_row_height"]), float(f["option_row_height"])
+        pdf.set_fill_color(228, 228, 228)
+        threshold = self.unit.min_witnesses
         for col in section.columns:
-            pdf.set_xy(x, y)
-            pdf.cell(col.width, h, col.label, border=1, align="C", fill=True)
+            if col.kind != "ticks":
+                pdf.rect(x, y, col.width, lh + oh, style="DF")
+                self._fit_cell(col.label, x, y, col.width, lh + oh, 7.0)
+                x += col.width
+                continue
+            label = f"{col.label}（≥{threshold}人计入）" if col.key == "witnesses" else col.label
+            pdf.rect(x, y, col.width, lh, style="DF")
+            self._fit_cell(label, x, y, col.width, lh, 7.0)
+            for i, option in enumerate(col.options):
+                shaded = col.key == "witnesses" and int(option.value) >= threshold
+                pdf.set_fill_color(*((_THRESHOLD_FILL,) * 3 if shaded else (228, 228, 228)))
+                ox = x + i * col.option_width
+                pdf.rect(ox, y + lh, col.option_width, oh, style="DF")
+                self._fit_cell(option.label, ox, y + lh, col.option_width + 0.6, oh, 7.0)
+            pdf.set_fill_color(228, 228, 228)
             x += col.width
         pdf.set_fill_color(0, 0, 0)
 
-    def _row(self, pdf: ChinesePDF, section: FormSection, item: Placed, h: float, x: float,
-             font_size: float) -> dict:
+    def _row(self, pdf: ChinesePDF, section: FormSection, item: Placed, h: float, x: float) -> dict:
         f = self.layout.form
-        tick, digit = float(f["tick_box"]), float(f["digit_box"])
+        tick = float(f["tick_box"])
         row = item.row or {}
         fields: dict = {}
-        pdf.set_font(size=font_size)
-        # text() is far cheaper than cell(); the baseline centres 8 pt text in the row
-        baseline = item.y + h / 2 + font_size * 0.3528 * 0.36
+        size = float(f["font_size"])
         for col in section.columns:
             if col.kind == "register":
-                text = display_value(section.key, col.key, row)
-                if text:
-                    pdf.text(x + (col.width - self._label_width(pdf, text)) / 2, baseline, text)
+                text = str(item.blank_index) if section.blank else display_value(section.key, col.key, row)
+                where = (section_title(section, 1)[2:], f"编号 {row.get('ref')}", col.label)
+                self._fit_cell(text, x, item.y, col.width, h, size, where)
             elif col.kind == "ticks":
-                boxes = []
-                cx = x + 1.2
-                by = item.y + (h - tick) / 2
-                for option in col.options:
-                    pdf.rect(cx, by, tick, tick)
-                    boxes.append({"value": option, "x": round(cx, 3), "y": round(by, 3), "w": tick, "h": tick})
-                    label_w = self._label_width(pdf, option)
-                    pdf.text(cx + tick + 0.6, baseline, option)
-                    cx += tick + label_w + 2.0
-                if cx - x > col.width + 0.5:
-                    raise AssertionError(f"layout: column {col.key} of {section.key} is too narrow")
-                fields[col.key] = boxes
-            elif col.kind == "digits":
-                total = col.digits * digit
-                dx = x + (col.width - total) / 2
-                dy = item.y + (h - digit) / 2
-                boxes = []
-                for k in range(col.digits):
-                    pdf.rect(dx + k * digit, dy, digit, digit)
-                    boxes.append({"digit": k, "x": round(dx + k * digit, 3), "y": round(dy, 3),
-                                  "w": digit, "h": digit})
-                fields[col.key] = boxes
+                fields[col.key] = self._ticks(pdf, col, x, item.y + (h - tick) / 2, tick)
             else:  # write-in: the cell itself is the box
-                fields[col.key] = {"x": round(x, 3), "y": round(item.y, 3), "w": col.width, "h": h}
+                fields[col.key] = {"kind": "write", "label": col.label, "x": round(x, 3), "y": round(item.y, 3),
+                                   "w": col.width, "h": h}
             x += col.width
         return {"section": section.key, "ref": row.get("ref"), "blank_index": item.blank_index,
                 "y": round(item.y, 3), "h": h, "fields": fields}
 
+    @staticmethod
+    def _ticks(pdf: ChinesePDF, col: FormColumn, x: float, y: float, tick: float) -> dict:
+        options = []
+        for i, option in enumerate(col.options):
+            bx = x + i * col.option_width + (col.option_width - tick) / 2
+            pdf.rect(bx, y, tick, tick)
+            options.append({"label": option.label, "value": option.value, "x": round(bx, 3), "y": round(y, 3),
+                            "w": tick, "h": tick})
+        return {"kind": "ticks", "label": col.label, "options": options, "open_top": col.open_top,
+                "confirm_top": col.confirm_top}
+
 
 def cover_lines(unit: UnitForm) -> list[str]:
-    """The cover page's summary, instructions and signature wording."""
+    """Page 1's summary, instructions and signature line."""
     c = unit.checklist
-    lines = [
+    confirm = f"经 {unit.min_witnesses} 名以上群众分别反映" + ("并经调查组查实" if unit.require_verified else "")
+    return [
         f"本样本点在册育龄妇女 {c.count('women_check')} 人；调查时限内在册出生 {c.count('births_check')} 例、"
         f"手术 {c.count('procedures_check')} 例"
         + (f"；资格记录 {c.count('benefits_check')} 条。" if "benefits_check" in c.sections else "。"),
-        "",
-        "填表说明：",
-        "1. 逐户逐人核对，每一行都必须勾选「核实结果」，不得空项。",
-        "2. 育龄妇女：属实＝本人在本村，信息无误；查无此人＝本村没有此人（虚报）；迁出、死亡按实际勾选。",
-        "3. 出生、手术：属实＝确有其事且信息正确；虚报＝实际没有发生；错报＝确有其事但性别、日期、孩次或手术类型不对，"
-        "请在右侧填写实际情况。",
-        "4. 漏报出生＝现场发现、在册中没有的出生；漏档妇女＝现场发现、在册中没有的育龄妇女。填写在最后两部分的空白行中。",
-        f"5. 误差只有经 {unit.min_witnesses} 名以上群众分别反映"
-        + ("并经调查组查实" if unit.require_verified else "")
-        + "才予确认：请填写「反映群众人数」，并勾选「调查组查实」是或否。未确认的列为待核实，不扣分。",
-        "6. 表中身份证号已隐去中间 8 位；漏档妇女请完整填写身份证号。",
-        "7. 调查结果须现场反馈：调查组长和乡镇代表在下方签字。",
+        "填表说明：在表头所列选项下的方框内打「√」或「×」，每组只选一项；选错时把选错的方框整个涂黑作废，再勾选正确的一项。"
+        "每一行都必须勾选「核实结果」。",
+        "属实＝确有其人其事且信息无误；查无此人＝本村没有此人；虚报＝实际没有发生；错报＝确有其事但性别、日期、孩次或手术类型不对，"
+        "请勾选或填写实际情况。实际节育措施与在册相同时不勾。",
+        f"误差须{confirm}才予确认：勾选「反映群众人数」（5 人及以上勾「5+」，灰底为计入确认的人数）和「调查组查实」。"
+        "实际孩次 4 孩及以上勾「4+」。",
+        "漏报出生、漏档妇女填写在最后两部分的空白行中；表中身份证号已隐去中间 8 位，漏档妇女请完整填写身份证号。",
+        "调查结果须现场反馈。　调查组长（签字）：______________　　乡镇代表（签字）：______________　　"
+        "日期：______________",
     ]
-    return lines
 
 
 def blank_rows_for(women: int, layout: FormLayout) -> int:

@@ -27,6 +27,7 @@ from .. import __version__, vocab
 from ..checklist import UnitChecklist
 from ..errors import ChouyangError, Problem
 from ..inputs import _cell_text, decode_csv_bytes
+from ..xlsx import print_setup, save_workbook
 from .render import display_value
 
 HEADER_ROW = 3
@@ -109,6 +110,7 @@ def write_entry_workbook(path, *, round_id: str, round_name: str, unit_code: str
                 if dv is not None:
                     ws.add_data_validation(dv)
         ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
+        print_setup(ws, f"{HEADER_ROW}:{HEADER_ROW}")
         ws.protection.sheet = True
         ws.protection.formatColumns = False
         ws.protection.formatRows = False
@@ -120,7 +122,7 @@ def write_entry_workbook(path, *, round_id: str, round_name: str, unit_code: str
         meta.cell(i, 2, v)
     meta.sheet_state = "veryHidden"
     wb.active = 0
-    wb.save(path)
+    save_workbook(wb, path)
 
 
 # --- filling rows (scan reader, demo clerk) ------------------------------------
