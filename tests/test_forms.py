@@ -231,6 +231,8 @@ def test_spare_blank_rows_never_start_a_page(small):
 def test_long_text_shrinks_to_its_cell_and_is_refused_when_it_cannot_fit(small, tmp_path):
     from chouyang import steps
 
+    from conftest import init_round
+
     base, county, rnd = small
     text = "".join(_pdf_text(rnd.path / "forms" / "411381001201.pdf"))
     assert "0012060004001234" in text.replace("\r", "").replace("\n", "")  # 16 digits, shrunk into the column
