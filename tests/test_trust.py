@@ -1,6 +1,7 @@
 """Issue 10: numbers a township cannot dispute — round identity, honest partial reports, seed-faithful
 rules, hostile input, crash-safe outputs and usability.  Each test failed before the change it covers."""
 
+import dataclasses
 import json
 import os
 import re
@@ -354,19 +355,25 @@ def test_partial_report_says_so_first_and_keeps_every_township(initialised, tmp_
     assert set(pd.read_csv(rnd.report_dir / "missing_units.csv", dtype=str).unit_code) == set(missing)
 
 
-def test_cap_footnote_only_when_a_township_is_capped(initialised, tmp_path):
-    rnd = Round.open(initialised)
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """The tiny county drawn, every register row 属实, scored (report/ written); tests must not change it."""
+    base = tmp_path_factory.mktemp("scored")
+    rnd = init_round(base / "R", write_county(base / "county"))
     steps.draw(rnd, "42")
-    _enter_all_true(rnd, tmp_path)
-    result = steps.score(rnd)
+    _enter_all_true(rnd, base)
+    return rnd, steps.score(rnd)
+
+
+def test_cap_footnote_only_when_a_township_is_capped(scored, tmp_path):
+    rnd, result = scored
     assert not result.capped
     text = "".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(rnd.report_dir / "report.pdf"))
     assert "已按上限封顶" not in text
     assert "只作用于抽样调查误差个案" in text  # the cap's scope is named
     capped = result.townships.assign(deduction_raw=[20.0] + [0.0] * (len(result.townships) - 1),
                                      deduction=[15.0] + [0.0] * (len(result.townships) - 1))
-    result.townships = capped
-    report.write_pdf(result, rnd.rules(), tmp_path / "capped.pdf")
+    report.write_pdf(dataclasses.replace(result, townships=capped), rnd.rules(), tmp_path / "capped.pdf")
     text = "".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(tmp_path / "capped.pdf"))
     assert "已按上限封顶" in text
 
@@ -383,11 +390,8 @@ def test_csv_outputs_have_a_bom_and_plan_has_names(initialised, run):
     assert header == "team_id,date,township_code,unit_code,township_name,unit_name"
 
 
-def test_report_xlsx_prints_landscape_fit_to_width(initialised, tmp_path):
-    rnd = Round.open(initialised)
-    steps.draw(rnd, "42")
-    _enter_all_true(rnd, tmp_path)
-    steps.score(rnd)
+def test_report_xlsx_prints_landscape_fit_to_width(scored):
+    rnd, _ = scored
     ws = openpyxl.load_workbook(rnd.report_dir / "report.xlsx")["乡镇汇总"]
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1"

@@ -72,6 +72,11 @@ def subset_font(text: str, extra: str = "") -> FontFile:
         options = subset.Options()
         options.name_IDs = ["*"]
         options.notdef_outline = True
+        # Chinese needs no OpenType layout features here, and the GSUB/GPOS tables of the collection
+        # are the slowest part of subsetting.
+        options.layout_features = []
+        options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF"]
+        options.hinting = False
         subsetter = subset.Subsetter(options)
         subsetter.populate(text="".join(chars))
         subsetter.subset(font)
@@ -124,6 +129,14 @@ def _cff_to_truetype(font) -> None:
     post.mapping = {}
     post.glyphOrder = order
     font.sfntVersion = "\x00\x01\x00\x00"
+
+
+def data_font(texts, sources) -> FontFile:
+    """A subset font for a document whose text comes from tables (`texts`: any strings) and from the
+    literal wording of some source files (`sources`: module files).  Characters the font lacks are
+    left out here; drawing one raises the usual missing-glyph error."""
+    literal = "".join(Path(p).read_text(encoding="utf-8") for p in sources)
+    return subset_font("", "".join(map(str, texts)) + literal)
 
 
 def check_glyphs(text: str, font: FontFile | None = None) -> None:

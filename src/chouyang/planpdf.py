@@ -7,13 +7,15 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import atomic_path
-from .pdf import ChinesePDF
+from .pdf import ChinesePDF, data_font
 from .rules import Rules
 
 
 def render_plan_pdf(plan: pd.DataFrame, teams: pd.DataFrame, rules: Rules, path) -> int:
     """One printable page per team (itinerary); returns the number of pages."""
-    pdf = ChinesePDF()
+    texts = [rules.round.name, *plan.township_name, *plan.unit_name, *teams.leader.astype(str)]
+    texts += ["".join(m) for m in teams.members]
+    pdf = ChinesePDF(font=data_font(texts, [__file__]))
     pdf.set_title(f"{rules.round.name} 调查安排")
     for team in teams.itertuples():
         pdf.add_page()

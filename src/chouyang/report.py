@@ -17,10 +17,12 @@ from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from . import estimate, vocab
 from .assessment import township_items
 from .atomic import atomic_path
+from .errors import ChouyangError
 from .estimate import RATES
-from .pdf import ChinesePDF
+from .pdf import ChinesePDF, data_font, full_font
 from .rules import CAP_SCOPES
 from .score import CASE_OUTPUT_COLUMNS, TOWNSHIP_COLUMNS, ScoreResult
 from .vocab import KIND_LABELS
@@ -260,7 +262,31 @@ def _draw_sheet(ws, record: dict, replacements: list[dict], sample: pd.DataFrame
     ws.column_dimensions["B"].width = 70
 
 
+def report_font(result: ScoreResult, rules):
+    """The font cut to every character the report can print (subsetting is cached by character set)."""
+    texts = [rules.round.name, *RULE_LABELS.values(), *METRIC_LABELS.values(), *KIND_LABELS.values()]
+    tables = [result.townships, result.cases, result.county, result.missing, result.warnings]
+    a = result.assessment
+    if a is not None:
+        tables += [a.townships, a.items, a.components, a.adjustments, a.consequences]
+        texts += [a.scheme_name, *a.notes, *a.labels.values()]
+    for table in tables:
+        if table is not None:
+            texts += [v for col in table.columns for v in table[col] if isinstance(v, str)]
+    return data_font(texts, [__file__, vocab.__file__, estimate.__file__])
+
+
 def write_pdf(result: ScoreResult, rules, path, font=None) -> int:
+    """report.pdf; returns its page count."""
+    if font is not None:
+        return _write_pdf(result, rules, path, font)
+    try:
+        return _write_pdf(result, rules, path, report_font(result, rules))
+    except ChouyangError:  # a character the subset missed: the whole font has it or says which is missing
+        return _write_pdf(result, rules, path, full_font())
+
+
+def _write_pdf(result: ScoreResult, rules, path, font) -> int:
     pdf = ChinesePDF(font=font)
     pdf.set_title(f"{rules.round.name} 抽样调查结果")
     pdf.set_auto_page_break(True, 15)
