@@ -13,7 +13,7 @@ from chouyang import steps, vocab
 from chouyang.draw import draw_sample
 from chouyang.estimate import clopper_pearson, korn_graubard, taylor_ratio
 from chouyang.round import Round, read_sample
-from chouyang.rules import load_preset
+from chouyang.rules import load_preset, parse_rules, preset_text
 from chouyang.score import score_data
 
 from conftest import make_id
@@ -255,3 +255,36 @@ def test_demo_county_estimates_are_sane(demo_dir):
     assert "自由度 28" in county.at["birth_omission_rate", "method"]  # 55 points - 27 (pseudo-)strata
     corrected = county.loc["corrected_births"]
     assert corrected.ci_low < corrected.estimate < corrected.ci_high
+
+
+def test_census_round_has_no_sampling_error(toy):
+    """Every village of every township visited: SE 0 and intervals equal to the estimates."""
+    text = preset_text("dengzhou-2016h1").replace("points_per_township = 2", "points_per_township = 10")
+    rules = parse_rules(text.replace('overrides = { "411381550" = 1 }', "overrides = {}"), "census")
+    frame, register = toy.load_frame().frame, toy.load_register()
+    sample = draw_sample(frame, rules, "census")[0]
+    assert set(sample.unit_code) == set(frame.unit_code) and (sample.inclusion_prob == 1).all()
+    entries = {u: {} for u in frame.unit_code} | toy.entries()  # nothing found in the villages never entered
+    county = score_data(rules, frame, sample, register, entries, steps.cases(toy, rules)).county.set_index("metric")
+    estimated = county[county.se.notna() & county.estimate.notna()]
+    assert {"corrected_births", "birth_omission_rate", "statistical_error_rate"} <= set(estimated.index)
+    assert (estimated.se == 0).all()
+    assert (estimated.ci_low == estimated.estimate).all() and (estimated.ci_high == estimated.estimate).all()
+    # 古城 2 -> 9 births, 㴔滩 0, 杏山 0 (register births of the whole townships = of every village)
+    assert county.at["corrected_births", "estimate"] == pytest.approx(9.0)
+    assert "全查" in county.at["corrected_births", "method"]
+
+
+def test_estimation_rules_reach_the_county_table(toy):
+    frame, sample, register = toy.load_frame().frame, read_sample(toy.sample_path), toy.load_register()
+    text = preset_text("dengzhou-2016h1")
+    methods = {}
+    for ratio, kg in (("combined", "truncated"), ("separate", "untruncated")):
+        rules = parse_rules(text.replace('county_ratio = "combined"', f'county_ratio = "{ratio}"').replace(
+            'korn_graubard = "truncated"', f'korn_graubard = "{kg}"'), "rules.toml")
+        county = score_data(rules, frame, sample, register, toy.entries(), steps.cases(toy, rules))
+        methods[ratio] = county.county.set_index("metric").method
+    assert "合并比率估计" in methods["combined"]["corrected_births"]
+    assert "设计效应截断于 1" in methods["combined"]["birth_omission_rate"]
+    assert "分别比率估计" in methods["separate"]["corrected_births"]
+    assert "设计效应不截断" in methods["separate"]["birth_omission_rate"]
