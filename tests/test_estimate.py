@@ -96,8 +96,8 @@ def test_certainty_stratum_adds_no_variance_and_no_df():
     assert (alone.df, both.df) == (1, 1)
     # a1: 1 missed of 1 + 1; a2: 3 of 3 + 1; c1: 0 of 0 + 5; c2: 2 of 2 + 3
     counts = _counts(["a1", "a2", "c1", "c2"], [1, 3, 0, 2], [1, 1, 5, 3])
-    r_alone = est.county_rates(counts, alone).set_index("metric").loc["birth_omission_rate"]
-    r_both = est.county_rates(counts, both).set_index("metric").loc["birth_omission_rate"]
+    r_alone = est.county_rates(counts, alone, "truncated").set_index("metric").loc["birth_omission_rate"]
+    r_both = est.county_rates(counts, both, "truncated").set_index("metric").loc["birth_omission_rate"]
     # estimate (2x1 + 2x3 + 0 + 2) / (2x2 + 2x4 + 5 + 5) = 10 / 22
     assert r_both.estimate == pytest.approx(10 / 22)
     # C adds to the totals (X) but not to the variance: with X = 22 instead of 12 only the scale changes.
@@ -117,8 +117,27 @@ def test_census_design_has_no_sampling_error():
     design = est.make_design(_primary(whole), ["A", "C"], "srs")
     assert design.census and design.df == 0 and design.collapsed == ()  # C (one village) is not collapsed
     assert list(est.jackknife_replicates(design)) == []
-    rate = est.county_rates(_counts(["a1", "a2", "c1"], [1, 3, 0], [1, 1, 5]), design).set_index("metric")
+    rate = est.county_rates(_counts(["a1", "a2", "c1"], [1, 3, 0], [1, 1, 5]), design, "truncated")
+    rate = rate.set_index("metric")
     row = rate.loc["birth_omission_rate"]
     assert row.estimate == pytest.approx(4 / 11) and row.se == 0
     assert row.ci_low == row.ci_high == row.estimate  # not a Clopper-Pearson interval on 11 records
     assert "全查" in row.method
+
+
+def test_korn_graubard_convention_reaches_the_county_rates():
+    # one stratum, 2 of 4 villages (weight 2, fpc 1/2): a1 1 missed of 10, a2 3 of 20 (birth_omission_rate)
+    # r = (2x1 + 2x3) / (2x10 + 2x20) = 8/60 = 2/15; z = 2 (y - r x) / 60 = (-1/90, +1/90)
+    # var = 1/2 x 2/1 x (2 / 90^2) = 1/4050; p(1 - p)/var = (2/15)(13/15) x 4050 = 468 effective records
+    # from 30: a design effect of 0.064, which truncation raises to 1
+    design = est.make_design(_primary([("A", "a1", 4, 2), ("A", "a2", 4, 2)]), ["A"], "srs")
+    counts = _counts(["a1", "a2"], [1, 3], [9, 17])
+    rows = {kg: est.county_rates(counts, design, kg).set_index("metric").loc["birth_omission_rate"]
+            for kg in ("truncated", "untruncated")}
+    se = math.sqrt(1 / 4050)
+    assert rows["truncated"].se == pytest.approx(se)
+    assert (rows["truncated"].ci_low, rows["truncated"].ci_high) == pytest.approx(korn_graubard(2 / 15, se, 30, 1))
+    untruncated = korn_graubard(2 / 15, se, 30, 1, truncate=False)
+    assert (rows["untruncated"].ci_low, rows["untruncated"].ci_high) == pytest.approx(untruncated)
+    assert rows["untruncated"].ci_high - rows["untruncated"].ci_low < rows["truncated"].ci_high - rows["truncated"].ci_low
+    assert "设计效应截断于 1" in rows["truncated"].method and "设计效应不截断" in rows["untruncated"].method

@@ -225,7 +225,7 @@ def test_county_rates_match_samplics_on_demo(demo_dir):
     counts = est.unit_counts(checklists, assign_points(steps.cases(rnd), rules))
     design = est.make_design(primary, sorted(primary.township_code), "srs")
     d = design.units.merge(counts, on="unit_code")
-    ours = est.county_rates(counts, design).set_index("metric")
+    ours = est.county_rates(counts, design, "truncated").set_index("metric")
     fpc = dict(zip(d.stratum, d.fpc))
     for name in ("birth_omission_rate", "birth_error_rate", "statistical_error_rate", "woman_missing_rate"):
         num, den, _ = est.RATES[name]

@@ -122,7 +122,7 @@ class Design:
 
     units: pd.DataFrame  # unit_code, township_code, weight, stratum, fpc (1 - f_h; 0 for a certainty stratum)
     collapsed: tuple[tuple[str, ...], ...]  # township names collapsed together
-    certain: tuple[str, ...] = ()  # names of the townships taken whole (certainty strata)
+    certain: tuple[str, ...]  # names of the townships taken whole (certainty strata)
 
     @property
     def df(self) -> int:
@@ -234,7 +234,7 @@ def design_notes(design: Design) -> str:
     return notes
 
 
-def county_rates(counts: pd.DataFrame, design: Design, kg: str = "truncated") -> pd.DataFrame:
+def county_rates(counts: pd.DataFrame, design: Design, kg: str) -> pd.DataFrame:
     """county.csv rows for every rate: metric, estimate, ci_low, ci_high, method.
 
     `kg` is the Korn-Graubard convention of rules `[estimation] korn_graubard`: the design

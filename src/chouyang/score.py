@@ -113,7 +113,7 @@ def county_estimates(counts, ingredients, town_reg, primary, frame_order, rules)
     return pd.concat([rates, indicators], ignore_index=True)
 
 
-def county_indicators(town_reg, ingredients, design, ratio: str = "combined") -> pd.DataFrame:
+def county_indicators(town_reg, ingredients, design, ratio: str) -> pd.DataFrame:
     """County corrected indicators, recomputed inside every jackknife replicate (no delta formulas).
 
     `ratio` is the county estimator (rules.COUNTY_RATIOS); the jackknife applies
