@@ -104,9 +104,9 @@ def county_estimates(counts, ingredients, town_reg, primary, frame_order, rules)
     """county.csv rows: design-based rates, then register and corrected indicators (pure, tables in memory).
 
     `counts` and `ingredients` may hold more units than `primary`: only the primary units are used.
+    `town_reg` holds the register indicators of the townships the county totals cover.
     """
     design = est.make_design(primary, frame_order, rules.sampling.method)
-    town_reg = town_reg[town_reg.index.isin(primary.township_code)]
     rates = est.county_rates(counts, design, rules.estimation.korn_graubard)
     indicators = county_indicators(town_reg, ingredients[ingredients.unit_code.isin(primary.unit_code)], design,
                                    rules.estimation.county_ratio)
