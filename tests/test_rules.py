@@ -1,3 +1,5 @@
+from importlib.resources import files
+
 import pytest
 
 from chouyang.errors import ChouyangError
@@ -65,13 +67,14 @@ def test_missing_required_key():
 
 
 def test_estimation_choices():
-    for name in preset_names():  # a statistical choice, the same in every preset
+    for name in preset_names():  # a statistical choice, the same in every preset, and each says so
         e = load_preset(name).estimation
         assert (e.county_ratio, e.korn_graubard) == ("combined", "truncated")
-        assert "not a seed rule" in preset_text(name)
+        assert "not a seed rule" in files("chouyang").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
     # a rules file from before the section existed gets the defaults
-    text = preset_text("dengzhou-2016h1")
-    older = text[:text.index("[estimation]")]
+    text = _broken("[estimation]", "[estimation]")
+    older = text[:text.index("[estimation]")]  # the last section
+    assert "[ranking]" in older and "county_ratio" not in older
     assert parse_rules(older, "rules.toml").estimation.county_ratio == "combined"
     chosen = parse_rules(_broken('county_ratio = "combined"', 'county_ratio = "separate"'), "rules.toml")
     assert chosen.estimation.county_ratio == "separate"

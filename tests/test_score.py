@@ -1,6 +1,7 @@
 """Scoring on a hand-computed toy county, both deduction presets, and cross-checks of the estimators."""
 
 import csv
+import dataclasses
 import io
 import math
 
@@ -13,7 +14,7 @@ from chouyang import steps, vocab
 from chouyang.draw import draw_sample
 from chouyang.estimate import clopper_pearson, korn_graubard, taylor_ratio
 from chouyang.round import Round, read_sample
-from chouyang.rules import load_preset, parse_rules, preset_text
+from chouyang.rules import Section, load_preset
 from chouyang.score import score_data
 
 from conftest import make_id
@@ -259,8 +260,9 @@ def test_demo_county_estimates_are_sane(demo_dir):
 
 def test_census_round_has_no_sampling_error(toy):
     """Every village of every township visited: SE 0 and intervals equal to the estimates."""
-    text = preset_text("dengzhou-2016h1").replace("points_per_township = 2", "points_per_township = 10")
-    rules = parse_rules(text.replace('overrides = { "411381550" = 1 }', "overrides = {}"), "census")
+    preset = load_preset("dengzhou-2016h1")
+    rules = dataclasses.replace(preset, sampling=Section({**preset.sampling.values, "points_per_township": 10,
+                                                          "overrides": {}}))
     frame, register = toy.load_frame().frame, toy.load_register()
     sample = draw_sample(frame, rules, "census")[0]
     assert set(sample.unit_code) == set(frame.unit_code) and (sample.inclusion_prob == 1).all()
@@ -277,11 +279,10 @@ def test_census_round_has_no_sampling_error(toy):
 
 def test_estimation_rules_reach_the_county_table(toy):
     frame, sample, register = toy.load_frame().frame, read_sample(toy.sample_path), toy.load_register()
-    text = preset_text("dengzhou-2016h1")
+    preset = load_preset("dengzhou-2016h1")
     methods = {}
     for ratio, kg in (("combined", "truncated"), ("separate", "untruncated")):
-        rules = parse_rules(text.replace('county_ratio = "combined"', f'county_ratio = "{ratio}"').replace(
-            'korn_graubard = "truncated"', f'korn_graubard = "{kg}"'), "rules.toml")
+        rules = dataclasses.replace(preset, estimation=Section({"county_ratio": ratio, "korn_graubard": kg}))
         county = score_data(rules, frame, sample, register, toy.entries(), steps.cases(toy, rules))
         methods[ratio] = county.county.set_index("metric").method
     assert "合并比率估计" in methods["combined"]["corrected_births"]
