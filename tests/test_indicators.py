@@ -1,12 +1,23 @@
-"""indicators.py by hand: what confirmed cases change in a sample point, ratio correction, rates."""
+"""indicators.py by hand: what confirmed cases change in a sample point, ratio correction, rates, county totals."""
 
 import math
 
+import numpy as np
 import pandas as pd
+import pytest
 
+from chouyang import estimate as est
 from chouyang.checklist import UnitChecklist
-from chouyang.indicators import corrected_totals, indicator_rates, unit_ingredients
+from chouyang.indicators import (
+    RATIOS,
+    corrected_totals,
+    correction_inputs,
+    county_corrected,
+    indicator_rates,
+    unit_ingredients,
+)
 from chouyang.rules import load_preset
+from chouyang.score import county_indicators
 
 RULES = load_preset("per-type-cap15")  # confirmed = >= 3 witnesses and verified
 YES = {"witnesses": "3", "verified": "是"}
@@ -69,3 +80,56 @@ def test_indicator_rates_by_hand():
     assert math.isclose(rates.loc["T1", "sex_ratio"], 100 * 80 / 70)     # 114.29 boys per 100 girls
     assert rates.loc["T1", "longacting_rate"] == 0.75                     # 150 / 200
     assert math.isnan(rates.loc["T2", "compliance_rate"])                 # 0 / 0 is no rate
+
+
+def _two_townships():
+    """T1 and T2 each drew 2 of their 4 villages (weight 2); register births of the whole townships 100 and 50."""
+    town_reg = pd.DataFrame({"births": [100.0, 50.0], "comp": 10.0, "male": 10.0, "female": 10.0,
+                             "married": 10.0, "la": 10.0}, index=pd.Index(["T1", "T2"], name="township_code"))
+    # register / true births in the sample: U1 2/3, U2 0/1 (few births), U3 4/4, U4 1/2
+    ingredients = pd.DataFrame([_ingredients("U1", "T1", 2, 3), _ingredients("U2", "T1", 0, 1),
+                                _ingredients("U3", "T2", 4, 4), _ingredients("U4", "T2", 1, 2)])
+    return town_reg, ingredients
+
+
+def test_combined_and_separate_county_ratio_by_hand():
+    town_reg, ingredients = _two_townships()
+    ci = correction_inputs(town_reg, ingredients)
+    w = np.full(4, 2.0)
+    births = list(RATIOS).index("births")
+    # separate: T1 100 x (2x3 + 2x1)/(2x2 + 2x0) = 100 x 8/4 = 200; T2 50 x (2x4 + 2x2)/(2x4 + 2x1) = 50 x 12/10 = 60
+    assert county_corrected(ci, w, "separate")[births] == pytest.approx(260.0)
+    # combined: (100 + 50) x (2x3 + 2x1 + 2x4 + 2x2)/(2x2 + 2x0 + 2x4 + 2x1) = 150 x 20/14 = 214.2857
+    assert county_corrected(ci, w, "combined")[births] == pytest.approx(1500 / 7)
+    # the other ratios are 1 either way: 10 + 10
+    assert county_corrected(ci, w, "combined")[list(RATIOS).index("comp")] == pytest.approx(20.0)
+    # the townships' own figures do not depend on the county estimator
+    totals, flags = corrected_totals(town_reg, ingredients, pd.Series(2.0, index=["U1", "U2", "U3", "U4"]))
+    assert totals.births.tolist() == [200.0, 60.0] and flags == {}
+    with pytest.raises(ValueError):
+        county_corrected(ci, w, "pooled")
+
+
+def test_corrected_births_jackknife_by_hand():
+    """T1 and T2 each drew 2 of 4 villages (weight 2, fpc 1 - 2/4); the two-township toy above."""
+    town_reg, ingredients = _two_townships()
+    primary = pd.DataFrame({"township_code": ["T1", "T1", "T2", "T2"], "township_name": ["一", "一", "二", "二"],
+                            "unit_code": ["U1", "U2", "U3", "U4"], "inclusion_prob": 0.5, "weight": 2.0})
+    design = est.make_design(primary, ["T1", "T2"], "srs")
+    # combined, 150 x 20/14 = 1500/7.  Drop one point, double its partner's weight:
+    #   drop U1: (4x1 + 2x4 + 2x2)/(4x0 + 2x4 + 2x1) = 16/10 -> 240;  drop U2: 24/18 -> 200
+    #   drop U3: (2x3 + 2x1 + 4x2)/(2x2 + 0 + 4x1) = 16/8 -> 300;     drop U4: 24/20 -> 180
+    # var = (1 - 2/4) x (2 - 1)/2 x sum (theta_r - 1500/7)^2 = 0.25 x (180^2 + 100^2 + 600^2 + 240^2)/7^2
+    #     = 0.25 x 460000/49 = 115000/49; df = 4 points - 2 strata = 2, t_{0.975, 2} = 4.302653
+    row = county_indicators(town_reg, ingredients, design, "combined").set_index("metric").loc["corrected_births"]
+    assert row.estimate == pytest.approx(1500 / 7)
+    assert row.se == pytest.approx(math.sqrt(115000 / 49))  # 48.445; without the fpc it would be 68.51
+    assert row.ci_low == pytest.approx(1500 / 7 - 4.302653 * math.sqrt(115000 / 49), abs=1e-4)
+    assert "合并比率估计" in row.method and "自由度 2" in row.method
+    # separate, 200 + 60 = 260.  drop U1: T1 has no register birth left and takes the county ratio
+    #   (4x1 + 2x4 + 2x2)/(0 + 2x4 + 2x1) = 1.6 -> 160 + 60 = 220;  drop U2: 100 x 12/8 + 60 = 210
+    #   drop U3: 200 + 50 x 8/4 = 300;  drop U4: 200 + 50 x 16/16 = 250
+    # var = 0.25 x (40^2 + 50^2 + 40^2 + 10^2) = 0.25 x 5800 = 1450
+    row = county_indicators(town_reg, ingredients, design, "separate").set_index("metric").loc["corrected_births"]
+    assert (row.estimate, row.se) == (pytest.approx(260.0), pytest.approx(math.sqrt(1450)))
+    assert "分别比率估计" in row.method

@@ -84,5 +84,9 @@ def test_pdf_pages_and_text(scored, tmp_path):
     assert len(pdf) == 5
     first = pdf[0].get_textpage().get_text_range()
     assert "抽样调查结果报告" in first and "确认误差 1 例" in first
+    flat = "".join(first.split())  # line breaks may fall anywhere
+    # which county estimators were used (rules [estimation]), named on the first page
+    assert "按合并比率估计" in flat and "各乡镇的修正值用本乡镇样本比率" in flat
+    assert "Korn-Graubard95%区间（设计效应截断于1）" in flat
     last = pdf[4].get_textpage().get_text_range()
     assert "抽样调查结果现场反馈单" in last

@@ -1,3 +1,5 @@
+from importlib.resources import files
+
 import pytest
 
 from chouyang.errors import ChouyangError
@@ -62,3 +64,30 @@ def test_validation_names_the_key(old, new, key, words):
 def test_missing_required_key():
     with pytest.raises(ChouyangError, match="deductions.cap.*缺少必填"):
         parse_rules(_broken("cap = 15", ""), "rules.toml")
+
+
+def test_estimation_choices():
+    for name in preset_names():  # a statistical choice, the same in every preset, and each says so
+        e = load_preset(name).estimation
+        assert (e.county_ratio, e.korn_graubard) == ("combined", "truncated")
+        assert "not a seed rule" in files("chouyang").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
+    # a rules file from before the section existed gets the defaults
+    text = _broken("[estimation]", "[estimation]")
+    older = text[:text.index("[estimation]")]  # the last section
+    assert "[ranking]" in older and "county_ratio" not in older
+    assert parse_rules(older, "rules.toml").estimation.county_ratio == "combined"
+    chosen = parse_rules(_broken('county_ratio = "combined"', 'county_ratio = "separate"'), "rules.toml")
+    assert chosen.estimation.county_ratio == "separate"
+
+
+@pytest.mark.parametrize("old,new,key,words", [
+    ('county_ratio = "combined"', 'county_ratio = "pooled"', "estimation.county_ratio",
+     '应为 "combined" 或 "separate"'),
+    ('korn_graubard = "truncated"', 'korn_graubard = "exact"', "estimation.korn_graubard",
+     '应为 "truncated" 或 "untruncated"'),
+    ('korn_graubard = "truncated"', "korn_graubard = 1", "estimation.korn_graubard", "类型错误"),
+])
+def test_estimation_refuses_other_values(old, new, key, words):
+    with pytest.raises(ChouyangError) as info:
+        parse_rules(_broken(old, new), "rules.toml")
+    assert key in str(info.value) and words in str(info.value)

@@ -1,6 +1,7 @@
 """Scoring on a hand-computed toy county, both deduction presets, and cross-checks of the estimators."""
 
 import csv
+import dataclasses
 import io
 import math
 
@@ -13,7 +14,7 @@ from chouyang import steps, vocab
 from chouyang.draw import draw_sample
 from chouyang.estimate import clopper_pearson, korn_graubard, taylor_ratio
 from chouyang.round import Round, read_sample
-from chouyang.rules import load_preset
+from chouyang.rules import Section, load_preset
 from chouyang.score import score_data
 
 from conftest import make_id
@@ -229,7 +230,7 @@ def test_county_rates_match_samplics_on_demo(demo_dir):
     counts = est.unit_counts(checklists, assign_points(steps.cases(rnd), rules))
     design = est.make_design(primary, sorted(primary.township_code), "srs")
     d = design.units.merge(counts, on="unit_code")
-    ours = est.county_rates(counts, design).set_index("metric")
+    ours = est.county_rates(counts, design, "truncated").set_index("metric")
     fpc = dict(zip(d.stratum, d.fpc))
     for name in ("birth_omission_rate", "birth_error_rate", "statistical_error_rate", "woman_missing_rate"):
         num, den, _ = est.RATES[name]
@@ -259,3 +260,36 @@ def test_demo_county_estimates_are_sane(demo_dir):
     assert "自由度 28" in county.at["birth_omission_rate", "method"]  # 55 points - 27 (pseudo-)strata
     corrected = county.loc["corrected_births"]
     assert corrected.ci_low < corrected.estimate < corrected.ci_high
+
+
+def test_census_round_has_no_sampling_error(toy):
+    """Every village of every township visited: SE 0 and intervals equal to the estimates."""
+    preset = load_preset("dengzhou-2016h1")
+    rules = dataclasses.replace(preset, sampling=Section({**preset.sampling.values, "points_per_township": 10,
+                                                          "overrides": {}}))
+    frame, register = toy.load_frame().frame, toy.load_register()
+    sample = draw_sample(frame, rules, "census")[0]
+    assert set(sample.unit_code) == set(frame.unit_code) and (sample.inclusion_prob == 1).all()
+    entries = {u: {} for u in frame.unit_code} | toy.entries()  # nothing found in the villages never entered
+    county = score_data(rules, frame, sample, register, entries, steps.cases(toy, rules)).county.set_index("metric")
+    estimated = county[county.se.notna() & county.estimate.notna()]
+    assert {"corrected_births", "birth_omission_rate", "statistical_error_rate"} <= set(estimated.index)
+    assert (estimated.se == 0).all()
+    assert (estimated.ci_low == estimated.estimate).all() and (estimated.ci_high == estimated.estimate).all()
+    # 古城 2 -> 9 births, 㴔滩 0, 杏山 0 (register births of the whole townships = of every village)
+    assert county.at["corrected_births", "estimate"] == pytest.approx(9.0)
+    assert "全查" in county.at["corrected_births", "method"]
+
+
+def test_estimation_rules_reach_the_county_table(toy):
+    frame, sample, register = toy.load_frame().frame, read_sample(toy.sample_path), toy.load_register()
+    preset = load_preset("dengzhou-2016h1")
+    methods = {}
+    for ratio, kg in (("combined", "truncated"), ("separate", "untruncated")):
+        rules = dataclasses.replace(preset, estimation=Section({"county_ratio": ratio, "korn_graubard": kg}))
+        county = score_data(rules, frame, sample, register, toy.entries(), steps.cases(toy, rules))
+        methods[ratio] = county.county.set_index("metric").method
+    assert "合并比率估计" in methods["combined"]["corrected_births"]
+    assert "设计效应截断于 1" in methods["combined"]["birth_omission_rate"]
+    assert "分别比率估计" in methods["separate"]["corrected_births"]
+    assert "设计效应不截断" in methods["separate"]["birth_omission_rate"]

@@ -8,6 +8,12 @@ correction 1 - n_h/N_h under equal-probability sampling), t quantile with
 df = #points - #strata, and a Korn-Graubard interval, which never leaves
 [0, 1].  A township with one point is collapsed with its neighbour in frame
 order into a pseudo-stratum.
+
+A township whose every point was taken with certainty (all its villages
+drawn) is a certainty stratum: it has no sampling error, so its fpc is 0,
+it is never collapsed, and it adds nothing to the degrees of freedom.  A
+round where every township is taken whole is a census: SE 0 and intervals
+that shrink to the estimate.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .rules import KORN_GRAUBARD
 
 # name -> (numerator {count: coef}, denominator {count: coef}, Chinese label)
 RATES: dict[str, tuple[dict[str, int], dict[str, int], str]] = {
@@ -75,8 +83,9 @@ def unit_counts(checklists: dict, cases: pd.DataFrame) -> pd.DataFrame:
     return out[["unit_code"] + COUNT_COLUMNS]
 
 
-def combine(counts: pd.DataFrame, coefs: dict[str, int]) -> np.ndarray:
-    return sum(coef * counts[col].to_numpy(dtype=float) for col, coef in coefs.items())
+def combine(counts, coefs: dict[str, int]) -> np.ndarray:
+    """sum of coef x count column; `counts` is a table or a mapping of column -> array."""
+    return sum(coef * np.asarray(counts[col], dtype=float) for col, coef in coefs.items())
 
 
 def rate(num: float, den: float) -> float:
@@ -111,12 +120,21 @@ def clopper_pearson_arrays(x, n, level: float = 0.95) -> tuple[np.ndarray, np.nd
 class Design:
     """PSUs with weights, (pseudo-)strata and finite population corrections."""
 
-    units: pd.DataFrame  # unit_code, stratum, weight, fpc (1 - f_h)
+    units: pd.DataFrame  # unit_code, township_code, weight, stratum, fpc (1 - f_h; 0 for a certainty stratum)
     collapsed: tuple[tuple[str, ...], ...]  # township names collapsed together
+    certain: tuple[str, ...]  # names of the townships taken whole (certainty strata)
 
     @property
     def df(self) -> int:
-        return len(self.units) - self.units.stratum.nunique()
+        """PSUs minus strata, over the strata with sampling error: a certainty stratum adds no variance,
+        so it adds no degrees of freedom either (Taylor and jackknife alike)."""
+        sampled = self.units[self.units.fpc > 0]
+        return len(sampled) - sampled.stratum.nunique()
+
+    @property
+    def census(self) -> bool:
+        """Every stratum taken whole: the estimates have no sampling error at all."""
+        return bool(len(self.units)) and bool((self.units.fpc == 0).all())
 
 
 def make_design(primary: pd.DataFrame, frame_order: list[str], method: str) -> Design:
@@ -124,10 +142,13 @@ def make_design(primary: pd.DataFrame, frame_order: list[str], method: str) -> D
 
     Under equal-probability draws N_h = n_h / pi (the units the township drew
     from) and the fpc is 1 - sum(n_h) / sum(N_h) per (pseudo-)stratum; under
-    pps it is dropped (with-replacement approximation).
+    pps it is dropped (with-replacement approximation).  A township whose
+    points all have inclusion probability 1 is a certainty stratum (fpc 0)
+    under either method and is never collapsed.
     """
     sizes = primary.groupby("township_code").size().to_dict()
-    towns = [t for t in frame_order if t in sizes]
+    certain = set(primary.groupby("township_code").inclusion_prob.min().loc[lambda p: p >= 1].index)
+    towns = [t for t in frame_order if t in sizes and t not in certain]
     stratum = {t: t for t in towns}
     names = dict(zip(primary.township_code, primary.township_name))
     collapsed = []
@@ -139,6 +160,7 @@ def make_design(primary: pd.DataFrame, frame_order: list[str], method: str) -> D
                 if v == t:
                     stratum[k] = target
             collapsed.append((names[t], names[neighbour]))
+    stratum.update({t: t for t in certain})
     units = primary[["unit_code", "township_code", "weight", "inclusion_prob"]].copy()
     units["stratum"] = units.township_code.map(stratum)
     if method == "srs":
@@ -147,7 +169,9 @@ def make_design(primary: pd.DataFrame, frame_order: list[str], method: str) -> D
         units["fpc"] = units.stratum.map(1 - f)
     else:
         units["fpc"] = 1.0
-    return Design(units.drop(columns="inclusion_prob").reset_index(drop=True), tuple(collapsed))
+    units.loc[units.township_code.isin(certain), "fpc"] = 0.0
+    taken_whole = tuple(names[t] for t in frame_order if t in certain)
+    return Design(units.drop(columns="inclusion_prob").reset_index(drop=True), tuple(collapsed), taken_whole)
 
 
 def taylor_ratio(y, x, weight, stratum, psu, fpc) -> tuple[float, float]:
@@ -156,14 +180,19 @@ def taylor_ratio(y, x, weight, stratum, psu, fpc) -> tuple[float, float]:
     fpc is 1 - f_h per row (constant within a stratum).  Rows of one PSU are
     summed first; strata with a single PSU contribute nothing.
     """
+    h_codes = pd.factorize(np.asarray(stratum))[0]
+    psu_codes = pd.factorize(pd.MultiIndex.from_arrays([h_codes, np.asarray(psu)]))[0]
+    return _taylor_ratio(y, x, weight, h_codes, psu_codes, fpc)
+
+
+def _taylor_ratio(y, x, weight, h_codes: np.ndarray, psu_codes: np.ndarray, fpc) -> tuple[float, float]:
+    """taylor_ratio with strata and PSUs already numbered 0, 1, ... (codes shared by every rate of a design)."""
     y, x, w = (np.asarray(a, dtype=float) for a in (y, x, weight))
     big_y, big_x = (w * y).sum(), (w * x).sum()
     if big_x == 0:
         return float("nan"), float("nan")
     r = big_y / big_x
     z = w * (y - r * x) / big_x
-    h_codes = pd.factorize(np.asarray(stratum))[0]
-    psu_codes = pd.factorize(pd.MultiIndex.from_arrays([h_codes, np.asarray(psu)]))[0]
     fpc = np.asarray(fpc, dtype=float)
     z_psu = np.bincount(psu_codes, z)                  # PSU totals
     h_psu = np.zeros(len(z_psu), dtype=int)
@@ -177,43 +206,82 @@ def taylor_ratio(y, x, weight, stratum, psu, fpc) -> tuple[float, float]:
     return float(r), float(np.sqrt((fpc_h * factor * ss_h).sum()))
 
 
-def korn_graubard(p: float, se: float, n: float, df: int, level: float = 0.95) -> tuple[float, float]:
-    """Korn-Graubard interval for a proportion from a complex sample (stays within [0, 1])."""
+def korn_graubard(p: float, se: float, n: float, df: int, level: float = 0.95,
+                  truncate: bool = True) -> tuple[float, float]:
+    """Korn-Graubard interval for a proportion from a complex sample (stays within [0, 1]).
+
+    Effective sample size n* = p(1 - p) / SE^2 (n when SE is 0), truncated at n
+    unless `truncate` is False, times (t_{n-1} / t_df)^2 at the interval's
+    level; then the Clopper-Pearson interval of p * n* successes in n* trials.
+    """
     if np.isnan(p) or n <= 0:
         return float("nan"), float("nan")
     n_eff = p * (1 - p) / se ** 2 if se > 0 else n
-    n_eff = min(n_eff, n) if se > 0 else n
+    if truncate:
+        n_eff = min(n_eff, n)
     if df > 0 and n > 1:
         n_eff *= (stats.t.ppf(1 - (1 - level) / 2, n - 1) / stats.t.ppf(1 - (1 - level) / 2, df)) ** 2
     return clopper_pearson(p * n_eff, n_eff, level)
 
 
-def county_rates(counts: pd.DataFrame, design: Design) -> pd.DataFrame:
-    """county.csv rows for every rate: metric, estimate, ci_low, ci_high, method."""
-    d = design.units.merge(counts, on="unit_code")
-    method = ("设计加权比率估计；泰勒线性化方差（分层，PSU=样本点，含有限总体校正）；"
-              f"Korn-Graubard 95% 区间，自由度 {design.df}")
+def design_notes(design: Design) -> str:
+    """The method text's notes on certainty strata and collapsed townships."""
+    notes = ""
+    if design.certain:
+        notes += "；全部村（居）入样的乡镇为必然入样层（方差为 0，不计自由度）：" + "、".join(design.certain)
     if design.collapsed:
-        method += "；单样本点乡镇合并为伪层：" + "，".join(f"{a}并入{b}" for a, b in design.collapsed)
+        notes += "；单样本点乡镇合并为伪层：" + "，".join(f"{a}并入{b}" for a, b in design.collapsed)
+    return notes
+
+
+def county_rates(counts: pd.DataFrame, design: Design, kg: str) -> pd.DataFrame:
+    """county.csv rows for every rate: metric, estimate, ci_low, ci_high, method.
+
+    `kg` is the Korn-Graubard convention of rules `[estimation] korn_graubard`: the design
+    effect truncated at 1 (effective n never above the actual n, Korn & Graubard 1998) or not.
+    A census (every township taken whole) has no sampling error: SE 0 and the
+    interval is the estimate itself.
+    """
+    d = design.units.merge(counts, on="unit_code")
+    df = design.df
+    if design.census:
+        method = "设计加权比率估计；全部样本单位均为必然入样（全查），无抽样误差，区间即估计值"
+    else:
+        method = ("设计加权比率估计；泰勒线性化方差（分层，PSU=样本点，含有限总体校正）；"
+                  f"Korn-Graubard 95% 区间（{KORN_GRAUBARD[kg]}），自由度 {df}")
+    method += design_notes(design)
+    h_codes = pd.factorize(d.stratum)[0]
+    psu_codes = np.arange(len(d))  # one row per sample point
+    weight, fpc = d.weight.to_numpy(dtype=float), d.fpc.to_numpy(dtype=float)
+    columns = {c: d[c].to_numpy(dtype=float) for c in COUNT_COLUMNS}
     rows = []
     for name, (num, den, _) in RATES.items():
-        y, x = combine(d, num), combine(d, den)
-        est, se = taylor_ratio(y, x, d.weight, d.stratum, d.unit_code, d.fpc)
-        low, high = korn_graubard(est, se, float(x.sum()), design.df)
+        y, x = combine(columns, num), combine(columns, den)
+        est, se = _taylor_ratio(y, x, weight, h_codes, psu_codes, fpc)
+        if design.census:
+            low, high = est, est
+        else:
+            low, high = korn_graubard(est, se, float(x.sum()), df, truncate=kg == "truncated")
         rows.append({"metric": name, "estimate": est, "ci_low": low, "ci_high": high, "se": se,
                      "method": method})
     return pd.DataFrame(rows)
 
 
 def jackknife_replicates(design: Design):
-    """Stratified delete-one-PSU (JKn) replicates: yields (n_h, weights array in design.units order)."""
+    """Stratified delete-one-PSU (JKn) replicates with the finite population correction.
+
+    Yields (coefficient, weights array in design.units order) with coefficient
+    (1 - f_h)(n_h - 1)/n_h, so that var = sum coefficient * (theta_r - theta)^2.
+    Certainty strata (fpc 0) and one-PSU strata yield no replicate.
+    """
     base = design.units.weight.to_numpy(dtype=float)
+    fpc = design.units.fpc.to_numpy(dtype=float)
     for _, idx in design.units.groupby("stratum", sort=False).indices.items():
         n = len(idx)
-        if n < 2:
+        if n < 2 or fpc[idx[0]] <= 0:
             continue
         for drop in idx:
             w = base.copy()
             w[idx] *= n / (n - 1)
             w[drop] = 0.0
-            yield n, w
+            yield fpc[idx[0]] * (n - 1) / n, w

@@ -23,7 +23,7 @@ from .atomic import atomic_path
 from .errors import ChouyangError
 from .estimate import RATES
 from .pdf import ChinesePDF, data_font, full_font
-from .rules import CAP_SCOPES
+from .rules import CAP_SCOPES, COUNTY_RATIOS, KORN_GRAUBARD
 from .score import CASE_OUTPUT_COLUMNS, TOWNSHIP_COLUMNS, ScoreResult
 from .vocab import KIND_LABELS
 from .xlsx import print_setup, save_workbook
@@ -316,6 +316,7 @@ def _write_pdf(result: ScoreResult, rules, path, font) -> int:
         f"全县出生漏报率 {_pct(bo.estimate)}（95% 置信区间 {_pct(bo.ci_low)}–{_pct(bo.ci_high)}）；"
         f"出生误差率 {_pct(county.loc['birth_error_rate'].estimate)}；统计误差率 "
         f"{_pct(county.loc['statistical_error_rate'].estimate)}。",
+        _estimation_line(county, rules),
         f"扣分规则：确认标准为 {rules.confirmation.min_witnesses} 名以上群众分别反映"
         + ("并经调查组查实" if rules.confirmation.require_verified else "") + f"；{cap_text(rules)}。",
         "乡镇误差率仅以抽中的样本点为条件计算，每乡镇通常只有 2 个样本点，区间很宽，请结合个案理解。",
@@ -345,6 +346,18 @@ def _write_pdf(result: ScoreResult, rules, path, font) -> int:
     with atomic_path(Path(path)) as tmp:
         pdf.output(str(tmp))
     return pdf.pages_count
+
+
+def _estimation_line(county: pd.DataFrame, rules) -> str:
+    """Which county estimators the report uses (rules `[estimation]`), with the corrected county births."""
+    births = county.loc["corrected_births"]
+    return (f"全县修正出生数 {_count(births.estimate)}（95% 置信区间 {_count(births.ci_low)}–{_count(births.ci_high)}），"
+            f"按{COUNTY_RATIOS[rules.estimation.county_ratio]}；各乡镇的修正值用本乡镇样本比率。"
+            f"全县误差率的区间为 Korn-Graubard 95% 区间（{KORN_GRAUBARD[rules.estimation.korn_graubard]}）。")
+
+
+def _count(x) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.0f}"
 
 
 def _pct(x) -> str:

@@ -74,6 +74,10 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool, Any]]] = {
         "top_n": (_INT, False, 0),     # 先进
         "bottom_n": (_INT, False, 0),  # 重点管理
     },
+    "estimation": {  # statistical choices for county estimates, not rules of the assessment
+        "county_ratio": (_STR, False, "combined"),
+        "korn_graubard": (_STR, False, "truncated"),
+    },
 }
 
 SAMPLING_METHODS = ("srs", "pps")
@@ -86,6 +90,10 @@ ROUND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 PLACEHOLDER_NAME = "（请修改轮次名称）"
 # Paper forms offer 反映群众人数 as 0 1 2 3 4 5+ (5+ stored as 5), so no rule may ask for more.
 MAX_MIN_WITNESSES = 5
+# [estimation] choices -> how the report names them
+COUNTY_RATIOS = {"combined": "合并比率估计（全县登记数 × 全县样本加权实际数 ÷ 加权登记数）",
+                 "separate": "分别比率估计（各乡镇登记数 × 本乡镇样本比率，再求和）"}
+KORN_GRAUBARD = {"truncated": "设计效应截断于 1", "untruncated": "设计效应不截断"}
 RANKING_KEYS = ("deduction", "deduction_raw", "birth_error_rate", "statistical_error_rate",
                 "birth_omission_rate", "woman_missing_rate")
 
@@ -111,6 +119,7 @@ class Rules:
     confirmation: Section
     deductions: Section
     ranking: Section
+    estimation: Section
     source: str
     sha256: str
 
@@ -306,3 +315,8 @@ def _check_semantics(sections: dict[str, Section], bad) -> None:
     for key in sections["ranking"].order or []:
         if key not in RANKING_KEYS:
             bad("ranking.order", f"未知的排名指标（可用：{'、'.join(RANKING_KEYS)}）", key)
+    for key, allowed in (("county_ratio", COUNTY_RATIOS), ("korn_graubard", KORN_GRAUBARD)):
+        value = sections["estimation"].values[key]
+        if value not in allowed:
+            bad(f"estimation.{key}", "应为 " + " 或 ".join(f'"{k}"' for k in allowed) + "。"
+                + "；".join(f"{k}：{v}" for k, v in allowed.items()), value)

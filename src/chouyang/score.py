@@ -16,13 +16,14 @@ from .checklist import unit_checklists
 from .deductions import assign_points, township_deductions
 from .indicators import (
     RATIOS,
-    corrected_matrix,
     corrected_totals,
     correction_inputs,
+    county_corrected,
     indicator_rates,
     township_register,
     unit_ingredients,
 )
+from .rules import COUNTY_RATIOS
 
 TOWNSHIP_COLUMNS = [
     "township_code", "township_name", "points", "cases_confirmed", "cases_pending", "deduction_raw", "deduction",
@@ -122,18 +123,32 @@ def score_data(rules, frame, sample, register, entries, cases) -> ScoreResult:
     table.loc[nothing, "correction_note"] = "未录入任何样本点"
     table = rank_townships(table, rules)
 
-    # county
-    design = est.make_design(primary, list(towns.township_code), rules.sampling.method)
-    county = est.county_rates(counts, design)
-    county = pd.concat([county, county_indicators(town_reg, ingredients, design)], ignore_index=True)
+    county = county_estimates(counts, ingredients, town_reg, primary, list(towns.township_code), rules)
     missing_table = planned[planned.unit_code.isin(missing)][["township_code", "township_name", "unit_code",
                                                               "unit_name"]].reset_index(drop=True)
     return ScoreResult(cases, table, county, intervals, counts, missing, missing_table,
                        pd.DataFrame(columns=WARNING_COLUMNS))
 
 
-def county_indicators(town_reg, ingredients, design) -> pd.DataFrame:
-    """County corrected indicators, recomputed inside every jackknife replicate (no delta formulas)."""
+def county_estimates(counts, ingredients, town_reg, primary, frame_order, rules) -> pd.DataFrame:
+    """county.csv rows: design-based rates, then register and corrected indicators (pure, tables in memory).
+
+    `counts` and `ingredients` may hold more units than `primary`: only the primary units are used.
+    `town_reg` holds the register indicators of the townships the county totals cover.
+    """
+    design = est.make_design(primary, frame_order, rules.sampling.method)
+    rates = est.county_rates(counts, design, rules.estimation.korn_graubard)
+    indicators = county_indicators(town_reg, ingredients[ingredients.unit_code.isin(primary.unit_code)], design,
+                                   rules.estimation.county_ratio)
+    return pd.concat([rates, indicators], ignore_index=True)
+
+
+def county_indicators(town_reg, ingredients, design, ratio: str) -> pd.DataFrame:
+    """County corrected indicators, recomputed inside every jackknife replicate (no delta formulas).
+
+    `ratio` is the county estimator (rules.COUNTY_RATIOS); the jackknife applies
+    each stratum's fpc, so strata taken whole, and a census, give SE 0.
+    """
     t = stats.t.ppf(0.975, max(design.df, 1))
     reg = indicator_rates(town_reg.sum().to_frame().T)
     rows = []
@@ -145,7 +160,7 @@ def county_indicators(town_reg, ingredients, design) -> pd.DataFrame:
     keys = list(RATIOS)
 
     def metrics(w: np.ndarray) -> np.ndarray:
-        total = corrected_matrix(ci, w)[0].sum(0)
+        total = county_corrected(ci, w, ratio)
         births, comp, male, female, married, la = (total[keys.index(k)] for k in
                                                    ("births", "comp", "male", "female", "married", "la"))
         div = lambda a, b: a / b if b else np.nan  # noqa: E731
@@ -156,13 +171,18 @@ def county_indicators(town_reg, ingredients, design) -> pd.DataFrame:
     base = np.zeros(len(ci.units))
     base[order] = design.units.weight.to_numpy(dtype=float)
     full, var = metrics(base), np.zeros(4)
-    for n, weights in est.jackknife_replicates(design):
+    for coef, weights in est.jackknife_replicates(design):
         w = np.zeros(len(ci.units))
         w[order] = weights
-        var += (n - 1) / n * (metrics(w) - full) ** 2
+        var += coef * (metrics(w) - full) ** 2
     se = np.sqrt(var)
-    method = (f"各乡镇按本乡镇样本比率修正后合计；分层删一 PSU 刀切法（JKn），每个重复样本内重新计算修正；"
-              f"t 分布 95% 区间，自由度 {design.df}")
+    method = f"全县修正值：{COUNTY_RATIOS[ratio]}；各乡镇的修正值用本乡镇样本比率；"
+    if design.census:
+        method += "全部样本单位均为必然入样（全查），无抽样误差，区间即估计值"
+    else:
+        method += ("分层删一 PSU 刀切法（JKn，含有限总体校正），每个重复样本内重新计算修正；"
+                   f"t 分布 95% 区间，自由度 {design.df}")
+    method += est.design_notes(design)
     for i, col in enumerate(("births", "compliance_rate", "sex_ratio", "longacting_rate")):
         rows.append({"metric": f"corrected_{col}", "estimate": full[i], "ci_low": full[i] - t * se[i],
                      "ci_high": full[i] + t * se[i], "se": se[i], "method": method})
