@@ -12,6 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No test may depend on timing: hypothesis's per-example deadline fails on a loaded CI machine.
+settings.register_profile("chouyang", deadline=None)
+settings.load_profile("chouyang")
 
 from chouyang.cli import main
 from chouyang.inputs import id_check_digit
@@ -104,6 +109,9 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "demo_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            # with pytest-xdist (-n 2), every test of the one demo run goes to the same worker,
+            # so the demo runs once per session while the other worker takes the rest
+            item.add_marker(pytest.mark.xdist_group("demo"))
 
 
 @pytest.fixture(scope="session")
