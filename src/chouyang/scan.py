@@ -401,7 +401,7 @@ def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, 
     out.payload = text
     parts = text.split("|")
     page_id = parse_payload(secret, text)
-    if page_id is None:
+    if page_id is None or page_id.round_id != round_id:  # a round folder copied with its secret signs other ids
         out.problem = "foreign_round" if parts and parts[0] != round_id else "forged"
         return out
     out.page_id = page_id
