@@ -334,7 +334,8 @@ def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
         click.echo(f"  {source} 第 {index} 页：与另一份扫描重复（{what}），已保留较清晰的一份")
     for unit, pages in summary.missing.items():
         if pages:
-            click.echo(f"  {unit} 缺少第 {'、'.join(map(str, pages))} 页")
+            what = f"乡镇 {unit} 的考核清单" if unit in summary.checklists else f"{unit} "
+            click.echo(f"  {what}缺少第 {'、'.join(map(str, pages))} 页")
     items = sum(summary.review.values())
     if summary.units or not summary.checklists:
         click.echo(f"录入工作簿：{round_dir / 'scan'}；需人工核对 {items} 处（清单和截图在 {round_dir / 'scan' / 'review'}）。")
