@@ -18,8 +18,15 @@ from PIL import Image
 
 from chouyang import scansim, steps
 from chouyang.assessment_workbook import fill_checklist_workbook, is_checklist_workbook, read_checklist_workbook
+from chouyang.errors import ChouyangError
 from chouyang.facts import SHEETS, Entries
-from chouyang.forms.checklist_pdf import checklist_rows, count_scale, load_checklist_layout
+from chouyang.forms.checklist_pdf import (
+    ChecklistForm,
+    checklist_rows,
+    count_scale,
+    load_checklist_layout,
+    write_checklist_pdfs,
+)
 from chouyang.forms.qr import PageId, payload, qr_matrix
 from chouyang.pdf import full_font
 from chouyang.scan import REVIEW_COLUMNS, load_layouts
@@ -355,7 +362,7 @@ def test_reviewed_scan_goes_through_ingest(scanned, tmp_path):
     rnd, layouts, summary, unit = scanned
     path = tmp_path / f"{TOWN}.xlsx"
     shutil.copy(rnd.scan_dir / "checklist" / f"{TOWN}.xlsx", path)
-    with pytest.raises(Exception, match="录入被拒绝"):  # the write-ins are not typed yet
+    with pytest.raises(ChouyangError, match="录入被拒绝"):  # the write-ins are not typed yet
         steps.ingest(rnd, [path])
     fill_checklist_workbook(path, Entries.from_records(  # the clerk types what the review list shows
         facts=[{"township_code": TOWN, "item": "A1", "reference": "测政〔2016〕7号"},
@@ -376,3 +383,19 @@ def test_count_scales_follow_the_points_and_fit_the_page():
     long = parse_scheme(SCHEME.replace("per = 3\nfact = \"会议次数\"", "per = 0.5\nfact = \"会议次数\""), "t")
     assert count_scale(long.rule("A2"), limit) is None  # 11 boxes: written instead
     assert checklist_rows(long)["facts"][2].value.key == "value"
+
+
+def test_an_item_too_long_for_a_page_is_refused(tmp_path):
+    scheme = parse_scheme(SCHEME.replace('evidence = "会议次数（会议记录）"', f'evidence = "{"会议记录" * 1200}"'), "t")
+    form = ChecklistForm("2016H1", "测试", TOWN, "㴔滩镇", "half", checklist_rows(scheme))
+    with pytest.raises(ChouyangError, match="「A2 领导小组会议」的文字太长，一页印不下"):
+        write_checklist_pdfs([form], tmp_path, b"\x01" * 32)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_prints_where_the_checklists_are(scanned, run):
+    rnd, layouts, summary, unit = scanned
+    code, out, err = run("checklist", rnd.path)
+    pages = sum(len(layout["pages"]) for layout in layouts.values())
+    assert code == 0 and "已生成 3 个乡镇的考核清单" in out and f"打印用 PDF 共 {pages} 页" in out
+    assert "chouyang scan" in out

@@ -14,9 +14,10 @@ what to enter, and the choices:
 - entered scores and points, counts of bonus or deduction events, document names or numbers,
   reasons and evidence: write-in boxes, which the reader never reads (a filled one goes to
   review).
-`ChecklistRenderer.render` draws one township's pages (A4 portrait: corner marks, the QR
-code of forms/qr.py with the township's code in the unit slot, page i/n) and returns the
-layout record in format 2, the survey forms' (forms/render.py), so chouyang.scan reads both.
+`ChecklistRenderer.render` draws townships' pages (A4 portrait: corner marks, the QR code of
+forms/qr.py with the township's code in the unit slot, page i/n) and returns each one's
+layout record in format 2, the survey forms' (forms/render.py), so chouyang.scan reads both;
+`write_checklist_pdfs` writes <township>.pdf and <township>.layout.json.
 Layout fields carry, besides what the reader needs, the checklist workbook column they fill
 (`column`), the department (`part`) and whether a value is required (`required`).
 Nothing personal is printed.
@@ -34,6 +35,7 @@ from pathlib import Path
 from .. import vocab
 from ..assessment import item_points
 from ..atomic import atomic_path, write_text
+from ..errors import ChouyangError
 from ..facts import SHEETS, adjustment_fields, fact_fields, flag_fields, score_fields
 from ..pdf import ChinesePDF, FontFile, subset_font
 from ..pool import default_workers, map_in_workers
@@ -185,9 +187,10 @@ def _fact_row(scheme: Scheme, item_id: str, fields: list[dict], period: str, lim
     return PrintedRow(**base, lines=tuple(lines), ticks=ticks, value=value, writes=writes)
 
 
-def checklist_rows(scheme: Scheme, period: str | None = None, max_scale_options: int = 10) -> dict[str, list[PrintedRow]]:
+def checklist_rows(scheme: Scheme, period: str | None = None) -> dict[str, list[PrintedRow]]:
     """Every printed row per section (facts.SHEETS order), empty sections left out."""
     period = period or scheme.period
+    max_scale_options = int(load_checklist_layout()["max_scale_options"])
     facts = fact_fields(scheme, period)
     by_item: dict[str, list[dict]] = {}
     for f in facts.to_dict("records"):
@@ -360,7 +363,7 @@ class ChecklistRenderer:
         pad = float(self.f["pad"])
         text_h = 2 * pad + sum(self._line_h(s) for _, s in self._text_block(row, xp - xt - 2))
         choice_h = self._tick_height(row) if row.ticks else self._value_height() if row.value else 0.0
-        return max(text_h, choice_h, 8.0)
+        return max(text_h, choice_h, float(self.f["min_row_height"]))
 
     def _row_height(self, row: PrintedRow) -> float:
         if row.kind == "group":
@@ -373,7 +376,8 @@ class ChecklistRenderer:
         return self._main_height(row) + self._write_line_height(row)
 
     def _first_top(self, period: str) -> float:
-        return 40.0 + 4.2 * len(cover_lines(period)) + 2.0
+        f = self.f
+        return float(f["cover_top"]) + float(f["cover_line"]) * len(cover_lines(period)) + 2.0
 
     def paginate(self, form: ChecklistForm) -> list[_Page]:
         """Sections flow over the pages; a row never splits; each page repeats its section's header."""
@@ -386,6 +390,8 @@ class ChecklistRenderer:
             first = True
             for row in rows:
                 h = self._row_height(row)
+                if h > bottom - top - title_h - header_h:
+                    raise ChouyangError(f"考核方案中「{row.ref} {row.title}」的文字太长，一页印不下；请在 scheme.toml 中缩短")
                 need = h + (title_h + header_h if first else 0)
                 if y + need > bottom:
                     pages.append(_Page())
@@ -493,7 +499,7 @@ class ChecklistRenderer:
     def _cover(self, form: ChecklistForm) -> None:
         x0, *_, x1 = self._columns()
         for i, line in enumerate(cover_lines(form.period)):
-            self._fit_line(line, x0, 40.0 + i * 4.2, x1 - x0, 7.0)
+            self._fit_line(line, x0, float(self.f["cover_top"]) + i * float(self.f["cover_line"]), x1 - x0, 7.0)
 
     def _section_title(self, placed: _Placed) -> None:
         x0, *_ = self._columns()
@@ -571,8 +577,7 @@ class ChecklistRenderer:
         y, h = placed.y, placed.h
         main = self._main_height(row)
         pdf.rect(x0, y, x1 - x0, h)
-        for x in (xt,):
-            pdf.line(x, y, x, y + h)
+        pdf.line(xt, y, xt, y + h)
         for x in (xp, xc):
             pdf.line(x, y, x, y + main)
         self._number(row.ref, x0, y, xt - x0, main)
