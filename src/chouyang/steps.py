@@ -553,7 +553,8 @@ def export_unit(rnd: Round, unit_code: str, folder: Path) -> Path:
 # --- scan ----------------------------------------------------------------------------
 
 def scan(rnd: Round, files, progress=None, workers: int | None = None) -> ScanSummary:
-    """Read scans of this round's forms; writes scan/<unit>.xlsx, scan/review/, scan/unassigned/.
+    """Read scans of this round's forms and checklists (in any mix); writes scan/<unit>.xlsx, scan/review/,
+    scan/checklist/<township>.xlsx, scan/checklist/review/ and scan/unassigned/.
 
     A file that is no readable PDF or image is reported and the others are read; when no file
     can be read at all, nothing is written and the error names every file.
