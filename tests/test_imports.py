@@ -10,7 +10,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chouyang"
 STAGES = {"draw", "plan", "cases", "checklist", "deductions", "estimate", "indicators", "score"}
 ROUND_IO = {"round", "steps"}
-RENDERERS = {"planpdf", "report", "pdf", "forms", "forms.render", "forms.workbook", "forms.qr", "scansim"}
+RENDERERS = {"planpdf", "report", "pdf", "forms", "forms.render", "forms.workbook", "forms.qr", "forms.checklist_pdf", "scansim"}
 
 
 def _module_name(path: Path) -> str:

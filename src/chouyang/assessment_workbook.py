@@ -265,17 +265,19 @@ def identity_problems(checklist: ChecklistFile, *, round_id: str, townships, sch
 
 # --- filling (demo clerk, tests) ---------------------------------------------------------
 
-def fill_checklist_workbook(path, entries: Entries) -> None:
-    """Write entered values into a written workbook's entry cells (rows matched by 编号 and 部门)."""
+def fill_checklist_workbook(path, entries: Entries, target=None) -> dict[str, dict[tuple[str, str], int]]:
+    """Write entered values into a written workbook's entry cells (rows matched by 编号 and 部门), in place
+    or saved as `target`; returns every sheet's row numbers by (编号, 部门) (部门 empty outside 综合治理清单)."""
     path = Path(path)
     wb = openpyxl.load_workbook(path)
+    rows: dict[str, dict[tuple[str, str], int]] = {}
     for sheet, label in SHEETS.items():
         if label not in wb.sheetnames:
             continue
         ws = wb[label]
         layout = [k for k, _, _ in _LAYOUT[sheet]]
         first = ENTRY_COLUMNS[sheet][1]
-        at = {}
+        at = rows[sheet] = {}
         for i in range(HEADER_ROW + 1, ws.max_row + 1):
             key = (_cell_text(ws.cell(i, 1).value),
                    _cell_text(ws.cell(i, layout.index("part") + 1).value) if "part" in layout else "")
@@ -287,7 +289,8 @@ def fill_checklist_workbook(path, entries: Entries) -> None:
             for key in ENTRY_COLUMNS[sheet][2:]:
                 if key in layout and key != "part" and row.get(key):
                     ws.cell(i, layout.index(key) + 1).value = row[key]
-    save_workbook(wb, path)
+    save_workbook(wb, Path(target) if target is not None else path)
+    return rows
 
 
 def is_checklist_workbook(path) -> bool:

@@ -296,8 +296,9 @@ def score(round_dir: Path, partial: bool, previous: Path | None) -> None:
     click.echo(f"  报告：{round_dir / 'report'}（cases.csv、townships.csv、county.csv、report.xlsx、report.pdf）")
 
 
-@cli.command(help="为每个乡镇生成综合治理考核清单录入工作簿 checklist/<乡镇代码>.xlsx（含须查看的材料和计分规则），"
-                  "填好后用 chouyang ingest 录入。")
+@cli.command(help="为每个乡镇生成综合治理考核清单：打印用的 checklist/<乡镇代码>.pdf"
+                  "（带二维码和勾选框，填好后可用 chouyang scan 识别）和录入工作簿 checklist/<乡镇代码>.xlsx"
+                  "（含须查看的材料和计分规则），填好后用 chouyang ingest 录入。")
 @_round_argument
 @_help_option
 def checklist(round_dir: Path) -> None:
@@ -305,11 +306,12 @@ def checklist(round_dir: Path) -> None:
     with tqdm(desc="生成考核清单", unit="个乡镇", disable=None) as bar:
         summary = steps.checklist(rnd, progress=bar.update)
     click.echo(f"已生成 {summary['townships']} 个乡镇的考核清单（{summary['scheme']}，"
-               f"{'半年' if summary['period'] == 'half' else '全年'}考核）：{round_dir / 'checklist'}")
-    click.echo("填好后用 chouyang ingest 录入（可与核查结果工作簿一起录入）。")
+               f"{'半年' if summary['period'] == 'half' else '全年'}考核）：{round_dir / 'checklist'}，"
+               f"打印用 PDF 共 {summary['pages']} 页，另有录入工作簿")
+    click.echo("纸质清单填好后用 chouyang scan 识别；工作簿填好后用 chouyang ingest 录入（可与核查结果工作簿一起录入）。")
 
 
-@cli.command(help="识别扫描或拍照的已填写核查表（PDF、PNG、JPG、TIFF），生成录入工作簿和待人工核对清单。")
+@cli.command(help="识别扫描或拍照的已填写核查表和考核清单（PDF、PNG、JPG、TIFF，可以混在一起），生成录入工作簿和待人工核对清单。")
 @_round_argument
 @click.argument("files", metavar="FILES...", nargs=-1, required=True, cls=ChineseArgument,
                 type=click.Path(exists=True, path_type=Path),
@@ -323,16 +325,24 @@ def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
                                                                       ".tiff")) if f.is_dir() else [f]
     with tqdm(desc="识别扫描页", unit="页", disable=None) as bar:
         summary = steps.scan(steps.open_round(round_dir), paths, progress=bar.update, workers=workers)
-    click.echo(f"共 {summary.pages} 页：识别 {sum(summary.units.values())} 页，涉及 {len(summary.units)} 个样本点。")
+    found = sum(summary.units.values()) + sum(summary.checklists.values())
+    click.echo(f"共 {summary.pages} 页：识别 {found} 页，涉及 {len(summary.units)} 个样本点"
+               + (f"、{len(summary.checklists)} 个乡镇的考核清单。" if summary.checklists else "。"))
     for *_, text in summary.rejected:
         click.echo(f"  {text}")
     for source, index, what in summary.duplicates:
         click.echo(f"  {source} 第 {index} 页：与另一份扫描重复（{what}），已保留较清晰的一份")
     for unit, pages in summary.missing.items():
         if pages:
-            click.echo(f"  {unit} 缺少第 {'、'.join(map(str, pages))} 页")
+            what = f"乡镇 {unit} 的考核清单" if unit in summary.checklists else f"{unit} "
+            click.echo(f"  {what}缺少第 {'、'.join(map(str, pages))} 页")
     items = sum(summary.review.values())
-    click.echo(f"录入工作簿：{round_dir / 'scan'}；需人工核对 {items} 处（清单和截图在 {round_dir / 'scan' / 'review'}）。")
+    if summary.units or not summary.checklists:
+        click.echo(f"录入工作簿：{round_dir / 'scan'}；需人工核对 {items} 处（清单和截图在 {round_dir / 'scan' / 'review'}）。")
+    if summary.checklists:
+        folder = round_dir / "scan" / "checklist"
+        click.echo(f"考核清单工作簿：{folder}；需人工核对 {sum(summary.checklist_review.values())} 处"
+                   f"（清单和截图在 {folder / 'review'}）。")
     click.echo("核对并改正后，用 chouyang ingest 录入这些工作簿。")
 
 

@@ -146,17 +146,18 @@ def load_page(path: Path, index: int) -> PageImage:
     return PageImage(path.name, index, img.convert("L"))
 
 
-def load_layouts(forms_dir: Path) -> dict[str, dict]:
-    """Every unit's layout record (forms/<unit>.layout.json), checked; a broken one is an error naming it."""
+def load_layouts(forms_dir: Path, command: str = "chouyang forms") -> dict[str, dict]:
+    """Every layout record of a folder (forms/<unit>.layout.json, checklist/<township>.layout.json) by the
+    code in its pages' QR codes, checked; a broken one is an error naming it and the `command` that remakes it."""
     layouts, problems = {}, []
     for path in sorted(Path(forms_dir).glob("*.layout.json")):
-        name = f"forms/{path.name}"
+        name = f"{Path(forms_dir).name}/{path.name}"
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             _check_layout(record)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             problems.append(Problem(name, f"版面记录已损坏或不是本版本生成的（{type(exc).__name__}：{exc}）；"
-                                          "请用 chouyang forms 重新生成核查表后再识别"))
+                                          f"请用 {command} 重新生成后再识别"))
             continue
         layouts[path.name.split(".")[0]] = record
     if problems:
@@ -400,7 +401,7 @@ def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, 
     out.payload = text
     parts = text.split("|")
     page_id = parse_payload(secret, text)
-    if page_id is None:
+    if page_id is None or page_id.round_id != round_id:  # a round folder copied with its secret signs other ids
         out.problem = "foreign_round" if parts and parts[0] != round_id else "forged"
         return out
     out.page_id = page_id
@@ -704,6 +705,8 @@ class ScanSummary:
     missing: dict[str, list[int]]             # unit -> missing page numbers
     review: dict[str, int]                    # unit -> review items
     marks: int = 0                            # tick boxes read
+    checklists: dict[str, int] = field(default_factory=dict)        # township -> checklist pages used
+    checklist_review: dict[str, int] = field(default_factory=dict)  # township -> review items
 
 
 @dataclass
@@ -757,6 +760,11 @@ class ReviewItem:
     workbook_row: int
     issues: list[str]
     values: dict
+    sheet_label: str = ""  # a sheet of another workbook than the survey's (vocab.SHEETS by default)
+
+    @property
+    def label(self) -> str:
+        return self.sheet_label or vocab.SHEETS[self.sheet]
 
     @property
     def crop_name(self) -> str:
@@ -764,7 +772,7 @@ class ReviewItem:
                f"{self.row['ref'] or 'new' + str(self.row['blank_index'])}.png"
 
     def as_row(self) -> dict:
-        return {"工作表": vocab.SHEETS[self.sheet], "行": self.workbook_row, "编号": self.row["ref"] or "",
+        return {"工作表": self.label, "行": self.workbook_row, "编号": self.row["ref"] or "",
                 "页": self.read.page_id.page, "问题": "；".join(self.issues), "截图": self.crop_name}
 
     def as_json(self) -> dict:
@@ -778,7 +786,7 @@ class ReviewItem:
             else:
                 item |= {"value": None, "written": f.written}
             fields.append(item)
-        return {"sheet": self.sheet, "sheet_label": vocab.SHEETS[self.sheet], "workbook_row": self.workbook_row,
+        return {"sheet": self.sheet, "sheet_label": self.label, "workbook_row": self.workbook_row,
                 "ref": self.row["ref"], "blank_index": self.row["blank_index"], "page": self.read.page_id.page,
                 "crop": self.crop_name, "issues": self.issues, "fields": fields}
 

@@ -25,6 +25,7 @@ from . import __version__, atomic
 from . import inputs as inp
 from .assessment import assess
 from .assessment_ingest import ValidChecklist, duplicate_townships, survey_computed, validate_checklist
+from .assessment_scan import fill_checklist_scan
 from .assessment_workbook import is_checklist_workbook, read_checklist_workbook, write_checklist_workbook
 from .atomic import atomic_folder
 from .cases import cases_frame, unit_cases
@@ -39,6 +40,7 @@ from .draw import (
 from .errors import ChouyangError, Problem
 from .facts import Entries
 from .forms import form_font, render_units, unit_forms
+from .forms.checklist_pdf import ChecklistForm, checklist_rows, write_checklist_pdfs
 from .forms.layout import load_layout
 from .forms.workbook import read_entry, write_csv_folder
 from .ingest import (
@@ -551,31 +553,39 @@ def export_unit(rnd: Round, unit_code: str, folder: Path) -> Path:
 # --- scan ----------------------------------------------------------------------------
 
 def scan(rnd: Round, files, progress=None, workers: int | None = None) -> ScanSummary:
-    """Read scans of this round's forms; writes scan/<unit>.xlsx, scan/review/, scan/unassigned/.
+    """Read scans of this round's forms and checklists (in any mix); writes scan/<unit>.xlsx, scan/review/,
+    scan/checklist/<township>.xlsx, scan/checklist/review/ and scan/unassigned/.
 
     A file that is no readable PDF or image is reported and the others are read; when no file
     can be read at all, nothing is written and the error names every file.
     """
     rnd.require_unchanged_since_draw()
     layouts = load_layouts(rnd.forms_dir)
+    checklists = load_layouts(rnd.checklist_dir, "chouyang checklist")  # townships' pages, told apart by their QR
     out = rnd.scan_dir
-    reads = read_files(files, rnd.secret(), rnd.rules().round.id, layouts, out / "unassigned", progress, workers)
+    reads = read_files(files, rnd.secret(), rnd.rules().round.id, layouts | checklists, out / "unassigned",
+                       progress, workers)
     bad = [r for r in reads if r.problem == "bad_file"]
     if reads and len(bad) == len(reads):
         raise ChouyangError("没有可识别的扫描文件，没有写入任何识别结果",
                             [Problem(r.source, r.detail) for r in bad])
     (out / "review").mkdir(parents=True, exist_ok=True)
     picked = pick_pages(reads)
-    review, marks = {}, 0
+    review, listed, marks = {}, {}, 0
     for unit, unit_reads in picked.units.items():
         marks += sum(count_marks(r) for r in unit_reads)
-        review[unit] = _write_scan_unit(rnd, unit, unit_reads, layouts[unit])
+        if unit in checklists:
+            listed[unit] = _write_scan_checklist(rnd, unit, unit_reads, checklists[unit])
+        else:
+            review[unit] = _write_scan_unit(rnd, unit, unit_reads, layouts[unit])
     missing = picked.missing()
-    summary = ScanSummary(len(reads), {u: len(r) for u, r in picked.units.items()}, picked.rejected,
-                          picked.duplicates, missing, review, marks)
+    summary = ScanSummary(len(reads), {u: len(r) for u, r in picked.units.items() if u not in checklists},
+                          picked.rejected, picked.duplicates, missing, review, marks,
+                          {u: len(r) for u, r in picked.units.items() if u in checklists}, listed)
     rnd.log("scan", {"files": [str(f) for f in files], "pages": len(reads), "units": summary.units,
-                     "rejected": [r[:3] for r in picked.rejected], "duplicates": picked.duplicates,
-                     "missing": {u: m for u, m in missing.items() if m}, "review": review})
+                     "checklists": summary.checklists, "rejected": [r[:3] for r in picked.rejected],
+                     "duplicates": picked.duplicates, "missing": {u: m for u, m in missing.items() if m},
+                     "review": review, "checklist_review": listed})
     return summary
 
 
@@ -584,18 +594,37 @@ def _write_scan_unit(rnd: Round, unit: str, reads: list, layout: dict) -> int:
     out = rnd.scan_dir
     wb = openpyxl.load_workbook(rnd.entry_dir / f"{unit}.xlsx")
     items = fill_workbook(wb, reads)
-    for item in items:
-        save_review_crop(item, layout["table_x"], out / "review")
+    _write_review(out / "review", unit, items, layout)
     for read in reads:
         read.image = None  # free the page images of this unit
     save_workbook(wb, out / f"{unit}.xlsx")
+    return len(items)
+
+
+def _write_scan_checklist(rnd: Round, township: str, reads: list, layout: dict) -> int:
+    """scan/checklist/<township>.xlsx (the checklist workbook with what was read), its review lists and crops."""
+    out = rnd.scan_dir / "checklist"
+    (out / "review").mkdir(parents=True, exist_ok=True)
+    source = rnd.checklist_dir / f"{township}.xlsx"
+    if not source.exists():
+        raise ChouyangError(f"找不到乡镇 {township} 的考核清单工作簿 checklist/{source.name}；请重新运行 chouyang checklist")
+    items = fill_checklist_scan(source, out / f"{township}.xlsx", township, reads, layout)
+    _write_review(out / "review", township, items, layout)
+    for read in reads:
+        read.image = None
+    return len(items)
+
+
+def _write_review(folder: Path, unit: str, items: list, layout: dict) -> None:
+    """The review list of one unit or township (CSV for people, JSON for programs) and its crops."""
+    for item in items:
+        save_review_crop(item, layout["table_x"], folder)
     text = io.StringIO()
     writer = csv.DictWriter(text, REVIEW_COLUMNS)
     writer.writeheader()
     writer.writerows(item.as_row() for item in items)
-    atomic.write_text(out / "review" / f"{unit}.csv", text.getvalue(), encoding="utf-8-sig")
-    atomic.write_text(out / "review" / f"{unit}.json", review_json(layout["round_id"], unit, items))
-    return len(items)
+    atomic.write_text(folder / f"{unit}.csv", text.getvalue(), encoding="utf-8-sig")
+    atomic.write_text(folder / f"{unit}.json", review_json(layout["round_id"], unit, items))
 
 
 # --- assessment: 综合治理 checklist, composite score, consequences (issue 13) ---------------
@@ -613,21 +642,27 @@ def _require_scheme(rnd: Round):
     return scheme
 
 
-def checklist(rnd: Round, progress=None) -> dict:
-    """Write checklist/<township>.xlsx: every township's assessment checklist to fill in (facts, entered
-    scores, bonus and deductions, violations), with the evidence each item needs."""
+def checklist(rnd: Round, progress=None, workers: int | None = None) -> dict:
+    """Write every township's assessment checklist (facts, entered scores, bonus and deductions,
+    violations, with the evidence each item needs): checklist/<township>.pdf to print (QR code,
+    tick boxes: scanned back by `scan`), its layout record <township>.layout.json, and the entry
+    workbook <township>.xlsx."""
     rnd.require_unchanged_since_draw()
     rules = rnd.require_named()
     scheme = _require_scheme(rnd)
     towns = assessment_townships(rnd)
     rnd.checklist_dir.mkdir(exist_ok=True)
+    rows = checklist_rows(scheme, scheme.period)
+    forms = [ChecklistForm(rules.round.id, rules.round.name, t.township_code, t.township_name, scheme.period, rows)
+             for t in towns.itertuples()]
+    pages = write_checklist_pdfs(forms, rnd.checklist_dir, rnd.secret(), workers=workers)
     for t in towns.itertuples():
         write_checklist_workbook(rnd.checklist_dir / f"{t.township_code}.xlsx", scheme, round_id=rules.round.id,
                                  round_name=rules.round.name, township_code=t.township_code,
                                  township_name=t.township_name, period=scheme.period)
         if progress:
             progress(1)
-    summary = {"townships": len(towns), "scheme": scheme.name, "period": scheme.period}
+    summary = {"townships": len(towns), "pages": pages, "scheme": scheme.name, "period": scheme.period}
     rnd.log("checklist", summary)
     return summary
 
