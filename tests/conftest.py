@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from chouyang.cli import main
+from chouyang.inputs import id_check_digit
+
 # No test may depend on timing: hypothesis's per-example deadline fails on a loaded CI machine.
 settings.register_profile("chouyang", deadline=None)
 settings.load_profile("chouyang")
-
-from chouyang.cli import main
-from chouyang.inputs import id_check_digit
 
 ROUND_ID = "2016H1"
 ROUND_NAME = "测试县2016年上半年人口和计划生育目标管理责任制考核"
