@@ -15,6 +15,14 @@ from .vocab import ERROR_KINDS, MISSED_KINDS
 CASE_COLUMNS = ["township_code", "unit_code", "kind", "ref", "parity", "procedure_type", "witnesses",
                 "verified", "confirmed"]
 
+MISSED_REF_PREFIX = {"missed_births": "MB", "missed_women": "MW"}
+
+
+def missed_ref(sheet: str, i: int) -> str:
+    """The case ref of the i-th (from 1) new row of a missed sheet: MB001, MW002, …"""
+    return f"{MISSED_REF_PREFIX[sheet]}{i:03d}"
+
+
 def is_confirmed(witnesses, verified: str, rules) -> bool:
     try:
         w = int(witnesses)
@@ -46,11 +54,11 @@ def unit_cases(township_code: str, checklist: UnitChecklist, entries: dict[str, 
             cases.append(_case(township_code, checklist.unit_code, kind, row["ref"], parity, procedure_type,
                                row, rules))
     for i, row in enumerate(entries.get("missed_births", []), start=1):
-        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_births"], f"MB{i:03d}",
-                           str(row.get("parity", "")), "", row, rules))
+        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_births"],
+                           missed_ref("missed_births", i), str(row.get("parity", "")), "", row, rules))
     for i, row in enumerate(entries.get("missed_women", []), start=1):
-        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_women"], f"MW{i:03d}", "", "",
-                           row, rules))
+        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_women"],
+                           missed_ref("missed_women", i), "", "", row, rules))
     return cases
 
 

@@ -25,6 +25,7 @@ from .rules import Rules, load_rules
 from .vocab import row_key
 
 REGISTER_STEMS = ("women", "births", "procedures", "benefits")
+BUSY_TIMEOUT = 30.0  # seconds a writer waits for the store's lock
 
 
 def sha256_file(path: Path) -> str:
@@ -295,11 +296,18 @@ class Round:
 
     # -- store and log --
     @contextmanager
-    def store(self):
-        """A connection to the round's SQLite store; commits on success, rolls back on error."""
-        con = sqlite3.connect(self.store_path)
+    def store(self, immediate: bool = False):
+        """A connection to the round's SQLite store; commits on success, rolls back on error.
+
+        `immediate` takes the write lock at the start (BEGIN IMMEDIATE), so a read-check-write
+        is never interleaved with another writer (the web workstation's concurrent clerks);
+        a writer waits up to BUSY_TIMEOUT seconds for another to finish.
+        """
+        con = sqlite3.connect(self.store_path, timeout=BUSY_TIMEOUT)
         try:
             con.executescript(_SCHEMA_SQL + _ENTRIES_SQL)
+            if immediate:
+                con.execute("BEGIN IMMEDIATE")
             yield con
             con.commit()
         except BaseException:
@@ -308,8 +316,9 @@ class Round:
         finally:
             con.close()
 
-    def log(self, action: str, detail: dict, con: sqlite3.Connection | None = None) -> None:
-        row = (utc_now(), _user(), action, json.dumps(detail, ensure_ascii=False, sort_keys=True))
+    def log(self, action: str, detail: dict, con: sqlite3.Connection | None = None, user: str | None = None) -> None:
+        """One audit log row; `user` names a web workstation user (default: the login name)."""
+        row = (utc_now(), user_name(user), action, json.dumps(detail, ensure_ascii=False, sort_keys=True))
         if con is not None:
             con.execute("INSERT INTO log (time, user, action, detail) VALUES (?, ?, ?, ?)", row)
             return
@@ -335,6 +344,11 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # no login name on some Windows services
         return "unknown"
+
+
+def user_name(user: str | None = None) -> str:
+    """Who a write is logged as: the web user when given, else the login name."""
+    return user or _user()
 
 
 

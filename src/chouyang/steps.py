@@ -19,7 +19,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from . import __version__
+from . import __version__, accounts, feedback
 from . import inputs as inp
 from .cases import cases_frame, unit_cases
 from .draw import (
@@ -33,7 +33,7 @@ from .draw import (
 from .errors import ChouyangError, Problem
 from .forms import form_font, render_units, unit_forms
 from .forms.layout import load_layout
-from .forms.workbook import read_entry, write_csv_folder
+from .forms.workbook import EntryFile, read_entry, write_csv_folder
 from .ingest import (
     IngestResult,
     ValidUnit,
@@ -54,6 +54,7 @@ from .round import (
     store_entries,
     stored_digest,
     stored_entries,
+    user_name,
     utc_now,
 )
 from .rules import preset_text
@@ -70,7 +71,8 @@ from .scan import (
 from .score import ScoreResult, county_summary_line, score_data
 
 __all__ = ["PROBLEM_TEXT", "county_summary_line", "open_round", "init", "commit", "draw", "verify", "replace",
-           "plan", "forms", "ingest", "status", "cases", "scan", "score", "export_unit"]
+           "plan", "forms", "ingest", "ingest_entries", "status", "cases", "scan", "score", "export_unit",
+           "add_user", "users", "set_case_status"]
 
 
 def open_round(path: Path) -> Round:
@@ -334,8 +336,18 @@ def forms(rnd: Round, progress=None, workers: int | None = None) -> dict:
 
 # --- ingest, status, cases ----------------------------------------------------------
 
-def ingest(rnd: Round, paths: list[Path], replace: bool = False) -> list[IngestResult]:
+def ingest(rnd: Round, paths: list[Path], replace: bool = False, user: str | None = None) -> list[IngestResult]:
     """Validate every path, then store all of them in one transaction (or nothing)."""
+    return ingest_entries(rnd, [read_entry(Path(path)) for path in paths], replace, user)
+
+
+def ingest_entries(rnd: Round, files: list[EntryFile], replace: bool = False, user: str | None = None,
+                   also=None) -> list[IngestResult]:
+    """Validate read entries (workbooks, CSV folders, or a web form's keyed values), then store all in one transaction.
+
+    `also(con)`, when given, makes more writes inside the same transaction (the web workstation's
+    record of how the entries came about), so they are stored together or not at all.
+    """
     rnd.require_unchanged_since_draw()
     rules = rnd.rules()
     primary = rnd.primaries()
@@ -344,8 +356,8 @@ def ingest(rnd: Round, paths: list[Path], replace: bool = False) -> list[IngestR
     fingerprint = rnd.register_fingerprint()
     valid: list[ValidUnit] = []
     problems: list[Problem] = []
-    for path in paths:
-        unit, found = validate_entry(read_entry(Path(path)), rules, checklists, fingerprint, register.women)
+    for entry in files:
+        unit, found = validate_entry(entry, rules, checklists, fingerprint, register.women)
         problems += found
         if unit:
             valid.append(unit)
@@ -354,15 +366,18 @@ def ingest(rnd: Round, paths: list[Path], replace: bool = False) -> list[IngestR
         raise ChouyangError("录入被拒绝，数据库没有任何改动。请改正以下问题后重新录入", problems)
     township = dict(zip(primary.unit_code, primary.township_code))
     results = []
-    with rnd.store() as con:
+    with rnd.store(immediate=True) as con:
         for unit in valid:
             found_cases = unit_cases(township[unit.unit_code], checklists[unit.unit_code], unit.entries, rules)
             confirmed = sum(c["confirmed"] for c in found_cases)
-            results.append(_store_unit(rnd, con, unit, replace, (confirmed, len(found_cases) - confirmed)))
+            results.append(_store_unit(rnd, con, unit, replace, (confirmed, len(found_cases) - confirmed), user))
+        if also is not None:
+            also(con)
     return results
 
 
-def _store_unit(rnd: Round, con, unit: ValidUnit, replace: bool, counts: tuple[int, int]) -> IngestResult:
+def _store_unit(rnd: Round, con, unit: ValidUnit, replace: bool, counts: tuple[int, int],
+                user: str | None = None) -> IngestResult:
     """Store one validated unit: unchanged content is a no-op, different content needs `replace`."""
     digest = unit.content_sha256()
     old = stored_digest(con, unit.unit_code)
@@ -374,27 +389,31 @@ def _store_unit(rnd: Round, con, unit: ValidUnit, replace: bool, counts: tuple[i
     changes = entry_changes(stored_entries(con, unit.unit_code), unit.entries) if old else []
     store_entries(con, unit.unit_code, unit.entries, digest, unit.source)
     rnd.log("ingest_replace" if old else "ingest",
-            {"unit_code": unit.unit_code, "source": unit.source, "content_sha256": digest, "changes": changes}, con)
+            {"unit_code": unit.unit_code, "source": unit.source, "content_sha256": digest, "changes": changes}, con,
+            user=user)
     return IngestResult(unit.unit_code, unit.source, "replaced" if old else "new", *counts, changes=len(changes))
 
 
-def cases(rnd: Round, rules=None, register=None) -> pd.DataFrame:
-    """Error cases of every entered unit (cases.csv columns before rule and points)."""
+def cases(rnd: Round, rules=None, register=None, entries=None) -> pd.DataFrame:
+    """Error cases of every entered unit (cases.csv columns before rule and points), with their feedback status."""
     rules = rules or rnd.rules()
     primary = rnd.primaries()
-    entries = rnd.entries()
+    entries = rnd.entries() if entries is None else entries
     checklists = rnd.checklists(list(entries), register)
     township = dict(zip(primary.unit_code, primary.township_code))
     rows = []
     for unit, sheets in entries.items():
         rows += unit_cases(township[unit], checklists[unit], sheets, rules)
-    return cases_frame(rows)
+    with rnd.store() as con:
+        changes = feedback.history(con)
+    return feedback.apply_statuses(cases_frame(rows), entries, changes)
 
 
 def status(rnd: Round) -> pd.DataFrame:
     """One row per primary point: team, township, whether results are in, case counts."""
     rnd.require_unchanged_since_draw()
-    return status_table(rnd.primaries(), rnd.plan(), cases(rnd), set(rnd.entries()))
+    found = cases(rnd)
+    return status_table(rnd.primaries(), rnd.plan(), found[found.status != feedback.WITHDRAWN], set(rnd.entries()))
 
 
 def export_unit(rnd: Round, unit_code: str, folder: Path) -> Path:
@@ -469,10 +488,12 @@ def score_round(rnd: Round, partial: bool = False) -> ScoreResult:
     rules = rnd.rules()
     entries = _entries_or_refuse(rnd, partial)
     register = rnd.load_register()
-    return score_data(rules, rnd.frame(), rnd.sample(), register, entries, cases(rnd, rules, register))
+    found = cases(rnd, rules, register, entries)
+    # Withdrawn (撤销) cases count nowhere: their rows are left out of what the correction ratios see.
+    return score_data(rules, rnd.frame(), rnd.sample(), register, feedback.scoring_entries(entries, found), found)
 
 
-def score(rnd: Round, partial: bool = False) -> ScoreResult:
+def score(rnd: Round, partial: bool = False, user: str | None = None) -> ScoreResult:
     """Score the round and write report/cases.csv, townships.csv, county.csv, report.xlsx, report.pdf."""
     result = score_round(rnd, partial)
     rules = rnd.rules()
@@ -484,5 +505,51 @@ def score(rnd: Round, partial: bool = False) -> ScoreResult:
     write_pdf(result, rules, folder / "report.pdf")
     rnd.log("score", {"townships": len(result.townships), "cases_confirmed": int(result.townships.cases_confirmed.sum()),
                       "missing_units": result.missing_units,
-                      "deduction_total": float(result.townships.deduction.sum())})
+                      "deduction_total": float(result.townships.deduction.sum())}, user=user)
     return result
+
+
+# --- users of the web workstation, case feedback ---------------------------------------
+
+def add_user(rnd: Round, name: str, password: str, replace: bool = False, user: str | None = None) -> str:
+    """Add a user of `chouyang serve` (or set a new password with `replace`); returns "added" or "replaced"."""
+    with rnd.store(immediate=True) as con:
+        outcome = accounts.add_user(con, name, password, replace, utc_now())
+        rnd.log("user_add" if outcome == "added" else "user_password", {"name": name.strip()}, con, user=user)
+    return outcome
+
+
+def users(rnd: Round) -> list[str]:
+    with rnd.store() as con:
+        return accounts.user_names(con)
+
+
+def set_case_status(rnd: Round, unit_code: str, ref: str, status: str, comment: str = "",
+                    user: str | None = None) -> dict:
+    """Move a case along 现场反馈 → 有异议 → 复核 → 确认/撤销 (feedback.py); logged with who and why."""
+    rnd.require_unchanged_since_draw()
+    with rnd.store() as con:
+        unit_entries = stored_entries(con, unit_code)
+    found = [c for c in _unit_cases(rnd, unit_code, unit_entries) if c["ref"] == ref]
+    if not found:
+        raise ChouyangError(f"样本点 {unit_code} 没有编号为 {ref} 的误差个案（可用 chouyang status 查看已录入的样本点）")
+    kind = found[0]["kind"]
+    identity = feedback.case_identity(unit_entries, ref, kind)
+    who = user_name(user)
+    with rnd.store(immediate=True) as con:
+        if feedback.case_identity(stored_entries(con, unit_code), ref, kind) != identity:
+            raise ChouyangError(f"个案 {unit_code} {ref} 的录入内容刚刚被改动，请刷新后重试")
+        old = feedback.change_status(con, unit_code, ref, kind, identity, status, comment, who, utc_now())
+        change = {"unit_code": unit_code, "ref": ref, "kind": kind, "old": old, "new": status,
+                  "comment": comment.strip()}
+        rnd.log("case_status", change, con, user=user)
+    return change
+
+
+def _unit_cases(rnd: Round, unit_code: str, unit_entries: dict[str, list[dict]]) -> list[dict]:
+    """The cases of one unit's stored entries (empty when the unit has none)."""
+    if not unit_entries:
+        return []
+    primary = rnd.primaries()
+    township = dict(zip(primary.unit_code, primary.township_code))
+    return unit_cases(township[unit_code], rnd.checklists([unit_code])[unit_code], unit_entries, rnd.rules())
