@@ -105,3 +105,23 @@ def write_scan_review(rnd: Round, unit: str, items: list[dict], read: dict | Non
     (folder / f"{unit}.json").write_text(json.dumps({"unit_code": unit, "items": out}, ensure_ascii=False),
                                          encoding="utf-8")
     return out
+
+
+def form_row_crop(rnd: Round, unit: str, section: str, ref: str, answers: dict, dpi: int = 200) -> Image.Image:
+    """A row of the unit's real printed form, filled in by pen (chouyang.scansim) and cut out straight,
+    as the scan reader's crops look (for the README's screenshot; needs `chouyang forms`)."""
+    import noto_cjk_sans_otc
+    import numpy as np
+
+    from chouyang.pdf import COLLECTION_INDEX
+    from chouyang.scansim import mark_page, render_page
+
+    layout = rnd.layouts()[unit]
+    index, row = next((i, r) for i, p in enumerate(layout["pages"]) for r in p["rows"]
+                      if r["section"] == section and r["ref"] == ref)
+    image = render_page(rnd.forms_dir / f"{unit}.pdf", index, dpi)
+    mark_page(image, layout["pages"][index], {(section, ref): answers}, dpi, np.random.default_rng(7),
+              str(noto_cjk_sans_otc.FONT_PATH), COLLECTION_INDEX, stray_rate=0)
+    k = dpi / 25.4
+    return image.crop((int(8 * k), int((row["y"] - 1) * k), int((layout["page_size"][0] - 8) * k),
+                       int((row["y"] + row["h"] + 1) * k)))

@@ -296,7 +296,7 @@ def test_review_one_item_at_a_time_then_the_workbook_is_ingested(rnd):
     assert r.status_code == 303
     item_url = r.headers["location"]
     page = client.get(item_url).text
-    assert f'src="/crops/{UNIT}/{items[0]["crop"]}"' in page and "把握 41%" in page and "<kbd>6</kbd> 5+" in page
+    assert f'src="/crops/{UNIT}/{items[0]["crop"]}"' in page and "把握 41%" in page and "<kbd>5</kbd> 5+" in page
     assert client.get(f"/crops/{UNIT}/{items[0]['crop']}").headers["content-type"] == "image/png"
     assert client.get(f"/crops/{UNIT}/..%2Fsecret.key").status_code == 404
     r = post(client, item_url, {"f.result": "虚报", "f.witnesses": "4", "f.verified": "是", "request": "r1"})

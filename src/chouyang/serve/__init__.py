@@ -24,9 +24,13 @@ from .routes import routes
 __all__ = ["create_app", "is_loopback", "run"]
 
 
-def create_app(rnd: Round, host: str = "127.0.0.1") -> Starlette:
-    """The workstation app for one round; `host` is the address it will listen on (loopback: loopback names only)."""
-    state = State(rnd)
+def create_app(rnd: Round, host: str = "127.0.0.1", poll_seconds: float = 5.0) -> Starlette:
+    """The workstation app for one round.
+
+    `host` is the address it will listen on (on loopback it answers to loopback names only);
+    the dashboard refreshes itself every `poll_seconds`.
+    """
+    state = State(rnd, poll_seconds)
     middleware = [Middleware(SecurityHeaders)]
     hosts = trusted_hosts(host)
     if hosts:

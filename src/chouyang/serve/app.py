@@ -86,8 +86,9 @@ class Sessions:
 class State:
     """What every request shares: the round, sessions, templates, and the dashboard's cache."""
 
-    def __init__(self, rnd: Round):
+    def __init__(self, rnd: Round, poll_seconds: float = 5.0):
         self.round = rnd
+        self.poll_ms = int(poll_seconds * 1000)
         self.sessions = Sessions()
         self.templates = Jinja2Templates(directory=str(files("chouyang.serve") / "templates"))
         self.progress_lock = threading.Lock()

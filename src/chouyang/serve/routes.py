@@ -114,7 +114,8 @@ def _progress_context(p: workstation.Progress) -> dict:
 
 async def progress_page(request: Request) -> Response:
     p = await run_in_threadpool(_progress, request)
-    return render(request, "progress.html", _progress_context(p))
+    return render(request, "progress.html", {**_progress_context(p), "poll_ms": state_of(request).poll_ms,
+                                             "poll_seconds": f"{state_of(request).poll_ms / 1000:g}"})
 
 
 async def progress_fragment(request: Request) -> Response:

@@ -166,7 +166,7 @@ class FieldView:
     key: str
     label: str
     kind: str
-    options: list[tuple[int, str, str, bool]]  # (number key, label, stored value, chosen)
+    options: list[tuple[str, str, str, bool]]  # (key to press, label, stored value, chosen)
     value: str  # chosen (or read) value; masked for ID numbers
     read: str
     confidence: str
@@ -174,12 +174,20 @@ class FieldView:
     placeholder: str = ""
 
 
+def option_keys(options) -> list[str]:
+    """The key that picks each option: its own digit on a number scale (0 1 2 3 4 5+), else 1, 2, 3, …"""
+    leading = [o.label[:1] for o in options]
+    if all(d.isdigit() for d in leading) and len(set(leading)) == len(leading):
+        return leading
+    return [str(n) for n in range(1, len(options) + 1)]
+
+
 def review_fields(item: review.Item, decision: review.Decision | None) -> list[FieldView]:
     chosen = decision.values if decision is not None and decision.state == review.ACCEPTED else item.read_values()
     out = []
     for f in item.fields:
         value = chosen.get(f.key, "")
-        options = [(n, o.label, o.value, o.value == value) for n, o in enumerate(f.options, start=1)]
+        options = [(k, o.label, o.value, o.value == value) for k, o in zip(option_keys(f.options), f.options)]
         confidence = "" if f.confidence is None else f"{100 * f.confidence:.0f}%"
         is_id = f.key in keyed.ID_KEYS
         out.append(FieldView(f.key, vocab.label_for(item.sheet, f.key), f.kind, options, "" if is_id else value,

@@ -33,14 +33,13 @@ function reviewKeys(form) {
       return;
     }
     const field = fields[active];
-    if (/^[0-9]$/.test(e.key) && field) {
-      const radios = field.querySelectorAll("input[type=radio]");
-      const n = Number(e.key);
-      if (radios.length) {  // the last radio is "不选", on key 0
-        const pick = n === 0 ? radios[radios.length - 1] : (n < radios.length ? radios[n - 1] : null);
-        if (pick) { pick.checked = true; }
+    if ((/^[0-9]$/.test(e.key) || e.key === "Backspace" || e.key === "Delete") && field) {
+      const key = e.key === "Delete" ? "Backspace" : e.key;
+      const pick = field.querySelector(`input[type=radio][data-key="${key}"]`);
+      if (pick) {
+        pick.checked = true;
         e.preventDefault();
-      } else if (textOf(field)) {
+      } else if (textOf(field) && key !== "Backspace") {
         textOf(field).focus();  // a write-in field: the digit is typed into it
       }
       return;
@@ -54,6 +53,9 @@ function reviewKeys(form) {
       e.preventDefault(); submit("accept");
     } else if (e.key === "x" || e.key === "X") {
       e.preventDefault(); submit("illegible");
+    } else if ((e.key === "z" || e.key === "Z") && document.getElementById("zoom")) {
+      const zoom = document.getElementById("zoom");
+      zoom.open = !zoom.open;
     } else if (e.key === "ArrowLeft" && form.dataset.prev) {
       window.location.href = form.dataset.prev;
     } else if (e.key === "ArrowRight" && form.dataset.next) {
@@ -64,7 +66,7 @@ function reviewKeys(form) {
 
 document.addEventListener("DOMContentLoaded", () => {
   const box = document.getElementById("progress-live");
-  if (box) { window.setInterval(() => refreshProgress(box), 5000); }
+  if (box) { window.setInterval(() => refreshProgress(box), Number(box.dataset.every) || 5000); }
   const form = document.getElementById("review-form");
   if (form) { reviewKeys(form); }
 });
