@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from chouyang import keyed, steps
+from chouyang import keyed, steps, workstation
 from chouyang.cli import cli
 from chouyang.forms.workbook import column_of
 from chouyang.serve import create_app
@@ -265,6 +265,18 @@ def test_keyed_id_numbers_are_never_shown_unmasked(rnd):
         assert pid not in first.get(url).text, url
 
 
+def test_a_refused_id_number_is_named_masked(rnd):
+    bad = make_id("19920101", 8)[:-1] + "0"  # wrong check digit
+    found = {"missed_women.rows": "1", "missed_women.0.person_id": bad, "missed_women.0.name": "周某",
+             "missed_women.0.birth_date": "1992-01-01", "missed_women.0.marital_status": "初婚",
+             "missed_women.0.contraception": "无", "missed_women.0.witnesses": "3", "missed_women.0.verified": "是"}
+    key_pass(client_for(rnd, "张三"), {**birth_false(), **found})
+    key_pass(client_for(rnd, "李四"), {**birth_false(), **found})
+    r = post(client_for(rnd, "王五"), f"/entry/{UNIT}/settle", {})
+    assert r.status_code == 400 and "列「身份证号」：身份证号无效" in r.text
+    assert bad not in r.text and f"{bad[:6]}********{bad[-4:]}" in r.text and rnd.entries() == {}
+
+
 def test_an_over_long_field_is_refused_with_its_place(rnd):
     r = key_pass(client_for(rnd), {**birth_false(), "births_check.0.note": "很" * 201})
     assert r.status_code == 400 and "第 4 行，列「备注」：超过 200 个字符" in r.text
@@ -304,6 +316,7 @@ def test_review_one_item_at_a_time_then_the_workbook_is_ingested(rnd):
     [decision] = rnd.log_entries("review_decision")
     assert decision["user"] == "张三" and decision["detail"]["changes"] == [
         {"column": "反映群众人数", "old": "", "new": "4"}]
+    workstation.WORKBOOKS.flush()  # the workbook is written after the answer
     ws = openpyxl.load_workbook(rnd.scan_dir / f"{UNIT}.xlsx")["出生核对"]
     assert ws.cell(items[0]["row"], column_of(ws, "births_check")["witnesses"]).value == 4  # a number, as scan writes
     assert rnd.entries() == {}  # one item still open

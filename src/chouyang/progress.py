@@ -34,8 +34,9 @@ def unit_progress(primary: pd.DataFrame, plan: pd.DataFrame | None, entered: set
     expected = {u: p[1] for u, p in pages.items() if p[1] is not None}
     units["pages_received"] = units.unit_code.map(received).fillna(0).astype(int)
     units["pages_expected"] = units.unit_code.map(expected).astype("Int64")
+    # Missing pages of a point whose scans have started (one not scanned yet is not "missing" pages).
     units["pages_missing"] = (units.pages_expected - units.pages_received).clip(lower=0).where(
-        units.unit_code.isin(received), 0).astype("Int64")
+        units.pages_received > 0, 0).astype("Int64")
     units["review_open"] = units.unit_code.map(review_open).fillna(0).astype(int)
     status = cases["status"] if "status" in cases.columns else pd.Series("", index=cases.index)
     withdrawn = status == WITHDRAWN

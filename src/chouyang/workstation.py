@@ -15,7 +15,10 @@ import hashlib
 import json
 import tempfile
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import openpyxl
@@ -31,6 +34,21 @@ from .round import Round, utc_now
 from .xlsx import save_workbook
 
 REPORT_FILES = ("report.pdf", "report.xlsx", "townships.csv", "cases.csv", "county.csv", "township_intervals.csv")
+
+
+_WRITE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _writing(rnd: Round):
+    """One write transaction (BEGIN IMMEDIATE), queued in this process first.
+
+    SQLite makes a blocked writer sleep and retry; with many clerks' requests at once that
+    retrying, not the writes, made the slowest answers take seconds.  A lock here queues this
+    server's writers in order; the store's busy timeout still covers other processes (the CLI).
+    """
+    with _WRITE_LOCK, rnd.store(immediate=True) as con:
+        yield con
 
 
 # --- users -------------------------------------------------------------------------
@@ -111,6 +129,7 @@ class ReviewUnit:
     open: int
     illegible: int
     entered: bool
+    workbook_error: str = ""
 
 
 def is_entered(rnd: Round, unit_code: str) -> bool:
@@ -127,7 +146,8 @@ def review_overview(rnd: Round) -> list[ReviewUnit]:
     for unit in review_units(rnd):
         items, d = review_items(rnd, unit), decided.get(unit, {})
         out.append(ReviewUnit(unit, len(items), sum(review.is_open(i, d) for i in items),
-                              sum(i.id in d and d[i.id].state == review.ILLEGIBLE for i in items), unit in entered))
+                              sum(i.id in d and d[i.id].state == review.ILLEGIBLE for i in items), unit in entered,
+                              WORKBOOKS.failures.get((str(rnd.path), unit), "")))
     return out
 
 
@@ -191,6 +211,70 @@ def write_review_workbook(rnd: Round, unit_code: str) -> Path:
     return path
 
 
+class WorkbookWriter:
+    """Writes decisions into the scan workbooks after the request has been answered.
+
+    Loading and saving a workbook takes most of a second, far longer than storing a decision;
+    clerks deciding one item after another should not wait for it.  A unit marked dirty is
+    written DELAY seconds later, once for every decision made meanwhile.  Before an ingest the unit is written in
+    the request itself (`write_review_workbook`), and `flush` writes every pending unit (at
+    shutdown, in tests).  A failed write is kept and shown on the review list; the store stays
+    the source of truth, so a later write repairs it.
+    """
+
+    DELAY = 3.0
+
+    def __init__(self):
+        self._pending: dict[tuple[str, str], tuple[Round, float]] = {}  # -> (round, when first marked)
+        self._flushing = False
+        self._busy = 0
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.failures: dict[tuple[str, str], str] = {}
+
+    def mark(self, rnd: Round, unit_code: str) -> None:
+        with self._cond:
+            self._pending.setdefault((str(rnd.path), unit_code), (rnd, time.monotonic()))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="chouyang-workbooks", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    due = min((t for _, t in self._pending.values()), default=None)
+                    if due is not None and (self._flushing or time.monotonic() >= due + self.DELAY):
+                        break
+                    self._cond.wait(None if due is None else max(0.0, due + self.DELAY - time.monotonic()))
+                key = min(self._pending, key=lambda k: self._pending[k][1])
+                rnd, _ = self._pending.pop(key)
+                self._busy += 1
+            try:
+                write_review_workbook(rnd, key[1])
+                self.failures.pop(key, None)
+            except Exception as exc:  # kept and shown on the review list; the store still holds every decision
+                self.failures[key] = str(exc)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+
+    def flush(self, timeout: float = 120.0) -> None:
+        """Wait until every pending workbook is written."""
+        with self._cond:
+            self._flushing = True
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+            finally:
+                self._flushing = False
+
+
+WORKBOOKS = WorkbookWriter()
+
+
 @dataclass
 class Decided:
     next_item: str | None
@@ -203,7 +287,7 @@ def review_decide(rnd: Round, unit_code: str, item_id: str, form, illegible: boo
     and ingest the workbook through `steps.ingest` once the unit has no open item left."""
     rnd.require_unchanged_since_draw()
     item = review_state(rnd, unit_code).item(item_id)
-    with rnd.store(immediate=True) as con:
+    with _writing(rnd) as con:
         old = review.decisions(con, unit_code).get(unit_code, {}).get(item.id)
         before = old.values if old is not None and old.state == review.ACCEPTED else item.read_values()
         state, values = ((review.ILLEGIBLE, {}) if illegible else
@@ -214,10 +298,10 @@ def review_decide(rnd: Round, unit_code: str, item_id: str, form, illegible: boo
         rnd.log("review_decision", {"unit_code": unit_code, "item": item.id, "sheet": vocab.SHEETS[item.sheet],
                                     "row": item.row, "ref": item.ref, "state": state, "changes": changes,
                                     "request": str(form.get("request", ""))[:64]}, con, user=user)
-    write_review_workbook(rnd, unit_code)
     state_after = review_state(rnd, unit_code)
     nxt = state_after.next_open(item.id)
     if state_after.open_items():
+        WORKBOOKS.mark(rnd, unit_code)
         return Decided(nxt.id if nxt else None)
     try:
         return Decided(None, review_ingest(rnd, unit_code, user))
@@ -237,9 +321,36 @@ def review_ingest(rnd: Round, unit_code: str, user: str, replace: bool = False) 
 # --- keyed double entry (录入) ---------------------------------------------------------
 
 def _checklist(rnd: Round, unit_code: str) -> UnitChecklist:
-    if unit_code not in set(rnd.primaries().unit_code):
+    """A primary point's checklist, from a cache kept per round, sample and register.
+
+    Keying and review requests come many per second; reading the register for each would
+    cost seconds.  Callers have checked the inputs against the draw first, and the key holds
+    the sample's and the register's SHA-256, so a cached checklist is never stale.
+    """
+    key = hashlib.sha256(rnd.sample_path.read_bytes()).hexdigest() + rnd.register_fingerprint()
+    with _CHECKLISTS_LOCK:  # one reader of the register at a time; the others then find it cached
+        checklists = _checklists(str(rnd.path), key)
+    if unit_code not in checklists:
         raise ChouyangError(f"{unit_code} 不是本轮的样本点")
-    return rnd.checklists([unit_code])[unit_code]
+    return checklists[unit_code]
+
+
+_CHECKLISTS_LOCK = threading.Lock()
+
+
+def warm(rnd: Round) -> None:
+    """Read the register into the checklist cache now (at server start), not on the first clerk's request."""
+    try:
+        rnd.require_unchanged_since_draw()
+        _checklist(rnd, str(rnd.primaries().unit_code.iloc[0]))
+    except (ChouyangError, IndexError):
+        pass  # the first request says what is wrong
+
+
+@lru_cache(maxsize=4)
+def _checklists(path: str, key: str) -> dict[str, UnitChecklist]:
+    rnd = Round(Path(path))
+    return rnd.checklists(rnd.primaries().unit_code)
 
 
 @dataclass
@@ -293,7 +404,7 @@ def keyed_save(rnd: Round, unit_code: str, clerk: str, form, finish: bool) -> in
     """Store a clerk's pass (draft or finished); logged with a hash of its content."""
     rnd.require_unchanged_since_draw()
     checklist = _checklist(rnd, unit_code)
-    with rnd.store(immediate=True) as con:
+    with _writing(rnd) as con:
         found = keyed.unit_passes(con, unit_code)
         n = keyed.pass_of(found, clerk)
         data = keyed.parse_form(form, checklist, found[n].data if n in found else None)
@@ -362,7 +473,7 @@ def keyed_settle(rnd: Round, unit_code: str, form, user: str, replace: bool = Fa
 
 
 def _save_final_draft(rnd: Round, unit_code: str, user: str, final: dict) -> None:
-    with rnd.store(immediate=True) as con:
+    with _writing(rnd) as con:
         keyed.save_final(con, unit_code, user, final, keyed.DRAFT, utc_now())
 
 

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import threading
 import webbrowser
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from .. import steps
+from .. import steps, workstation
 from ..errors import ChouyangError
 from ..round import Round
 from .app import AuthMiddleware, SecurityHeaders, State, chouyang_error, is_loopback, trusted_hosts
 from .routes import routes
 
 __all__ = ["create_app", "is_loopback", "run"]
+
+
+@asynccontextmanager
+async def _lifespan(app):
+    threading.Thread(target=workstation.warm, args=(app.state.workstation.round,), daemon=True).start()
+    yield
+    await run_in_threadpool(workstation.WORKBOOKS.flush)  # scan workbooks still being written
 
 
 def create_app(rnd: Round, host: str = "127.0.0.1", poll_seconds: float = 5.0) -> Starlette:
@@ -36,7 +45,8 @@ def create_app(rnd: Round, host: str = "127.0.0.1", poll_seconds: float = 5.0) -
     if hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
     middleware.append(Middleware(AuthMiddleware, state=state))
-    app = Starlette(routes=routes(), middleware=middleware, exception_handlers={ChouyangError: chouyang_error})
+    app = Starlette(routes=routes(), middleware=middleware, exception_handlers={ChouyangError: chouyang_error},
+                    lifespan=_lifespan)
     app.state.workstation = state
     app.state.round_name = rnd.rules().round.name
     return app

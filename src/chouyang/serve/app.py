@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 from .. import workstation
 from ..errors import ChouyangError
 from ..round import Round
+from .views import problem_text
 
 IDLE_SECONDS = 8 * 3600
 COOKIE = "chouyang_session"
@@ -91,6 +92,7 @@ class State:
         self.poll_ms = int(poll_seconds * 1000)
         self.sessions = Sessions()
         self.templates = Jinja2Templates(directory=str(files("chouyang.serve") / "templates"))
+        self.templates.env.globals["problem_text"] = problem_text
         self.progress_lock = threading.Lock()
         self.progress_cache: tuple | None = None
         self._users: tuple[float, bool] = (0.0, False)

@@ -7,7 +7,7 @@ geometry of the server-drawn SVG charts live here; decisions do not.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -42,6 +42,17 @@ def shown(key: str, value: str) -> str:
     if value == "":
         return "（空）"
     return mask_id(value) if key in keyed.ID_KEYS else value
+
+
+_ID_LABELS = {vocab.label_for(sheet, key) for sheet in vocab.SHEETS for key in keyed.ID_KEYS
+              if key in vocab.sheet_columns(sheet)}
+
+
+def problem_text(problem) -> str:
+    """A located problem as the CLI words it, but with an ID number masked (pages never show one whole)."""
+    if problem.column in _ID_LABELS and problem.value:
+        problem = replace(problem, value=mask_id(str(problem.value)))
+    return str(problem)
 
 
 # --- progress ------------------------------------------------------------------------
