@@ -65,11 +65,11 @@ def site(tmp_path_factory):
     write_scan_review(rnd, REVIEW_UNIT, [
         {"sheet": "procedures_check", "ref": "S001", "issues": ["同时勾选了 虚报、错报", "「反映群众人数」数字不清（读作 3）"],
          "fields": [("result", "ticks", ["属实", "虚报", "错报"], "", 0.55),
-                    ("witnesses", "ticks", WITNESS_OPTIONS, "", 0.38), ("verified", "ticks", ["是", "否"], "是", 0.98)]}])
+                    ("witnesses", "ticks", WITNESS_OPTIONS, "3", 0.38), ("verified", "ticks", ["是", "否"], "是", 0.98)]}])
     if SHOTS:  # the README's review screenshot shows a real form row, marked by pen, as a scan gives it
         steps.forms(rnd, workers=1)
         crop = form_row_crop(rnd, REVIEW_UNIT, "procedures_check", "S001",
-                             {"result": ["虚报", "错报"], "witnesses": "3", "verified": "是"})
+                             {"result": ["虚报", "错报"], "witnesses": "4", "verified": "是"})
         crop.save(rnd.scan_dir / "review" / f"{REVIEW_UNIT}_p2_S001.png")
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(rnd, poll_seconds=0.5), host="127.0.0.1", port=port,
@@ -116,16 +116,16 @@ def test_review_item_finished_with_the_keyboard_only(site, browser):
     expect(page.locator("h1")).to_contain_text("核对 411381103201")
     shot(page, "serve-review.png")
     page.keyboard.press("2")          # 核实结果: 2 = 虚报 (options 属实 虚报 错报)
-    page.keyboard.press("ArrowDown")  # to 反映群众人数
-    page.keyboard.press("3")          # the scale's own digit: 3
+    page.keyboard.press("ArrowDown")  # to 反映群众人数, read as 3 with little confidence
+    page.keyboard.press("4")          # the paper says 4: the scale's own digit
     page.keyboard.press("Enter")      # accept: the unit's queue is empty, its workbook is ingested
     page.wait_for_url(f"{url}/review")
     expect(page.locator(".flash")).to_contain_text("核对完毕，已录入")
     [row] = rnd.entries()[REVIEW_UNIT]["procedures_check"]
-    assert (row["result"], row["witnesses"], row["verified"]) == ("虚报", "3", "是")
+    assert (row["result"], row["witnesses"], row["verified"]) == ("虚报", "4", "是")
     [decision] = rnd.log_entries("review_decision")
     assert decision["user"] == "张三" and decision["detail"]["changes"] == [
-        {"column": "核实结果", "old": "", "new": "虚报"}, {"column": "反映群众人数", "old": "", "new": "3"}]
+        {"column": "核实结果", "old": "", "new": "虚报"}, {"column": "反映群众人数", "old": "3", "new": "4"}]
 
 
 def test_double_entry_mismatch_settled_in_the_browser(site, browser):

@@ -25,8 +25,9 @@ import openpyxl
 import pandas as pd
 
 from . import accounts, feedback, keyed, progress, review, steps, vocab
+from . import inputs as inp
 from .checklist import UnitChecklist
-from .deductions import assign_points
+from .deductions import assign_points, township_deductions
 from .errors import ChouyangError
 from .ingest import IngestResult
 from .report import write_feedback_pdf
@@ -114,7 +115,8 @@ class Progress:
 def progress_view(rnd: Round) -> Progress:
     rnd.require_unchanged_since_draw()
     entries = rnd.entries()
-    units = progress.unit_progress(rnd.primaries(), rnd.plan(), set(entries), steps.cases(rnd, entries=entries),
+    units = progress.unit_progress(rnd.primaries(), rnd.plan(), set(entries),
+                                   steps.cases(rnd, register=_register(rnd), entries=entries),
                                    scan_pages(rnd), open_review_counts(rnd))
     return Progress(units, progress.rollup(units, ["team_id", "date", "township_code"]),
                     progress.rollup(units, ["township_code"]), progress.totals(units))
@@ -328,14 +330,25 @@ def _checklist(rnd: Round, unit_code: str) -> UnitChecklist:
     the sample's and the register's SHA-256, so a cached checklist is never stale.
     """
     key = hashlib.sha256(rnd.sample_path.read_bytes()).hexdigest() + rnd.register_fingerprint()
-    with _CHECKLISTS_LOCK:  # one reader of the register at a time; the others then find it cached
+    with _CACHE_LOCK:  # one reader of the register at a time; the others then find it cached
         checklists = _checklists(str(rnd.path), key)
     if unit_code not in checklists:
         raise ChouyangError(f"{unit_code} 不是本轮的样本点")
     return checklists[unit_code]
 
 
-_CHECKLISTS_LOCK = threading.Lock()
+def _register(rnd: Round) -> inp.Register:
+    """The round's register, read once per register (SHA-256 in the manifest; inputs checked before)."""
+    with _CACHE_LOCK:
+        return _read_register(str(rnd.path), rnd.register_fingerprint())
+
+
+@lru_cache(maxsize=2)
+def _read_register(path: str, fingerprint: str) -> inp.Register:
+    return Round(Path(path)).load_register()
+
+
+_CACHE_LOCK = threading.RLock()
 
 
 def warm(rnd: Round) -> None:
@@ -350,7 +363,7 @@ def warm(rnd: Round) -> None:
 @lru_cache(maxsize=4)
 def _checklists(path: str, key: str) -> dict[str, UnitChecklist]:
     rnd = Round(Path(path))
-    return rnd.checklists(rnd.primaries().unit_code)
+    return rnd.checklists(rnd.primaries().unit_code, _register(rnd))
 
 
 @dataclass
@@ -491,7 +504,7 @@ class TownshipCases:
 def case_table(rnd: Round) -> pd.DataFrame:
     """Every case with its feedback status, rule and points (the points the score would give)."""
     rnd.require_unchanged_since_draw()
-    found = assign_points(steps.cases(rnd), rnd.rules())
+    found = assign_points(feedback.with_default_status(steps.cases(rnd, register=_register(rnd))), rnd.rules())
     names = rnd.primaries().set_index("unit_code").unit_name
     return found.assign(unit_name=found.unit_code.map(names))
 
@@ -504,11 +517,17 @@ def township_cases(rnd: Round, township_code: str) -> TownshipCases:
     table = case_table(rnd)
     table = table[table.township_code == township_code].reset_index(drop=True)
     deduction = raw = None
-    if rnd.entries():
-        scored = steps.score_round(rnd, partial=True).townships.set_index("township_code")
-        if township_code in scored.index:
-            deduction, raw = float(scored.deduction[township_code]), float(scored.deduction_raw[township_code])
+    if is_entered_any(rnd, primary[primary.township_code == township_code].unit_code):
+        # the score's own deduction functions, on the confirmed cases (a withdrawn case is not confirmed)
+        ded = township_deductions(table[table.confirmed == 1], [township_code], rnd.rules()).iloc[0]
+        deduction, raw = float(ded.deduction), float(ded.deduction_raw)
     return TownshipCases(township_code, towns[township_code], table, deduction, raw)
+
+
+def is_entered_any(rnd: Round, unit_codes) -> bool:
+    with rnd.store() as con:
+        entered = {r[0] for r in con.execute("SELECT unit_code FROM ingests")}
+    return bool(entered & set(unit_codes))
 
 
 def case_history(rnd: Round) -> dict[tuple[str, str], list[feedback.StatusChange]]:
