@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chouyang"
-STAGES = {"draw", "plan", "cases", "checklist", "deductions", "estimate", "indicators", "score"}
+STAGES = {"draw", "plan", "cases", "checklist", "deductions", "estimate", "indicators", "score", "feedback", "progress"}
 ROUND_IO = {"round", "steps"}
 RENDERERS = {"planpdf", "report", "pdf", "forms", "forms.render", "forms.workbook", "forms.qr", "scansim"}
 

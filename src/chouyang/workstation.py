@@ -134,16 +134,16 @@ class ReviewUnit:
     workbook_error: str = ""
 
 
-def is_entered(rnd: Round, unit_code: str) -> bool:
-    """Whether results of the unit are stored (from any source)."""
+def entered_units(rnd: Round) -> set[str]:
+    """The points whose results are stored (from any source)."""
     with rnd.store() as con:
-        return con.execute("SELECT 1 FROM ingests WHERE unit_code = ?", (unit_code,)).fetchone() is not None
+        return {r[0] for r in con.execute("SELECT unit_code FROM ingests")}
 
 
 def review_overview(rnd: Round) -> list[ReviewUnit]:
     with rnd.store() as con:
         decided = review.decisions(con)
-        entered = {r[0] for r in con.execute("SELECT unit_code FROM ingests")}
+    entered = entered_units(rnd)
     out = []
     for unit in review_units(rnd):
         items, d = review_items(rnd, unit), decided.get(unit, {})
@@ -384,7 +384,7 @@ def keyed_overview(rnd: Round) -> tuple[list[KeyedUnit], list[dict]]:
         for p in keyed.passes(con):
             found.setdefault(p.unit_code, {})[p.number] = p
         rates = keyed.clerk_rates(con)
-        entered = {r[0] for r in con.execute("SELECT unit_code FROM ingests")}
+    entered = entered_units(rnd)
     units = []
     for u in rnd.primaries().itertuples():
         ps = found.get(u.unit_code, {})
@@ -452,7 +452,7 @@ def adjudication(rnd: Round, unit_code: str) -> Adjudication:
             raise ChouyangError(f"样本点 {unit_code} 的第 {n} 遍录入还没有提交，暂不能核定")
     base = found[keyed.FINAL].data if keyed.FINAL in found else found[1].data
     return Adjudication(unit_code, checklist, found, keyed.compare(found[1].data, found[2].data), base,
-                        is_entered(rnd, unit_code))
+                        unit_code in entered_units(rnd))
 
 
 def keyed_settle(rnd: Round, unit_code: str, form, user: str, replace: bool = False) -> list[IngestResult]:
@@ -472,6 +472,9 @@ def keyed_settle(rnd: Round, unit_code: str, form, user: str, replace: bool = Fa
     entry = keyed.entry_file(meta, adj.checklist, final, f"网页录入（{unit_code}）")
 
     def record(con) -> None:
+        now_found = keyed.unit_passes(con, unit_code)  # checked again inside the write transaction
+        if keyed.FINAL in now_found and now_found[keyed.FINAL].state == keyed.DONE:
+            raise ChouyangError(f"样本点 {unit_code} 刚刚已由 {now_found[keyed.FINAL].clerk} 核定入库")
         keyed.save_final(con, unit_code, user, final, keyed.DONE, utc_now())
         keyed.record_errors(con, unit_code, adj.passes, final)
         rnd.log("keyed_settle", {"unit_code": unit_code, "mismatches": len(adj.mismatches),
@@ -517,17 +520,12 @@ def township_cases(rnd: Round, township_code: str) -> TownshipCases:
     table = case_table(rnd)
     table = table[table.township_code == township_code].reset_index(drop=True)
     deduction = raw = None
-    if is_entered_any(rnd, primary[primary.township_code == township_code].unit_code):
+    if entered_units(rnd) & set(primary[primary.township_code == township_code].unit_code):
         # the score's own deduction functions, on the confirmed cases (a withdrawn case is not confirmed)
         ded = township_deductions(table[table.confirmed == 1], [township_code], rnd.rules()).iloc[0]
         deduction, raw = float(ded.deduction), float(ded.deduction_raw)
     return TownshipCases(township_code, towns[township_code], table, deduction, raw)
 
-
-def is_entered_any(rnd: Round, unit_codes) -> bool:
-    with rnd.store() as con:
-        entered = {r[0] for r in con.execute("SELECT unit_code FROM ingests")}
-    return bool(entered & set(unit_codes))
 
 
 def case_history(rnd: Round) -> dict[tuple[str, str], list[feedback.StatusChange]]:

@@ -181,8 +181,9 @@ async def review_ingest_post(request: Request, form) -> Response:
 
 async def _review_refused(request: Request, unit: str, error: ChouyangError) -> Response:
     """The reviewed workbook was refused: say why, and offer to replace results stored earlier."""
-    entered = await run_in_threadpool(workstation.is_entered, _rnd(request), unit)
-    return render(request, "review_done.html", {"unit": unit, "error": error, "replace": entered}, status_code=409)
+    entered = await run_in_threadpool(workstation.entered_units, _rnd(request))
+    return render(request, "review_done.html", {"unit": unit, "error": error, "replace": unit in entered},
+                  status_code=409)
 
 
 def _ingest_words(results) -> str:
@@ -210,7 +211,9 @@ async def entry_form(request: Request) -> Response:
     unit = _unit(request)
     kf = await run_in_threadpool(workstation.keyed_form, _rnd(request), unit, user_of(request))
     if kf.number is None or (kf.own is not None and kf.own.state == keyed.DONE):
-        return render(request, "entry_wait.html", {"unit": unit, "form": kf, "pass_states": _pass_states(kf.passes)})
+        both = all(n in kf.passes and kf.passes[n].state == keyed.DONE for n in keyed.PASSES)
+        return render(request, "entry_wait.html", {"unit": unit, "form": kf, "pass_states": _pass_states(kf.passes),
+                                                   "both_done": both})
     sheets = views.keyed_sheets(kf.checklist, kf.own.data if kf.own else {})
     return render(request, "entry_form.html", {"unit": unit, "number": kf.number, "sheets": sheets,
                                                "request_id": secrets.token_hex(8)})
