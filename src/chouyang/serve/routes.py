@@ -114,8 +114,7 @@ def _progress_context(p: workstation.Progress) -> dict:
 
 async def progress_page(request: Request) -> Response:
     p = await run_in_threadpool(_progress, request)
-    return render(request, "progress.html", {**_progress_context(p), "poll_ms": state_of(request).poll_ms,
-                                             "poll_seconds": f"{state_of(request).poll_ms / 1000:g}"})
+    return render(request, "progress.html", {**_progress_context(p), "poll_ms": state_of(request).poll_ms})
 
 
 async def progress_fragment(request: Request) -> Response:
