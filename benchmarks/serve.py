@@ -57,11 +57,13 @@ def prepare(demo: Path, work: Path) -> tuple[Round, list[str]]:
     for unit, checklist in rnd.checklists(units).items():
         shutil.copyfile(rnd.entry_dir / f"{unit}.xlsx", rnd.scan_dir / f"{unit}.xlsx")
         refs = list(checklist.sections["women_check"].ref)[:ITEMS_PER_UNIT]
-        items = [{"sheet": "women_check", "row": keyed.FIRST_ROW + i, "ref": ref, "page": 2, "crop": f"{ref}.png",
-                  "issues": ["标记不清"], "fields": [{"key": "result", "kind": "ticks", "options": options, "value": "",
-                                                    "confidence": 0.5}]}
+        items = [{"sheet": "women_check", "workbook_row": keyed.FIRST_ROW + i, "ref": ref, "page": 2,
+                  "crop": f"{ref}.png", "issues": ["标记不清"],
+                  "fields": [{"key": "result", "kind": "ticks", "options": options, "value": None, "confidence": 0.5,
+                              "marks": ["uncertain"] + ["empty"] * (len(options) - 1)}]}
                  for i, ref in enumerate(refs)]
-        (folder / f"{unit}.json").write_text(json.dumps({"items": items}, ensure_ascii=False), encoding="utf-8")
+        data = {"format": 1, "unit_code": unit, "items": items}
+        (folder / f"{unit}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return rnd, units
 
 

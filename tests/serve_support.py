@@ -74,7 +74,8 @@ def all_true(rnd: Round, unit: str) -> dict[str, dict[str, str]]:
 def write_scan_review(rnd: Round, unit: str, items: list[dict], read: dict | None = None) -> list[dict]:
     """scan/<unit>.xlsx with every register row read as 属实 (plus `read` {sheet: {ref: values}}),
     the flagged `items` (sheet, ref, fields: [(key, kind, options, value, confidence)]) written
-    into the workbook as read, one crop per item, and scan/review/<unit>.json."""
+    into the workbook as read, one crop per item, and scan/review/<unit>.json in the scan
+    reader's format 1 (scan.py)."""
     folder = rnd.scan_dir / "review"
     folder.mkdir(parents=True, exist_ok=True)
     wb = openpyxl.load_workbook(rnd.entry_dir / f"{unit}.xlsx")
@@ -93,17 +94,25 @@ def write_scan_review(rnd: Round, unit: str, items: list[dict], read: dict | Non
         row = ref_rows(ws)[ref] if ref else FIRST_ROW + spec.get("blank", 0)
         fields = []
         for key, kind, options, value, confidence in spec["fields"]:
-            fields.append({"key": key, "kind": kind, "options": options, "value": value, "confidence": confidence})
+            field = {"key": key, "label": vocab.label_for(sheet, key), "kind": kind, "value": value or None,
+                     "confidence": confidence}
+            if kind == "ticks":
+                field["options"] = [o if isinstance(o, dict) else {"label": o, "value": o} for o in options]
+                field["marks"] = ["marked" if o["value"] == value else "empty" for o in field["options"]]
+            else:
+                field["written"] = True
+            fields.append(field)
             ws.cell(row, column_of(ws, sheet)[key]).value = (int(value) if value.isdigit() else value) or None
         crop = f"{unit}_p2_{ref or 'new' + str(n)}.png"
         image = Image.new("L", (900, 60), 255)
         ImageDraw.Draw(image).rectangle((5, 5, 895, 55), outline=0)
         image.save(folder / crop)
-        out.append({"sheet": sheet, "row": row, "ref": ref, "page": 2, "crop": crop,
+        out.append({"sheet": sheet, "sheet_label": vocab.SHEETS[sheet], "workbook_row": row, "ref": ref or None,
+                    "blank_index": None if ref else spec.get("blank", 0), "page": 2, "crop": crop,
                     "issues": spec.get("issues", ["标记不清"]), "fields": fields})
     wb.save(rnd.scan_dir / f"{unit}.xlsx")
-    (folder / f"{unit}.json").write_text(json.dumps({"unit_code": unit, "items": out}, ensure_ascii=False),
-                                         encoding="utf-8")
+    data = {"format": 1, "round_id": rnd.rules().round.id, "unit_code": unit, "items": out}
+    (folder / f"{unit}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return out
 
 

@@ -318,7 +318,7 @@ def test_review_one_item_at_a_time_then_the_workbook_is_ingested(rnd):
         {"column": "反映群众人数", "old": "", "new": "4"}]
     workstation.WORKBOOKS.flush()  # the workbook is written after the answer
     ws = openpyxl.load_workbook(rnd.scan_dir / f"{UNIT}.xlsx")["出生核对"]
-    assert ws.cell(items[0]["row"], column_of(ws, "births_check")["witnesses"]).value == 4  # a number, as scan writes
+    assert ws.cell(items[0]["workbook_row"], column_of(ws, "births_check")["witnesses"]).value == 4  # a number, as scan writes
     assert rnd.entries() == {}  # one item still open
     r = post(client, r.headers["location"], {"f.mother_name": "王秀英", "f.sex": "女", "f.birth_date": "2016-03-01",
                                              "f.parity": "1", "f.policy": "政策内", "f.witnesses": "3", "f.verified": "是"})

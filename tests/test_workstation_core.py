@@ -150,26 +150,37 @@ def test_entry_file_rows_are_the_workbook_rows():
 
 # --- review adapter ------------------------------------------------------------------------------
 
-RAW = {"sheet": "出生核对", "row": 5, "ref": "B002", "page": 3, "crop": "c.png", "issues": ["标记不清"],
-       "fields": [{"key": "witnesses", "kind": "ticks", "options": ["0", "1", "2", "3", "4", {"label": "5+", "value": "5"}],
-                   "value": 3, "confidence": 0.6}, {"key": "note", "kind": "write", "value": None}]}
+WITNESSES = [{"label": str(n), "value": n} for n in range(5)] + [{"label": "5+", "value": 5}]
+RAW = {"sheet": "births_check", "sheet_label": "出生核对", "workbook_row": 5, "ref": "B002", "blank_index": None,
+       "page": 3, "crop": "c.png", "issues": ["标记不清"],
+       "fields": [{"key": "witnesses", "label": "反映群众人数", "kind": "ticks", "options": WITNESSES, "value": 3,
+                   "confidence": 0.6, "marks": ["empty", "empty", "empty", "marked", "uncertain", "empty"]},
+                  {"key": "note", "label": "备注", "kind": "write", "value": None, "written": True,
+                   "confidence": 0.9}]}
 
 
-def test_review_adapter_reads_both_shapes_and_refuses_a_broken_file():
-    [item] = review.read_items("U1", {"items": [RAW]})
+def _file(*items, **extra) -> dict:
+    return {"format": 1, "round_id": "2016H1", "unit_code": "U1", "items": list(items), **extra}
+
+
+def test_review_adapter_reads_the_scan_readers_format_and_refuses_a_broken_file():
+    [item] = review.read_items("U1", _file(RAW))
     assert (item.sheet, item.row, item.ref, item.page) == ("births_check", 5, "B002", 3)
     assert item.fields[0].values == ("0", "1", "2", "3", "4", "5") and item.fields[0].value == "3"
-    assert item.fields[1].kind == "write" and item.fields[1].value == "" and item.fields[1].confidence is None
-    assert review.read_items("U1", [RAW])[0].id == item.id
-    assert review.read_items("U1", [{**RAW, "page": 4}])[0].id != item.id  # a new scan: new items
+    assert item.fields[0].marks[3:5] == ("marked", "uncertain")
+    assert item.fields[1].kind == "write" and item.fields[1].value == "" and item.fields[1].written
+    assert review.read_items("U1", _file({**RAW, "page": 4}))[0].id != item.id  # a new scan: new items
+    assert review.read_items("U1", _file({**RAW, "ref": None, "blank_index": 2}))[0].ref == ""
     with pytest.raises(ChouyangError, match="第 1 个核对条目格式不对"):
-        review.read_items("U1", [{**RAW, "sheet": "别的表"}])
-    with pytest.raises(ChouyangError, match="应有 items 列表"):
-        review.read_items("U1", {"things": []})
+        review.read_items("U1", _file({**RAW, "sheet": "别的表"}))
+    with pytest.raises(ChouyangError, match="应为 format 1"):
+        review.read_items("U1", _file(RAW, format=2))
+    with pytest.raises(ChouyangError, match="有 items 列表"):
+        review.read_items("U1", [RAW])
 
 
 def test_review_decisions_are_checked_against_the_options():
-    [item] = review.read_items("U1", [RAW])
+    [item] = review.read_items("U1", _file(RAW))
     assert review.decision_values(item, {"f.witnesses": "5", "f.note": " 补录 "}, {}) == {"witnesses": "5",
                                                                                         "note": "补录"}
     with pytest.raises(ChouyangError, match="只能选择：0、1、2、3、4、5\\+（收到：6）"):

@@ -3,21 +3,24 @@
 `chouyang scan` writes, per sample point, `scan/<unit>.xlsx` (the entry
 workbook filled with what was read), the straightened crops under
 `scan/review/`, and `scan/review/<unit>.json`: one item per flagged row.
-`read_items` is the one place that knows that file's format:
+`read_items` is the one place that knows that file's format (format 1 of the
+scan reader, scan.py):
 
-    {"unit_code": "411381001201",
-     "items": [{"sheet": "births_check", "row": 5, "ref": "B001", "page": 3,
-                "crop": "411381001201_p3_B001.png",
-                "issues": ["「反映群众人数」标记不清"],
-                "fields": [{"key": "witnesses", "kind": "ticks",
-                            "options": [{"label": "0", "value": "0"}, …, {"label": "5+", "value": "5"}],
-                            "value": "3", "confidence": 0.62},
-                           {"key": "note", "kind": "write", "options": [], "value": "", "confidence": 0.0}]}]}
+    {"format": 1, "round_id": "2016H1", "unit_code": "411381001202",
+     "items": [{"sheet": "births_check", "sheet_label": "出生核对", "workbook_row": 5,
+                "ref": "B002" | null, "blank_index": null | 3, "page": 2,
+                "crop": "411381001202_p2_B002.png", "issues": ["「核实结果」标记不清（错报）"],
+                "fields": [{"key": "result", "label": "核实结果", "kind": "ticks",
+                            "options": [{"label": "属实", "value": "属实"}, …],
+                            "value": "属实" | 4 | null, "confidence": 0.97,
+                            "marks": ["marked", "empty", "uncertain"]},
+                           {"key": "note", "label": "备注", "kind": "write",
+                            "value": null, "written": true, "confidence": 0.9}]}]}
 
-(`items` may also be the whole file; an option may be a plain string; `sheet`
-may be the key or the Chinese sheet name.)  An item's id is a hash of its
-content, so a new scan of the same page gives new items and earlier decisions
-never apply to values they were not made for.
+`value` is what was written into the workbook (null: nothing), `marks` each
+option's state in option order.  An item's id is a hash of its content, so a
+new scan of the same page gives new items and earlier decisions never apply to
+values they were not made for.
 
 A decision gives every field of an item its value (an option's stored value for
 tick fields, text for write-in fields) or marks the item illegible (无法辨认).
@@ -38,10 +41,11 @@ from .errors import ChouyangError
 from .forms.workbook import column_of
 from .keyed import ID_KEYS
 
+FORMAT = 1
 TICKS, WRITE = "ticks", "write"
 ACCEPTED, ILLEGIBLE = "accepted", "illegible"
 MAX_TEXT = 200
-_SHEET_BY_LABEL = {label: key for key, label in vocab.SHEETS.items()}
+MARK_WORDS = {"marked": "已勾", "filled": "涂黑作废", "uncertain": "不清"}  # states worth showing beside an option
 
 DECISIONS_SQL = """
 CREATE TABLE IF NOT EXISTS review_decisions (
@@ -69,6 +73,8 @@ class Field:
     options: tuple[Option, ...]
     value: str  # as read
     confidence: float | None
+    marks: tuple[str, ...] = ()  # each option's state as read: empty, marked, filled (cancelled), uncertain
+    written: bool = False  # a write-in box with ink in it
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -102,9 +108,9 @@ class Decision:
 
 def read_items(unit_code: str, data, source: str = "") -> list[Item]:
     """The review items of one unit from its decoded JSON file (the one adapter to the scan reader's format)."""
-    raw_items = data.get("items") if isinstance(data, dict) else data
-    if not isinstance(raw_items, list):
-        raise ChouyangError(f"{source or unit_code}：核对清单格式不对（应有 items 列表）")
+    raw_items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(raw_items, list) or data.get("format", FORMAT) != FORMAT:
+        raise ChouyangError(f"{source or unit_code}：核对清单格式不对（应为 format {FORMAT}，有 items 列表）")
     items = []
     for n, raw in enumerate(raw_items, start=1):
         try:
@@ -115,23 +121,23 @@ def read_items(unit_code: str, data, source: str = "") -> list[Item]:
 
 
 def _item(unit_code: str, raw: dict) -> Item:
-    sheet = _SHEET_BY_LABEL.get(raw["sheet"], raw["sheet"])
+    sheet = raw["sheet"]
     if sheet not in vocab.SHEETS:
-        raise ValueError(f"unknown sheet {raw['sheet']}")
+        raise ValueError(f"unknown sheet {sheet}")
     fields = []
     for f in raw["fields"]:
-        options = tuple(Option(str(o["label"]), str(o["value"])) if isinstance(o, dict) else Option(str(o), str(o))
-                        for o in f.get("options") or ())
+        options = tuple(Option(str(o["label"]), str(o["value"])) for o in f.get("options") or ())
         if f["key"] not in vocab.sheet_columns(sheet):
             raise ValueError(f"unknown column {f['key']}")
         confidence = f.get("confidence")
         fields.append(Field(f["key"], TICKS if f.get("kind") == TICKS else WRITE, options,
                             "" if f.get("value") is None else str(f["value"]),
-                            None if confidence is None else float(confidence)))
+                            None if confidence is None else float(confidence),
+                            tuple(str(m) for m in f.get("marks") or ()), bool(f.get("written"))))
     blob = json.dumps(raw, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    return Item(hashlib.sha256(blob).hexdigest()[:12], unit_code, sheet, int(raw["row"]), str(raw.get("ref") or ""),
-                int(raw.get("page") or 0), str(raw.get("crop") or ""), tuple(str(t) for t in raw.get("issues") or ()),
-                tuple(fields))
+    return Item(hashlib.sha256(blob).hexdigest()[:12], unit_code, sheet, int(raw["workbook_row"]),
+                str(raw.get("ref") or ""), int(raw.get("page") or 0), str(raw.get("crop") or ""),
+                tuple(str(t) for t in raw.get("issues") or ()), tuple(fields))
 
 
 def decision_values(item: Item, form: Mapping[str, str], before: dict[str, str]) -> dict[str, str]:

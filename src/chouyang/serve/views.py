@@ -177,7 +177,7 @@ class FieldView:
     key: str
     label: str
     kind: str
-    options: list[tuple[str, str, str, bool]]  # (key to press, label, stored value, chosen)
+    options: list[tuple[str, str, str, bool, str]]  # (key to press, label, stored value, chosen, mark as read)
     value: str  # chosen (or read) value; masked for ID numbers
     read: str
     confidence: str
@@ -198,11 +198,14 @@ def review_fields(item: review.Item, decision: review.Decision | None) -> list[F
     out = []
     for f in item.fields:
         value = chosen.get(f.key, "")
-        options = [(k, o.label, o.value, o.value == value) for k, o in zip(option_keys(f.options), f.options)]
+        marks = list(f.marks) + [""] * (len(f.options) - len(f.marks))
+        options = [(k, o.label, o.value, o.value == value, review.MARK_WORDS.get(m, ""))
+                   for k, o, m in zip(option_keys(f.options), f.options, marks)]
         confidence = "" if f.confidence is None else f"{100 * f.confidence:.0f}%"
         is_id = f.key in keyed.ID_KEYS
         out.append(FieldView(f.key, vocab.label_for(item.sheet, f.key), f.kind, options, "" if is_id else value,
-                             shown(f.key, f.value) if f.value else "（未读出）", confidence,
+                             shown(f.key, f.value) if f.value else ("（有手写内容）" if f.written else "（未读出）"),
+                             confidence,
                              f.confidence is not None and f.confidence < 0.9,
                              mask_id(value) if is_id and value else ""))
     return out
