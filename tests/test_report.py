@@ -68,7 +68,7 @@ def test_xlsx_reprints_the_tables_it_is_given(scored, tmp_path):
     rows = {r[heads.index("代码")]: r for r in summary.iter_rows(min_row=2, values_only=True)}
     assert rows[town][heads.index("扣分")] == 2
     cases = list(wb["个案明细"].iter_rows(min_row=2, values_only=True))
-    assert [(c[2], c[-2], c[-1]) for c in cases] == [("出生漏报", "一、二孩错漏", 2)]
+    assert [(c[2], c[9], c[10], c[11]) for c in cases] == [("出生漏报", "一、二孩错漏", 2, "现场反馈")]
     draw_rows = [r[:2] for r in wb["抽样记录"].iter_rows(values_only=True)]  # rows padded to the sample's width
     assert ("seed", "42") in draw_rows
     assert ("replacement", "A → B（水淹，2016-07-20T00:00:00Z）") in draw_rows

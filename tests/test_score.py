@@ -151,7 +151,8 @@ def test_toy_csv_outputs_follow_the_contract(toy):
     assert towns.set_index("township_code").loc[GUCHENG, "rank"] == "3"
     cases = pd.read_csv(report / "cases.csv", dtype=str)
     assert list(cases.columns) == ["township_code", "unit_code", "kind", "ref", "parity", "procedure_type",
-                                   "witnesses", "verified", "confirmed", "rule", "points"]
+                                   "witnesses", "verified", "confirmed", "rule", "points", "status", "status_note"]
+    assert set(cases.status) <= {"现场反馈"}  # no feedback given yet
     county = pd.read_csv(report / "county.csv")
     assert list(county.columns) == ["metric", "estimate", "ci_low", "ci_high", "method"]
     wb = openpyxl.load_workbook(report / "report.xlsx")

@@ -17,6 +17,14 @@ CASE_COLUMNS = ["township_code", "unit_code", "kind", "ref", "parity", "procedur
 # `result` (the entered 核实结果) and `programme` (a benefit's 项目) choose a benefit case's rule;
 # they are not columns of report/cases.csv.
 
+MISSED_REF_PREFIX = {"missed_births": "MB", "missed_women": "MW"}
+
+
+def missed_ref(sheet: str, i: int) -> str:
+    """The case ref of the i-th (from 1) new row of a missed sheet: MB001, MW002, …"""
+    return f"{MISSED_REF_PREFIX[sheet]}{i:03d}"
+
+
 def is_confirmed(witnesses, verified: str, rules) -> bool:
     try:
         w = int(witnesses)
@@ -50,11 +58,11 @@ def unit_cases(township_code: str, checklist: UnitChecklist, entries: dict[str, 
                 case["programme"] = reg["program"]
             cases.append(case)
     for i, row in enumerate(entries.get("missed_births", []), start=1):
-        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_births"], f"MB{i:03d}",
-                           str(row.get("parity", "")), "", row, rules))
+        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_births"],
+                           missed_ref("missed_births", i), str(row.get("parity", "")), "", row, rules))
     for i, row in enumerate(entries.get("missed_women", []), start=1):
-        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_women"], f"MW{i:03d}", "", "",
-                           row, rules))
+        cases.append(_case(township_code, checklist.unit_code, MISSED_KINDS["missed_women"],
+                           missed_ref("missed_women", i), "", "", row, rules))
     return cases
 
 

@@ -346,6 +346,57 @@ def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
     click.echo("核对并改正后，用 chouyang ingest 录入这些工作簿。")
 
 
+@cli.command(help="在浏览器中办理本轮：进度、扫描核对、双人录入、个案反馈与异议、计分与报告。默认只允许本机访问。")
+@_round_argument
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="监听地址。本机以外的地址（如 0.0.0.0）须先用 chouyang user add 建立用户账户。")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="端口。")
+@click.option("--open", "open_browser", is_flag=True, help="启动后用默认浏览器打开。")
+@_help_option
+def serve(round_dir: Path, host: str, port: int, open_browser: bool) -> None:
+    from .serve import run  # the web stack loads only for this command
+
+    run(round_dir, host, port, open_browser, echo=click.echo)
+
+
+@cli.group(cls=ChineseGroup, help="管理 chouyang serve 的用户账户（密码以 argon2 散列保存）。")
+@_help_option
+def user() -> None:
+    """User accounts of the web workstation."""
+
+
+@user.command("add", help="新建用户（密码输入两次，至少 8 个字符）；--replace 为已有用户重设密码。")
+@_round_argument
+@click.argument("name", metavar="NAME")
+@click.option("--replace", is_flag=True, help="用户已存在时重设其密码。")
+@_help_option
+def user_add(round_dir: Path, name: str, replace: bool) -> None:
+    rnd = steps.open_round(round_dir)
+    password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    outcome = steps.add_user(rnd, name, password, replace)
+    click.echo(f"用户 {name.strip()} {'已建立' if outcome == 'added' else '的密码已重设'}。")
+
+
+@user.command("list", help="列出本轮的用户。")
+@_round_argument
+@_help_option
+def user_list(round_dir: Path) -> None:
+    names = steps.users(steps.open_round(round_dir))
+    click.echo("\n".join(names) if names else "本轮还没有用户账户。")
+
+
+@cli.command(help="改变一个误差个案的反馈状态：现场反馈 → 有异议 → 复核 → 确认/撤销（撤销的个案不计分）。")
+@_round_argument
+@click.argument("unit_code", metavar="UNIT_CODE")
+@click.argument("ref", metavar="REF")
+@click.option("--status", required=True, help="新状态：有异议、复核、确认 或 撤销。")
+@click.option("--comment", default="", help="说明（有异议、撤销和重新复核时必填）。")
+@_help_option
+def case(round_dir: Path, unit_code: str, ref: str, status: str, comment: str) -> None:
+    change = steps.set_case_status(steps.open_round(round_dir), unit_code, ref, status, comment)
+    click.echo(f"个案 {unit_code} {ref}：{change['old']} → {change['new']}")
+
+
 class _units_bar:
     """A tqdm bar counting units; called with each unit's page count."""
 

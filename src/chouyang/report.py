@@ -22,6 +22,7 @@ from .assessment import township_items
 from .atomic import atomic_path
 from .errors import ChouyangError
 from .estimate import RATES
+from .feedback import OPEN, WITHDRAWN
 from .pdf import ChinesePDF, data_font, full_font
 from .rules import CAP_SCOPES, COUNTY_RATIOS, KORN_GRAUBARD
 from .score import CASE_OUTPUT_COLUMNS, TOWNSHIP_COLUMNS, ScoreResult
@@ -221,14 +222,21 @@ def _township_sheet(ws, result: ScoreResult, rules) -> None:
         ws.append(["「扣分（未封顶）」大于「扣分」的乡镇已按上限封顶。"])
 
 
+def _counted(case) -> str:
+    """How a case counts: 确认, 待核实, or 撤销 (withdrawn after a re-check: counts nowhere)."""
+    if getattr(case, "status", "") == WITHDRAWN:
+        return "撤销"
+    return "确认" if case.confirmed else "待核实"
+
+
 def _cases_sheet(ws, result: ScoreResult) -> None:
     heads = ["乡镇代码", "样本点", "类别", "编号", "孩次", "手术类型", "反映群众人数", "调查组查实", "确认", "扣分规则",
-             "扣分"]
+             "扣分", "反馈状态", "说明"]
     ws.append(heads)
     for c in result.cases.itertuples(index=False):
         ws.append([c.township_code, c.unit_code, KIND_LABELS[c.kind], c.ref, c.parity, c.procedure_type,
-                   c.witnesses, c.verified, "确认" if c.confirmed else "待核实", RULE_LABELS.get(c.rule, c.rule),
-                   float(c.points)])
+                   c.witnesses, c.verified, _counted(c), RULE_LABELS.get(c.rule, c.rule),
+                   float(c.points), c.status, c.status_note])
     for j in range(1, len(heads) + 1):
         ws.cell(1, j).font, ws.cell(1, j).fill = _BOLD, _FILL
         ws.column_dimensions[get_column_letter(j)].width = 15
@@ -505,6 +513,18 @@ def _clip(text, n: int) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
+def write_feedback_pdf(result: ScoreResult, rules, township_code: str, path, font=None) -> int:
+    """The 现场反馈单 of one township, on its own (printed from the web workstation's cases page)."""
+    pdf = ChinesePDF(font=font or report_font(result, rules))
+    pdf.set_title(f"{rules.round.name} 现场反馈单")
+    pdf.set_auto_page_break(True, 15)
+    town = next(result.townships[result.townships.township_code == township_code].itertuples())
+    _feedback_page(pdf, town, result.cases[result.cases.township_code == township_code], rules, result.assessment)
+    with atomic_path(Path(path)) as tmp:
+        pdf.output(str(tmp))
+    return pdf.pages_count
+
+
 def _feedback_page(pdf, town, cases, rules, assessment=None) -> None:
     pdf.add_page()
     pdf.set_font(size=14)
@@ -513,18 +533,27 @@ def _feedback_page(pdf, town, cases, rules, assessment=None) -> None:
     pdf.multi_cell(0, 6, rules.round.name, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     done = town.points_entered == town.points
+    withdrawn = int((cases.status == WITHDRAWN).sum())
     pdf.multi_cell(0, 7, f"乡镇（街道）：{town.township_name}（{town.township_code}）　样本点 {town.points} 个"
                          + ("" if done else f"（已录入 {town.points_entered} 个，未完成）") + "　"
                          f"确认误差 {town.cases_confirmed} 例　待核实 {town.cases_pending} 例　"
+                         + (f"撤销 {withdrawn} 例　" if withdrawn else "")
                          + ("扣分 —（未录入）" if pd.isna(town.deduction) else
                             f"扣分 {town.deduction:g}（未封顶 {town.deduction_raw:g}）"),
                    new_x="LMARGIN", new_y="NEXT")
-    heads = [("样本点", 28), ("编号", 14), ("类别", 26), ("孩次/手术", 20), ("反映人数", 16), ("查实", 12),
-             ("状态", 16), ("扣分规则", 40), ("扣分", 14)]
+    heads = [("样本点", 28), ("编号", 14), ("类别", 22), ("孩次/手术", 18), ("反映人数", 16), ("查实", 12),
+             ("计分", 16), ("反馈", 16), ("扣分规则", 30), ("扣分", 14)]
     _grid(pdf, heads, [[c.unit_code, c.ref, KIND_LABELS[c.kind], c.parity or c.procedure_type, str(c.witnesses),
-                        c.verified, "确认" if c.confirmed else "待核实", RULE_LABELS.get(c.rule, c.rule),
+                        c.verified, _counted(c), c.status, RULE_LABELS.get(c.rule, c.rule),
                         f"{c.points:g}"] for c in cases.itertuples()],
           empty="本乡镇样本点未发现误差")
+    notes = [c for c in cases.itertuples() if c.status == WITHDRAWN or c.status in OPEN]
+    if notes:
+        pdf.ln(2)
+        pdf.set_font(size=8.5)
+        pdf.cell(0, 6, "异议和撤销（撤销的个案经复核不成立，不计分、不计入误差率）：", new_x="LMARGIN", new_y="NEXT")
+        for c in notes:
+            pdf.multi_cell(0, 5, f"{c.unit_code} {c.ref}　{c.status}：{c.status_note}", new_x="LMARGIN", new_y="NEXT")
     if assessment is not None:
         _feedback_items(pdf, assessment, town.township_code)
     pdf.ln(12)

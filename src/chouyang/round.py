@@ -400,8 +400,9 @@ class Round:
             why = f"无法打开（{exc}）"
         return ChouyangError(f"轮次数据库 {self.store_path}：{why}。已有数据没有改动。")
 
-    def log(self, action: str, detail: dict, con: sqlite3.Connection | None = None) -> None:
-        row = (utc_now(), _user(), action, json.dumps(detail, ensure_ascii=False, sort_keys=True))
+    def log(self, action: str, detail: dict, con: sqlite3.Connection | None = None, user: str | None = None) -> None:
+        """One audit log row; `user` names a web workstation user (default: the login name)."""
+        row = (utc_now(), user_name(user), action, json.dumps(detail, ensure_ascii=False, sort_keys=True))
         if con is not None:
             con.execute("INSERT INTO log (time, user, action, detail) VALUES (?, ?, ?, ?)", row)
             return
@@ -433,6 +434,11 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # no login name on some Windows services
         return "unknown"
+
+
+def user_name(user: str | None = None) -> str:
+    """Who a write is logged as: the web user when given, else the login name."""
+    return user or _user()
 
 
 

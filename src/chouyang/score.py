@@ -14,6 +14,7 @@ from scipy import stats
 from . import estimate as est
 from .checklist import unit_checklists
 from .deductions import assign_points, township_deductions
+from .feedback import WITHDRAWN, with_default_status
 from .indicators import (
     RATIOS,
     corrected_totals,
@@ -32,7 +33,7 @@ TOWNSHIP_COLUMNS = [
     "register_births", "corrected_births", "compliance_rate", "corrected_compliance_rate", "sex_ratio",
     "corrected_sex_ratio", "longacting_rate", "corrected_longacting_rate", "rank"]
 CASE_OUTPUT_COLUMNS = ["township_code", "unit_code", "kind", "ref", "parity", "procedure_type", "witnesses",
-                       "verified", "confirmed", "rule", "points"]
+                       "verified", "confirmed", "rule", "points", "status", "status_note"]
 WARNING_COLUMNS = ["unit_code", "sheet", "row", "column", "value", "message"]
 CONDITIONAL = "Clopper-Pearson 精确区间，仅以被抽中的样本点为条件（不代表全乡镇的抽样误差）"
 
@@ -71,7 +72,7 @@ def score_data(rules, frame, sample, register, entries, cases) -> ScoreResult:
     missing = [u for u in planned.unit_code if u not in entries]
     primary = planned[planned.unit_code.isin(scored)].reset_index(drop=True)
     checklists = unit_checklists(register, primary.unit_code, rules.round.reference_start, rules.round.reference_end)
-    cases = assign_points(cases, rules)
+    cases = assign_points(with_default_status(cases), rules)
     counts = est.unit_counts(checklists, cases)
     counts = counts.merge(primary[["unit_code", "township_code"]], on="unit_code")
 
@@ -83,9 +84,9 @@ def score_data(rules, frame, sample, register, entries, cases) -> ScoreResult:
     table["points_entered"] = table.township_code.map(primary.groupby("township_code").size()).fillna(0).astype(int)
     table["status"] = np.where(table.points_entered == table.points, COMPLETE, INCOMPLETE)
     towns = towns[towns.township_code.isin(primary.township_code)].reset_index(drop=True)
-    conf = cases.groupby("township_code").confirmed.agg(["sum", "size"])
-    table["cases_confirmed"] = table.township_code.map(conf["sum"]).fillna(0).astype(int)
-    table["cases_pending"] = (table.township_code.map(conf["size"]).fillna(0) - table.cases_confirmed).astype(int)
+    conf = cases.assign(pending=(cases.confirmed == 0) & (cases.status != WITHDRAWN)).groupby("township_code")
+    table["cases_confirmed"] = table.township_code.map(conf.confirmed.sum()).fillna(0).astype(int)
+    table["cases_pending"] = table.township_code.map(conf.pending.sum()).fillna(0).astype(int)
     ded = township_deductions(cases[cases.confirmed == 1], list(table.township_code), rules)
     table = table.merge(ded, on="township_code")
     sums = counts.groupby("township_code")[est.COUNT_COLUMNS].sum()

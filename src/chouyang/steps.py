@@ -21,7 +21,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from . import __version__, atomic
+from . import __version__, accounts, atomic, feedback
 from . import inputs as inp
 from .assessment import assess
 from .assessment_ingest import ValidChecklist, duplicate_townships, survey_computed, validate_checklist
@@ -42,7 +42,7 @@ from .facts import Entries
 from .forms import form_font, render_units, unit_forms
 from .forms.checklist_pdf import ChecklistForm, checklist_rows, write_checklist_pdfs
 from .forms.layout import load_layout
-from .forms.workbook import read_entry, write_csv_folder
+from .forms.workbook import EntryFile, read_entry, write_csv_folder
 from .ingest import (
     IngestResult,
     ValidUnit,
@@ -67,6 +67,7 @@ from .round import (
     stored_assessment,
     stored_digest,
     stored_entries,
+    user_name,
     utc_now,
 )
 from .rules import is_placeholder_name, parse_rules, round_id_problem, round_rules_text
@@ -87,7 +88,8 @@ from .score import COMPLETE, WARNING_COLUMNS, ScoreResult, county_summary_line, 
 from .xlsx import save_workbook
 
 __all__ = ["PROBLEM_TEXT", "county_summary_line", "open_round", "init", "commit", "draw", "verify", "replace",
-           "plan", "forms", "ingest", "status", "cases", "scan", "score", "export_unit"]
+           "plan", "forms", "ingest", "ingest_entries", "status", "cases", "scan", "score", "export_unit",
+           "add_user", "users", "set_case_status"]
 
 
 def open_round(path: Path) -> Round:
@@ -428,32 +430,43 @@ def forms(rnd: Round, progress=None, workers: int | None = None) -> dict:
 
 # --- ingest, status, cases ----------------------------------------------------------
 
-def ingest(rnd: Round, paths: list[Path], replace: bool = False) -> list[IngestResult]:
+def ingest(rnd: Round, paths: list[Path], replace: bool = False, user: str | None = None) -> list[IngestResult]:
     """Validate every path, then store all of them in one transaction (or nothing).
 
     A path is a survey entry workbook (or CSV folder) of a sample point, or a township's
     assessment checklist workbook (chouyang checklist); both kinds may be given together.
     """
+    paths = [Path(p) for p in paths]
+    checklist_paths = [p for p in paths if is_checklist_workbook(p)]
+    survey = [read_entry(p) for p in paths if p not in checklist_paths]
+    return ingest_entries(rnd, survey, replace, user, checklist_paths=checklist_paths)
+
+
+def ingest_entries(rnd: Round, files: list[EntryFile], replace: bool = False, user: str | None = None,
+                   also=None, checklist_paths: list[Path] = ()) -> list[IngestResult]:
+    """Validate read entries (workbooks, CSV folders, or a web form's keyed values) and checklist workbooks,
+    then store all in one transaction.
+
+    `also(con)`, when given, makes more writes inside the same transaction (the web workstation's
+    record of how the entries came about), so they are stored together or not at all.
+    """
     rnd.require_unchanged_since_draw()
     rules = rnd.rules()
     primary = rnd.primaries()
-    paths = [Path(p) for p in paths]
-    checklist_paths = [p for p in paths if is_checklist_workbook(p)]
-    survey_paths = [p for p in paths if p not in checklist_paths]
     valid: list[ValidUnit] = []
     problems: list[Problem] = []
     checklists = {}
-    if survey_paths:
+    if files:
         register = rnd.load_register()
         checklists = rnd.checklists(primary.unit_code, register)
         fingerprint = rnd.register_fingerprint()
-        for path in survey_paths:
-            unit, found = validate_entry(read_entry(path), rules, checklists, fingerprint, register.women)
+        for entry in files:
+            unit, found = validate_entry(entry, rules, checklists, fingerprint, register.women)
             problems += found
             if unit:
                 valid.append(unit)
         problems += duplicate_units(valid)
-    valid_lists, found = _validate_checklists(rnd, checklist_paths, primary)
+    valid_lists, found = _validate_checklists(rnd, list(checklist_paths), primary)
     problems += found
     if problems:
         raise ChouyangError("录入被拒绝，数据库没有任何改动。请改正以下问题后重新录入", problems)
@@ -463,9 +476,11 @@ def ingest(rnd: Round, paths: list[Path], replace: bool = False) -> list[IngestR
         for unit in valid:
             found_cases = unit_cases(township[unit.unit_code], checklists[unit.unit_code], unit.entries, rules)
             confirmed = sum(c["confirmed"] for c in found_cases)
-            results.append(_store_unit(rnd, con, unit, replace, (confirmed, len(found_cases) - confirmed)))
+            results.append(_store_unit(rnd, con, unit, replace, (confirmed, len(found_cases) - confirmed), user))
         for entry in valid_lists:
-            results.append(_store_checklist(rnd, con, entry, replace))
+            results.append(_store_checklist(rnd, con, entry, replace, user))
+        if also is not None:
+            also(con)
     return results
 
 
@@ -486,7 +501,7 @@ def _validate_checklists(rnd: Round, paths: list[Path], primary: pd.DataFrame) -
     return valid, problems + duplicate_townships(valid)
 
 
-def _store_checklist(rnd: Round, con, entry: ValidChecklist, replace: bool) -> IngestResult:
+def _store_checklist(rnd: Round, con, entry: ValidChecklist, replace: bool, user: str | None = None) -> IngestResult:
     """Store one township's checked assessment entries: same content is a no-op, new content needs `replace`."""
     digest = entry.content_sha256()
     old = stored_assessment(con, entry.township_code)
@@ -498,11 +513,12 @@ def _store_checklist(rnd: Round, con, entry: ValidChecklist, replace: bool) -> I
     store_assessment(con, entry.township_code, entry.data, digest, entry.source)
     rnd.log("ingest_checklist_replace" if old else "ingest_checklist",
             {"township_code": entry.township_code, "source": entry.source, "content_sha256": digest,
-             "old": old[1] if old else None, "new": entry.data}, con)
+             "old": old[1] if old else None, "new": entry.data}, con, user=user)
     return IngestResult(entry.township_code, entry.source, "replaced" if old else "new", 0, 0, kind="checklist")
 
 
-def _store_unit(rnd: Round, con, unit: ValidUnit, replace: bool, counts: tuple[int, int]) -> IngestResult:
+def _store_unit(rnd: Round, con, unit: ValidUnit, replace: bool, counts: tuple[int, int],
+                user: str | None = None) -> IngestResult:
     """Store one validated unit: unchanged content is a no-op, different content needs `replace`."""
     digest = unit.content_sha256()
     old = stored_digest(con, unit.unit_code)
@@ -516,28 +532,31 @@ def _store_unit(rnd: Round, con, unit: ValidUnit, replace: bool, counts: tuple[i
     store_entries(con, unit.unit_code, unit.entries, digest, unit.source)
     rnd.log("ingest_replace" if old else "ingest",
             {"unit_code": unit.unit_code, "source": unit.source, "content_sha256": digest, "changes": changes,
-             "warnings": [str(w) for w in warnings]}, con)
+             "warnings": [str(w) for w in warnings]}, con, user=user)
     return IngestResult(unit.unit_code, unit.source, "replaced" if old else "new", *counts, changes=len(changes),
                         warnings=warnings)
 
 
-def cases(rnd: Round, rules=None, register=None) -> pd.DataFrame:
-    """Error cases of every entered unit (cases.csv columns before rule and points)."""
+def cases(rnd: Round, rules=None, register=None, entries=None) -> pd.DataFrame:
+    """Error cases of every entered unit (cases.csv columns before rule and points), with their feedback status."""
     rules = rules or rnd.rules()
     primary = rnd.primaries()
-    entries = rnd.entries()
+    entries = rnd.entries() if entries is None else entries
     checklists = rnd.checklists(list(entries), register)
     township = dict(zip(primary.unit_code, primary.township_code))
     rows = []
     for unit, sheets in entries.items():
         rows += unit_cases(township[unit], checklists[unit], sheets, rules)
-    return cases_frame(rows)
+    with rnd.store() as con:
+        changes = feedback.history(con)
+    return feedback.apply_statuses(cases_frame(rows), entries, changes)
 
 
 def status(rnd: Round) -> pd.DataFrame:
     """One row per primary point: team, township, whether results are in, case counts."""
     rnd.require_unchanged_since_draw()
-    return status_table(rnd.primaries(), rnd.plan(), cases(rnd), set(rnd.entries()))
+    found = cases(rnd)
+    return status_table(rnd.primaries(), rnd.plan(), found[found.status != feedback.WITHDRAWN], set(rnd.entries()))
 
 
 def export_unit(rnd: Round, unit_code: str, folder: Path) -> Path:
@@ -725,7 +744,9 @@ def score_round(rnd: Round, partial: bool = False, previous: Path | None = None)
     rules = rnd.require_named()
     entries = _entries_or_refuse(rnd, partial)
     register = rnd.load_register()
-    result = score_data(rules, rnd.frame(), rnd.sample(), register, entries, cases(rnd, rules, register))
+    found = cases(rnd, rules, register, entries)
+    # Withdrawn (撤销) cases count nowhere: their rows are left out of what the correction ratios see.
+    result = score_data(rules, rnd.frame(), rnd.sample(), register, feedback.scoring_entries(entries, found), found)
     result.warnings = _warnings_table(register, entries)
     result.assessment, result.assessment_note = _assessment(rnd, result, partial, previous)
     return result
@@ -740,7 +761,7 @@ def _warnings_table(register, entries: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=WARNING_COLUMNS)
 
 
-def score(rnd: Round, partial: bool = False, previous: Path | None = None) -> ScoreResult:
+def score(rnd: Round, partial: bool = False, previous: Path | None = None, user: str | None = None) -> ScoreResult:
     """Score the round and write report/ as a whole: cases.csv, townships.csv, county.csv, report.xlsx, report.pdf.
 
     The folder is built beside the old one and swapped in only when every file is written.
@@ -755,5 +776,51 @@ def score(rnd: Round, partial: bool = False, previous: Path | None = None) -> Sc
         write_pdf(result, rules, folder / "report.pdf")
     rnd.log("score", {"townships": len(result.townships), "cases_confirmed": int(result.townships.cases_confirmed.sum()),
                       "missing_units": result.missing_units,
-                      "deduction_total": float(result.townships.deduction.sum())})
+                      "deduction_total": float(result.townships.deduction.sum())}, user=user)
     return result
+
+
+# --- users of the web workstation, case feedback ---------------------------------------
+
+def add_user(rnd: Round, name: str, password: str, replace: bool = False, user: str | None = None) -> str:
+    """Add a user of `chouyang serve` (or set a new password with `replace`); returns "added" or "replaced"."""
+    with rnd.store(immediate=True) as con:
+        outcome = accounts.add_user(con, name, password, replace, utc_now())
+        rnd.log("user_add" if outcome == "added" else "user_password", {"name": name.strip()}, con, user=user)
+    return outcome
+
+
+def users(rnd: Round) -> list[str]:
+    with rnd.store() as con:
+        return accounts.user_names(con)
+
+
+def set_case_status(rnd: Round, unit_code: str, ref: str, status: str, comment: str = "",
+                    user: str | None = None) -> dict:
+    """Move a case along 现场反馈 → 有异议 → 复核 → 确认/撤销 (feedback.py); logged with who and why."""
+    rnd.require_unchanged_since_draw()
+    with rnd.store() as con:
+        unit_entries = stored_entries(con, unit_code)
+    found = [c for c in _unit_cases(rnd, unit_code, unit_entries) if c["ref"] == ref]
+    if not found:
+        raise ChouyangError(f"样本点 {unit_code} 没有编号为 {ref} 的误差个案（可用 chouyang status 查看已录入的样本点）")
+    kind = found[0]["kind"]
+    identity = feedback.case_identity(unit_entries, ref, kind)
+    who = user_name(user)
+    with rnd.store(immediate=True) as con:
+        if feedback.case_identity(stored_entries(con, unit_code), ref, kind) != identity:
+            raise ChouyangError(f"个案 {unit_code} {ref} 的录入内容刚刚被改动，请刷新后重试")
+        old = feedback.change_status(con, unit_code, ref, kind, identity, status, comment, who, utc_now())
+        change = {"unit_code": unit_code, "ref": ref, "kind": kind, "old": old, "new": status,
+                  "comment": comment.strip()}
+        rnd.log("case_status", change, con, user=user)
+    return change
+
+
+def _unit_cases(rnd: Round, unit_code: str, unit_entries: dict[str, list[dict]]) -> list[dict]:
+    """The cases of one unit's stored entries (empty when the unit has none)."""
+    if not unit_entries:
+        return []
+    primary = rnd.primaries()
+    township = dict(zip(primary.unit_code, primary.township_code))
+    return unit_cases(township[unit_code], rnd.checklists([unit_code])[unit_code], unit_entries, rnd.rules())
