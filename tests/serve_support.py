@@ -23,7 +23,7 @@ from chouyang.forms.workbook import FIRST_ROW, column_of, ref_rows, set_values, 
 from chouyang.plan import make_plan, plan_csv_bytes
 from chouyang.round import Round
 
-from conftest import write_county
+from conftest import init_round, write_county
 
 SEED = "123"  # draws 411381001201, 411381001204 (古城街道), 411381103201, 411381103202 (㴔滩镇), 411381550201
 UNIT = "411381001201"  # 王秀英 (W001) with a birth (B001) and an IUD insertion (S001)
@@ -33,7 +33,11 @@ WITNESS_OPTIONS = [{"label": str(n), "value": str(n)} for n in range(5)] + [{"la
 
 def make_round(folder: Path) -> Round:
     county = write_county(folder / "county")
-    rnd = steps.init(folder / "R", "dengzhou-2016h1", county["frame"], county["teams"], county["register"]).round
+    rnd = init_round(folder / "R", county)
+    # The workstation tests key B001 as 虚报 and follow its 2 points through the pages: charge 虚报 like an
+    # 一孩 错漏 here (the dengzhou preset charges it 0, as 第六篇 第1篇 names no points for it).
+    rules = rnd.rules_path.read_text(encoding="utf-8")
+    rnd.rules_path.write_text(rules.replace("birth_false = 0", "birth_false = 2"), encoding="utf-8")
     steps.draw(rnd, SEED)
     # plan.csv as `chouyang plan` writes it, without its PDF itinerary (seconds of font work)
     rnd.write_bytes(rnd.plan_path, plan_csv_bytes(make_plan(rnd.sample(), rnd.teams(), rnd.rules(), SEED)))

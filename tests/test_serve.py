@@ -175,8 +175,8 @@ def test_dashboard_counts_points_entries_scans_reviews_and_cases(rnd):
     assert towns["古城街道"] == ["2", "1", "0", "0", "0", "1", "0", "0", "0"]
     assert towns["㴔滩镇"] == ["2", "0", "2/3", "1", "1", "0", "0", "0", "0"]
     team = _table(r.text, "by-team")
-    assert ["02", "2016-07-28", "古城街道", "1", "1", "0", "0", "0", "1", "0", "0", "0"] in team
-    assert ["01", "2016-07-28", "㴔滩镇", "1", "0", "2/3", "1", "1", "0", "0", "0", "0"] in team
+    assert ["02", "2016-07-26", "古城街道", "1", "1", "0", "0", "0", "1", "0", "0", "0"] in team  # fewest days: 2
+    assert ["01", "2016-07-27", "㴔滩镇", "1", "0", "2/3", "1", "1", "0", "0", "0", "0"] in team
     assert "样本点 <b>5</b>，已录入 <b>1</b>" in client.get("/progress").text
 
 
@@ -266,14 +266,14 @@ def test_keyed_id_numbers_are_never_shown_unmasked(rnd):
 
 
 def test_a_refused_id_number_is_named_masked(rnd):
-    bad = make_id("19920101", 8)[:-1] + "0"  # wrong check digit
+    bad = "411381199213010008"  # month 13: not an ID number (a wrong check digit alone only warns)
     found = {"missed_women.rows": "1", "missed_women.0.person_id": bad, "missed_women.0.name": "周某",
              "missed_women.0.birth_date": "1992-01-01", "missed_women.0.marital_status": "初婚",
              "missed_women.0.contraception": "无", "missed_women.0.witnesses": "3", "missed_women.0.verified": "是"}
     key_pass(client_for(rnd, "张三"), {**birth_false(), **found})
     key_pass(client_for(rnd, "李四"), {**birth_false(), **found})
     r = post(client_for(rnd, "王五"), f"/entry/{UNIT}/settle", {})
-    assert r.status_code == 400 and "列「身份证号」：身份证号无效" in r.text
+    assert r.status_code == 400 and "列「身份证号」：身份证号应为 18 位" in r.text
     assert bad not in r.text and f"{bad[:6]}********{bad[-4:]}" in r.text and rnd.entries() == {}
 
 
@@ -386,7 +386,7 @@ def test_case_lifecycle_changes_the_deduction_and_the_report_says_why(rnd):
     page = client.get(f"/cases/{GUCHENG}").text
     assert "扣分 <b>0</b>" in page and "复核见出生医学证明，出生属实（乡镇联络员" in page
     row = [r for r in _table(page, "case-table") if r[1] == "B001"][0]
-    assert row[6:10] == ["撤销", "一、二孩错漏", "0", "撤销"]
+    assert row[6:10] == ["撤销", "出生虚报", "0", "撤销"]  # 虚报 has its own rule (birth_false)
     assert [(e["user"], e["detail"]["old"], e["detail"]["new"]) for e in rnd.log_entries("case_status")] == [
         ("乡镇联络员", "现场反馈", "有异议"), ("乡镇联络员", "有异议", "复核"), ("乡镇联络员", "复核", "撤销")]
     pdf = client.get(f"/cases/{GUCHENG}/feedback.pdf")
@@ -416,10 +416,11 @@ def test_score_page_runs_the_score_and_serves_the_report(rnd):
     assert post(client, "/score", {"partial": "1"}).status_code == 303
     page = client.get("/score").text
     ranking = _table(page, "ranking")
-    assert [r[1] for r in ranking] == ["古城街道"] and ranking[0][6] == "2"
+    # a partial score keeps every township; 古城 (1 of 2 points entered) shows its 2 points so far
+    assert [r[1] for r in ranking] == ["古城街道", "㴔滩镇", "杏山旅游管理区"] and ranking[0][6] == "2"
     assert "<svg" in page and "上限 15" in page
     [score] = rnd.log_entries("score")
     assert score["user"] == "张三"
     assert client.get("/report/report.pdf").content.startswith(b"%PDF")
-    assert client.get("/report/cases.csv").text.startswith("township_code,unit_code")
+    assert client.get("/report/cases.csv").text.startswith("\ufefftownship_code,unit_code")  # BOM for Excel
     assert client.get("/report/secret.key").status_code == 400

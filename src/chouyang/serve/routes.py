@@ -316,7 +316,7 @@ async def score_page(request: Request) -> Response:
 
 
 async def score_post(request: Request, form) -> Response:
-    result = await run_in_threadpool(steps.score, _rnd(request), form.get("partial") == "1", user_of(request))
+    result = await run_in_threadpool(steps.score, _rnd(request), form.get("partial") == "1", user=user_of(request))
     t = result.townships
     missing = f"；{len(result.missing_units)} 个样本点未录入，未计入" if result.missing_units else ""
     _flash(request, f"计分完成：{len(t)} 个乡镇，确认误差 {int(t.cases_confirmed.sum())} 例，"
