@@ -348,9 +348,9 @@ def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
 
 @cli.command(help="在浏览器中办理本轮：进度、扫描核对、双人录入、个案反馈与异议、计分与报告。默认只允许本机访问。")
 @_round_argument
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="地址",
               help="监听地址。本机以外的地址（如 0.0.0.0）须先用 chouyang user add 建立用户账户。")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="端口。")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, metavar="端口", help="端口。")
 @click.option("--open", "open_browser", is_flag=True, help="启动后用默认浏览器打开。")
 @_help_option
 def serve(round_dir: Path, host: str, port: int, open_browser: bool) -> None:
@@ -367,7 +367,7 @@ def user() -> None:
 
 @user.command("add", help="新建用户（密码输入两次，至少 8 个字符）；--replace 为已有用户重设密码。")
 @_round_argument
-@click.argument("name", metavar="NAME")
+@click.argument("name", metavar="NAME", cls=ChineseArgument, help="用户名（登录网页工作台时使用，写入审计日志）。")
 @click.option("--replace", is_flag=True, help="用户已存在时重设其密码。")
 @_help_option
 def user_add(round_dir: Path, name: str, replace: bool) -> None:
@@ -387,10 +387,11 @@ def user_list(round_dir: Path) -> None:
 
 @cli.command(help="改变一个误差个案的反馈状态：现场反馈 → 有异议 → 复核 → 确认/撤销（撤销的个案不计分）。")
 @_round_argument
-@click.argument("unit_code", metavar="UNIT_CODE")
-@click.argument("ref", metavar="REF")
-@click.option("--status", required=True, help="新状态：有异议、复核、确认 或 撤销。")
-@click.option("--comment", default="", help="说明（有异议、撤销和重新复核时必填）。")
+@click.argument("unit_code", metavar="UNIT_CODE", cls=ChineseArgument, help="个案所在样本点（村/社区）的 12 位代码。")
+@click.argument("ref", metavar="REF", cls=ChineseArgument,
+                help="个案编号（报告 cases.csv 的 ref 列，如 B001；新发现的行为 MB001、MW001）。")
+@click.option("--status", required=True, metavar="状态", help="新状态：有异议、复核、确认 或 撤销。")
+@click.option("--comment", default="", metavar="说明", help="说明（有异议、撤销和重新复核时必填）。")
 @_help_option
 def case(round_dir: Path, unit_code: str, ref: str, status: str, comment: str) -> None:
     change = steps.set_case_status(steps.open_round(round_dir), unit_code, ref, status, comment)
