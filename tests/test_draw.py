@@ -12,6 +12,7 @@ from scipy import stats
 
 from chouyang.draw import draw_sample, sample_csv_bytes, ticket
 from chouyang.errors import ChouyangError
+from chouyang.inputs import load_frame
 from chouyang.rules import load_preset, parse_rules, preset_text
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -216,3 +217,22 @@ def test_commit_then_changed_rules_refuses_draw(initialised, run):
 def test_empty_seed_refused():
     with pytest.raises(ChouyangError, match="随机种子不能为空"):
         draw_sample(_frame({"411381001": [1, 2, 3]}), RULES, "   ")
+
+
+def test_empty_exclude_cell_counts_as_zero(tmp_path):
+    # inputs.load_frame keeps an empty `exclude` cell as "" ("应为 0 或 1（或留空）"); it used to crash the draw
+    (tmp_path / "frame.csv").write_text(
+        "township_code,township_name,unit_code,unit_name,households,population,wcba,exclude\n"
+        "411381001,古城街道,411381001201,东关社区,1,1,1,\n"
+        "411381001,古城街道,411381001202,西关社区,1,1,1,1\n"
+        "411381001,古城街道,411381001203,南关社区,1,1,1,0\n", encoding="utf-8")
+    sample, notes = draw_sample(load_frame(tmp_path / "frame.csv").frame, RULES, "s")
+    assert sorted(sample.unit_code) == ["411381001201", "411381001203"]
+    assert notes["411381001"] == ["排除标记不参加抽样的单位 1 个", "可抽单位只有 2 个，全部入样"]
+
+
+def test_pps_sizes_must_be_exact_counts():
+    frame = _frame({"411381001": [10, 20, 30]})
+    frame.loc[0, "wcba"] = 2 ** 52  # k * total would leave the range where int64 and float64 are exact
+    with pytest.raises(ChouyangError, match="规模列「wcba」"):
+        draw_sample(frame, _rules(method='"pps"'), "s")
