@@ -102,15 +102,11 @@ def synthetic_seed(c: int) -> str:
 
 def _replace_three(sample: pd.DataFrame) -> pd.DataFrame:
     """Replace the first primary of the first three townships that have a reserve (as `chouyang replace`)."""
-    reps = []
-    for _, rows in sample.groupby("township_code", sort=True):
-        primary, reserve = rows[rows.role == "primary"], rows[rows.role == "reserve"].sort_values("rank")
-        if len(primary) and len(reserve):
-            reps.append({"unit_code": primary.unit_code.iloc[0], "replacement": reserve.unit_code.iloc[0],
-                         "reason": "道路中断"})
-        if len(reps) == 3:
-            break
-    return apply_replacements(sample, reps)
+    first = lambda role: sample[sample.role == role].sort_values("rank").groupby("township_code", sort=True).unit_code.first()
+    primary, reserve = first("primary"), first("reserve")
+    towns = sorted(set(primary.index) & set(reserve.index))[:3]
+    return apply_replacements(sample, [{"unit_code": primary[t], "replacement": reserve[t], "reason": "道路中断"}
+                                       for t in towns])
 
 
 def _digests(frame: pd.DataFrame, rules, seed: str, previous: set[str]) -> dict[str, str]:
