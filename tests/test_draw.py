@@ -236,3 +236,26 @@ def test_pps_sizes_must_be_exact_counts():
     frame.loc[0, "wcba"] = 2 ** 52  # k * total would leave the range where int64 and float64 are exact
     with pytest.raises(ChouyangError, match="规模列「wcba」"):
         draw_sample(frame, _rules(method='"pps"'), "s")
+
+
+def test_replacements_take_the_reserves_in_ticket_order(initialised, run):
+    rules = initialised / "rules.toml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("reserves_per_township = 1", "reserves_per_township = 2"),
+                     encoding="utf-8")
+    assert run("draw", initialised, "--seed", "2016-07-25 528")[0] == 0
+    # 古城街道 tickets, printf '%s' '2016-07-25 528|2016H1|4113810012xx' | sha256sum:
+    # 201 179c4f99…, 204 5b5da5ca…, 202 878df8f5…, 203 b45fb2ff… -> primaries 201, 204; reserves 202, 203
+    town = pd.read_csv(initialised / "sample.csv", dtype=str).query("township_code == '411381001'")
+    assert list(zip(town.unit_code, town.role, town["rank"])) == [
+        ("411381001201", "primary", "1"), ("411381001204", "primary", "2"),
+        ("411381001202", "reserve", "3"), ("411381001203", "reserve", "4")]
+    code, out, _ = run("replace", initialised, "411381001201", "--reason", "村道被洪水冲断")
+    assert code == 0 and "411381001202" in out  # the next reserve by ticket, not the last one
+    code, out, _ = run("replace", initialised, "411381001204", "--reason", "村委会无人")
+    assert code == 0 and "411381001203" in out
+    roles = pd.read_csv(initialised / "sample.csv", dtype=str).set_index("unit_code").role
+    assert roles[["411381001201", "411381001202", "411381001203", "411381001204"]].tolist() == [
+        "replaced", "primary", "primary", "replaced"]
+    assert run("verify", initialised)[0] == 0
+    code, _, err = run("replace", initialised, "411381001202", "--reason", "再次")
+    assert code == 1 and "乡镇 古城街道（411381001）已没有备选样本点可用" in err
