@@ -215,7 +215,7 @@ def test_commit_then_changed_rules_refuses_draw(initialised, run):
 
 
 def test_empty_seed_refused():
-    with pytest.raises(ChouyangError, match="随机种子不能为空"):
+    with pytest.raises(ChouyangError, match="^随机种子不能为空（例如填写公开的彩票开奖号码或现场掷骰结果）$"):
         draw_sample(_frame({"411381001": [1, 2, 3]}), RULES, "   ")
 
 
@@ -231,11 +231,55 @@ def test_empty_exclude_cell_counts_as_zero(tmp_path):
     assert notes["411381001"] == ["排除标记不参加抽样的单位 1 个", "可抽单位只有 2 个，全部入样"]
 
 
+def test_overrides_of_the_first_and_last_township():
+    frame = _frame({"411381001": [10] * 4, "411381002": [10] * 4, "411381003": [10] * 4})
+    rules = _rules(overrides='{ "411381001" = 1, "411381003" = 0 }', reserves_per_township=0)
+    sample, notes = draw_sample(frame, rules, "s")
+    assert sample.groupby("township_code").size().to_dict() == {"411381001": 1, "411381002": 2}
+    assert notes == {"411381001": [], "411381002": [], "411381003": ["本乡镇规定抽取 0 个样本点"]}
+
+
+def test_pps_needs_the_size_column():
+    with pytest.raises(ChouyangError, match="规则要求按「wcba」做 PPS 抽样，但抽样框没有这一列"):
+        draw_sample(_frame({"411381001": [1, 2, 3]}).drop(columns=["wcba"]), _rules(method='"pps"'), "s")
+
+
+def test_pps_township_of_size_zero_gets_reserves_only():
+    # the last township has no women at all: nothing can be drawn by size; its reserves have pi = 0
+    frame = _frame({"411381001": [10, 20, 30], "411381002": [0, 0, 0]})
+    sample, notes = draw_sample(frame, _rules(method='"pps"', reserves_per_township=2), "s")
+    zero = sample[sample.township_code == "411381002"]
+    assert zero.role.tolist() == ["reserve", "reserve"] and zero["rank"].tolist() == [1, 2]
+    assert zero.inclusion_prob.tolist() == [0.0, 0.0]
+    assert sample.weight.dtype == "float64" and zero.weight.isna().all()
+    assert notes["411381002"] == ["规模为 0 的单位 3 个不可能入样"]
+
+
+def test_frame_without_exclude_column_excludes_nothing():
+    frame = _frame({"411381001": [10] * 4})
+    with_column = draw_sample(frame, RULES, "s")[0]
+    assert draw_sample(frame.drop(columns=["exclude", "exclude_reason"]), RULES, "s")[0].equals(with_column)
+
+
 def test_pps_sizes_must_be_exact_counts():
-    frame = _frame({"411381001": [10, 20, 30]})
-    frame.loc[0, "wcba"] = 2 ** 52  # k * total would leave the range where int64 and float64 are exact
+    # k * (sum of sizes) must stay below 2^52, where int64 products and float64 quotients are exact
+    one_point = _rules(method='"pps"', points_per_township=1)
+    frame = _frame({"411381001": [2 ** 51, 2 ** 51 - 1]})          # 1 x (2^52 - 1): drawn exactly
+    assert draw_sample(frame, one_point, "s")[0].inclusion_prob.sum() == pytest.approx(1.0)
+    frame.loc[1, "wcba"] = 2 ** 51                                   # 1 x 2^52: refused
     with pytest.raises(ChouyangError, match="规模列「wcba」"):
-        draw_sample(frame, _rules(method='"pps"'), "s")
+        draw_sample(frame, one_point, "s")
+    for bad in (float("nan"), -1, "多"):
+        frame = _frame({"411381001": [10, 20, 30]}).astype({"wcba": object})
+        frame.loc[0, "wcba"] = bad
+        with pytest.raises(ChouyangError, match="应为不小于 0 的整数"):
+            draw_sample(frame, _rules(method='"pps"'), "s")
+
+
+def test_empty_frame_gives_an_empty_sample():
+    for method in ("srs", "pps"):
+        sample, notes = draw_sample(_frame({"411381001": [1]}).iloc[0:0], _rules(method=f'"{method}"'), "s")
+        assert sample.empty and list(sample.columns)[-1] == "note" and notes == {}
 
 
 def test_replacements_take_the_reserves_in_ticket_order(initialised, run):
@@ -259,3 +303,17 @@ def test_replacements_take_the_reserves_in_ticket_order(initialised, run):
     assert run("verify", initialised)[0] == 0
     code, _, err = run("replace", initialised, "411381001202", "--reason", "再次")
     assert code == 1 and "乡镇 古城街道（411381001）已没有备选样本点可用" in err
+
+
+def test_sample_csv_bytes_by_hand():
+    # the bytes pandas' to_csv wrote before: missing text empty, 12 significant digits, csv-module quoting
+    sample = pd.DataFrame({
+        "round_id": ["2016H1", "2016H1"], "township_code": ["411381001", "411381001"],
+        "township_name": ["古城街道", None], "unit_code": ["411381001201", "411381001202"],
+        "unit_name": ["东关,一组", '西关"新"村'], "role": ["primary", "reserve"], "rank": [1, 2],
+        "inclusion_prob": [2 / 3, 0.0], "weight": [1.5, float("nan")], "note": ["", "第一行\n第二行"]})
+    assert sample_csv_bytes(sample).decode("utf-8") == (
+        "round_id,township_code,township_name,unit_code,unit_name,role,rank,inclusion_prob,weight,note\n"
+        '2016H1,411381001,古城街道,411381001201,"东关,一组",primary,1,0.666666666667,1.5,\n'
+        '2016H1,411381001,,411381001202,"西关""新""村",reserve,2,0,,"第一行\n第二行"\n')
+    assert sample_csv_bytes(sample.iloc[0:0]) == (",".join(sample.columns) + "\n").encode("utf-8")
