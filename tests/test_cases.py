@@ -60,3 +60,22 @@ def test_true_parity_wins_over_register_parity():
 def test_cases_frame_has_the_contract_columns_even_when_empty():
     assert list(cases_frame([]).columns) == CASE_COLUMNS
     assert len(cases_frame(unit_cases("T1", CHECKLIST, ENTRIES, RULES))) == 5
+
+
+def test_case_rows_carry_witnesses_and_verification_as_entered():
+    cases = unit_cases("T1", CHECKLIST, ENTRIES, RULES)
+    assert cases[0] == {"township_code": "T1", "unit_code": "U1", "kind": "woman_false", "ref": "W001", "parity": "",
+                        "procedure_type": "", "programme": "", "result": "查无此人", "witnesses": "3", "verified": "是",
+                        "confirmed": 1}
+    assert [(c["witnesses"], c["verified"]) for c in cases] == [("3", "是"), ("5", "否"), ("2", "是"), ("4", "是"),
+                                                                ("3", "是")]
+    # a row without witnesses, verification or parity: empty text, pending, scored as a first or second child
+    [missed] = unit_cases("T1", CHECKLIST, {"missed_births": [{}]}, RULES)
+    assert (missed["parity"], missed["witnesses"], missed["verified"], missed["confirmed"]) == ("", "", "", 0)
+
+
+def test_a_checklist_without_a_section_skips_only_that_sheet():
+    # no women section (and no benefits): the births and procedures entries still give their cases
+    sections = {k: v for k, v in CHECKLIST.sections.items() if k != "women_check"}
+    cases = unit_cases("T1", UnitChecklist("U1", sections), ENTRIES, RULES)
+    assert [c["kind"] for c in cases] == ["birth_wrong", "procedure_false", "birth_missed", "woman_missing"]

@@ -46,3 +46,15 @@ def test_refs_order_and_period():
 def test_refs_restart_in_every_unit():
     lists = unit_checklists(_register(), ["U1", "U2"], START, END)
     assert list(lists["U2"].sections["women_check"].ref) == ["W001"]
+
+
+def test_procedures_on_both_ends_of_the_period_are_checked():
+    register = _register()
+    # P1 2016-01-05 is inside; P2 on the last day and P3 on the first day count too; P4, P5 a day outside
+    register.procedures = pd.DataFrame({
+        "procedure_id": ["P1", "P2", "P3", "P4", "P5"], "person_id": [ID3] * 5,
+        "type": ["结扎", "上环", "取环", "补救措施", "上环"],
+        "date": [dt.date(2016, 1, 5), END, START, dt.date(2016, 7, 1), dt.date(2015, 6, 30)], "unit_code": ["U2"] * 5})
+    procs = unit_checklists(register, ["U2"], START, END)["U2"].sections["procedures_check"]
+    assert list(zip(procs.ref, procs.procedure_id, procs.date_text)) == [
+        ("S001", "P3", "2015-07-01"), ("S002", "P1", "2016-01-05"), ("S003", "P2", "2016-06-30")]

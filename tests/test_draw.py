@@ -12,6 +12,7 @@ from scipy import stats
 
 from chouyang.draw import draw_sample, sample_csv_bytes, ticket
 from chouyang.errors import ChouyangError
+from chouyang.inputs import load_frame
 from chouyang.rules import load_preset, parse_rules, round_rules_text
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -214,5 +215,105 @@ def test_commit_then_changed_rules_refuses_draw(initialised, run):
 
 
 def test_empty_seed_refused():
-    with pytest.raises(ChouyangError, match="随机种子不能为空"):
+    with pytest.raises(ChouyangError, match="^随机种子不能为空（例如填写公开的彩票开奖号码或现场掷骰结果）$"):
         draw_sample(_frame({"411381001": [1, 2, 3]}), RULES, "   ")
+
+
+def test_empty_exclude_cell_counts_as_zero(tmp_path):
+    # inputs.load_frame keeps an empty `exclude` cell as "" ("应为 0 或 1（或留空）"); it used to crash the draw
+    (tmp_path / "frame.csv").write_text(
+        "township_code,township_name,unit_code,unit_name,households,population,wcba,exclude\n"
+        "411381001,古城街道,411381001201,东关社区,1,1,1,\n"
+        "411381001,古城街道,411381001202,西关社区,1,1,1,1\n"
+        "411381001,古城街道,411381001203,南关社区,1,1,1,0\n", encoding="utf-8")
+    sample, notes = draw_sample(load_frame(tmp_path / "frame.csv").frame, RULES, "s")
+    assert sorted(sample.unit_code) == ["411381001201", "411381001203"]
+    assert notes["411381001"] == ["排除标记不参加抽样的单位 1 个", "可抽单位只有 2 个，全部入样"]
+
+
+def test_overrides_of_the_first_and_last_township():
+    frame = _frame({"411381001": [10] * 4, "411381002": [10] * 4, "411381003": [10] * 4})
+    rules = _rules(overrides='{ "411381001" = 1, "411381003" = 0 }', reserves_per_township=0)
+    sample, notes = draw_sample(frame, rules, "s")
+    assert sample.groupby("township_code").size().to_dict() == {"411381001": 1, "411381002": 2}
+    assert notes == {"411381001": [], "411381002": [], "411381003": ["本乡镇规定抽取 0 个样本点"]}
+
+
+def test_pps_needs_the_size_column():
+    with pytest.raises(ChouyangError, match="规则要求按「wcba」做 PPS 抽样，但抽样框没有这一列"):
+        draw_sample(_frame({"411381001": [1, 2, 3]}).drop(columns=["wcba"]), _rules(method='"pps"'), "s")
+
+
+def test_pps_township_of_size_zero_gets_reserves_only():
+    # the last township has no women at all: nothing can be drawn by size; its reserves have pi = 0
+    frame = _frame({"411381001": [10, 20, 30], "411381002": [0, 0, 0]})
+    sample, notes = draw_sample(frame, _rules(method='"pps"', reserves_per_township=2), "s")
+    zero = sample[sample.township_code == "411381002"]
+    assert zero.role.tolist() == ["reserve", "reserve"] and zero["rank"].tolist() == [1, 2]
+    assert zero.inclusion_prob.tolist() == [0.0, 0.0]
+    assert sample.weight.dtype == "float64" and zero.weight.isna().all()
+    assert notes["411381002"] == ["规模为 0 的单位 3 个不可能入样"]
+
+
+def test_frame_without_exclude_column_excludes_nothing():
+    frame = _frame({"411381001": [10] * 4})
+    with_column = draw_sample(frame, RULES, "s")[0]
+    assert draw_sample(frame.drop(columns=["exclude", "exclude_reason"]), RULES, "s")[0].equals(with_column)
+
+
+def test_pps_sizes_must_be_exact_counts():
+    # k * (sum of sizes) must stay below 2^52, where int64 products and float64 quotients are exact
+    one_point = _rules(method='"pps"', points_per_township=1)
+    frame = _frame({"411381001": [2 ** 51, 2 ** 51 - 1]})          # 1 x (2^52 - 1): drawn exactly
+    assert draw_sample(frame, one_point, "s")[0].inclusion_prob.sum() == pytest.approx(1.0)
+    frame.loc[1, "wcba"] = 2 ** 51                                   # 1 x 2^52: refused
+    with pytest.raises(ChouyangError, match="规模列「wcba」"):
+        draw_sample(frame, one_point, "s")
+    for bad in (float("nan"), -1, "多"):
+        frame = _frame({"411381001": [10, 20, 30]}).astype({"wcba": object})
+        frame.loc[0, "wcba"] = bad
+        with pytest.raises(ChouyangError, match="应为不小于 0 的整数"):
+            draw_sample(frame, _rules(method='"pps"'), "s")
+
+
+def test_empty_frame_gives_an_empty_sample():
+    for method in ("srs", "pps"):
+        sample, notes = draw_sample(_frame({"411381001": [1]}).iloc[0:0], _rules(method=f'"{method}"'), "s")
+        assert sample.empty and list(sample.columns)[-1] == "note" and notes == {}
+
+
+def test_replacements_take_the_reserves_in_ticket_order(initialised, run):
+    rules = initialised / "rules.toml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("reserves_per_township = 1", "reserves_per_township = 2"),
+                     encoding="utf-8")
+    assert run("draw", initialised, "--seed", "2016-07-25 528")[0] == 0
+    # 古城街道 tickets, printf '%s' '2016-07-25 528|2016H1|4113810012xx' | sha256sum:
+    # 201 179c4f99…, 204 5b5da5ca…, 202 878df8f5…, 203 b45fb2ff… -> primaries 201, 204; reserves 202, 203
+    town = pd.read_csv(initialised / "sample.csv", dtype=str).query("township_code == '411381001'")
+    assert list(zip(town.unit_code, town.role, town["rank"])) == [
+        ("411381001201", "primary", "1"), ("411381001204", "primary", "2"),
+        ("411381001202", "reserve", "3"), ("411381001203", "reserve", "4")]
+    code, out, _ = run("replace", initialised, "411381001201", "--reason", "村道被洪水冲断")
+    assert code == 0 and "411381001202" in out  # the next reserve by ticket, not the last one
+    code, out, _ = run("replace", initialised, "411381001204", "--reason", "村委会无人")
+    assert code == 0 and "411381001203" in out
+    roles = pd.read_csv(initialised / "sample.csv", dtype=str).set_index("unit_code").role
+    assert roles[["411381001201", "411381001202", "411381001203", "411381001204"]].tolist() == [
+        "replaced", "primary", "primary", "replaced"]
+    assert run("verify", initialised)[0] == 0
+    code, _, err = run("replace", initialised, "411381001202", "--reason", "再次")
+    assert code == 1 and "乡镇 古城街道（411381001）已没有备选样本点可用" in err
+
+
+def test_sample_csv_bytes_by_hand():
+    # a byte-order mark, then the bytes pandas' to_csv wrote before: missing text empty, 12 significant digits, csv-module quoting
+    sample = pd.DataFrame({
+        "round_id": ["2016H1", "2016H1"], "township_code": ["411381001", "411381001"],
+        "township_name": ["古城街道", None], "unit_code": ["411381001201", "411381001202"],
+        "unit_name": ["东关,一组", '西关"新"村'], "role": ["primary", "reserve"], "rank": [1, 2],
+        "inclusion_prob": [2 / 3, 0.0], "weight": [1.5, float("nan")], "note": ["", "第一行\n第二行"]})
+    assert sample_csv_bytes(sample).decode("utf-8") == (
+        "\ufeffround_id,township_code,township_name,unit_code,unit_name,role,rank,inclusion_prob,weight,note\n"
+        '2016H1,411381001,古城街道,411381001201,"东关,一组",primary,1,0.666666666667,1.5,\n'
+        '2016H1,411381001,,411381001202,"西关""新""村",reserve,2,0,,"第一行\n第二行"\n')
+    assert sample_csv_bytes(sample.iloc[0:0]) == (",".join(sample.columns) + "\n").encode("utf-8-sig")

@@ -1,5 +1,6 @@
 """indicators.py by hand: what confirmed cases change in a sample point, ratio correction, rates, county totals."""
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -14,8 +15,10 @@ from chouyang.indicators import (
     correction_inputs,
     county_corrected,
     indicator_rates,
+    township_register,
     unit_ingredients,
 )
+from chouyang.inputs import Register
 from chouyang.rules import load_preset
 from chouyang.score import county_indicators
 
@@ -133,3 +136,18 @@ def test_corrected_births_jackknife_by_hand():
     row = county_indicators(town_reg, ingredients, design, "separate").set_index("metric").loc["corrected_births"]
     assert (row.estimate, row.se) == (pytest.approx(260.0), pytest.approx(math.sqrt(1450)))
     assert "分别比率估计" in row.method
+def test_township_register_counts_births_on_both_ends_of_the_period():
+    start, end = dt.date(2015, 7, 1), dt.date(2016, 6, 30)
+    frame = pd.DataFrame({"unit_code": ["U1", "U2", "U3"], "township_code": ["T1", "T1", "T2"]})
+    women = pd.DataFrame({"person_id": ["A", "B", "C"], "unit_code": ["U1", "U2", "U3"],
+                          "marital_status": ["初婚", "未婚", "再婚"], "contraception": ["上环", "无", "药具"]})
+    births = pd.DataFrame({
+        "birth_id": ["B1", "B2", "B3", "B4", "B5"], "unit_code": ["U1", "U2", "U1", "U2", "U3"],
+        "birth_date": [start, end, dt.date(2015, 6, 30), dt.date(2016, 7, 1), dt.date(2016, 1, 1)],
+        "sex": ["男", "女", "男", "女", "女"], "policy": ["政策内", "政策外", "政策内", "政策内", "政策内"]})
+    table = township_register(Register(women, births, women.iloc[0:0], None, {}, []), frame, start, end)
+    # T1: B1 (first day, boy, 政策内) and B2 (last day, girl, 政策外) count; B3 and B4 are a day outside.
+    # T2: B5.  Married: A (初婚, 上环 long-acting) in T1, C (再婚, 药具) in T2; B is unmarried.
+    assert table.to_dict("index") == {
+        "T1": {"births": 2.0, "comp": 1.0, "male": 1.0, "female": 1.0, "married": 1.0, "la": 1.0},
+        "T2": {"births": 1.0, "comp": 1.0, "male": 0.0, "female": 1.0, "married": 1.0, "la": 0.0}}

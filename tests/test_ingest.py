@@ -125,6 +125,15 @@ def test_missed_birth_rules(tiny, tmp_path, row, expected):
     _rejected(tiny, workbook(tiny, tmp_path, missed_births=[row]), expected)
 
 
+def test_missed_births_on_both_ends_of_the_period_are_accepted(tiny, tmp_path):
+    # 调查时限 2015-07-01 .. 2016-06-30 includes both days (2015-06-30 is refused above)
+    path = workbook(tiny, tmp_path, missed_births=[dict(MISSED_BIRTH, 出生日期="2015-07-01"),
+                                                   dict(MISSED_BIRTH, 子女姓名="李小兰", 出生日期="2016-06-30")])
+    [result] = ingest(tiny, [path])
+    assert (result.status, result.confirmed) == ("new", 2)
+    assert [r["birth_date"] for r in tiny.entries()[UNIT]["missed_births"]] == ["2015-07-01", "2016-06-30"]
+
+
 def test_missed_woman_rules(tiny, tmp_path):
     registered = make_id("19880304", 2)  # 王秀英 is in this unit's register
     new = make_id("19920101", 12)

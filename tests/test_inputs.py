@@ -1,12 +1,14 @@
 import datetime as dt
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from chouyang.errors import ChouyangError
 from chouyang.inputs import (
     id_check_digit,
     id_is_valid,
+    in_period,
     load_frame,
     load_register,
     load_teams,
@@ -133,3 +135,9 @@ def test_teams_split_members_and_check_homes(county):
     assert teams.home_townships.tolist() == [["411381001"], []]
     with pytest.raises(ChouyangError, match="teams.csv，第 2 行，列「home_townships」：抽样框中没有这个乡镇代码"):
         load_teams(county["teams"], {"411381103"})
+
+
+def test_in_period_includes_both_ends():
+    start, end = dt.date(2015, 7, 1), dt.date(2016, 6, 30)  # 调查时限, both days inclusive
+    dates = pd.Series([dt.date(2015, 6, 30), start, dt.date(2016, 1, 1), end, dt.date(2016, 7, 1), None], dtype=object)
+    assert in_period(dates, start, end).tolist() == [False, True, True, True, False, False]

@@ -309,7 +309,7 @@ def validate_columns(frame: pd.DataFrame, schema: Schema, file: str,
             continue
         values = frame[col.name]
         converted = []
-        for i, text in enumerate(values):
+        for i, text in enumerate(values.tolist()):  # iterating an arrow-backed Series is 10x slower
             row = i + 2
             if text == "":
                 if col.allow_empty or col.kind == "flag":
