@@ -228,3 +228,32 @@ def test_only_bad_files_change_nothing_and_broken_layout_is_named(scans, tmp_pat
     assert not (copy / "scan").exists()
     with pytest.raises(ChouyangError):
         load_layouts(copy / "forms")
+
+
+def test_paper_path_gives_the_typed_deductions(demo_dir, tmp_path):
+    """demo --scan on one township: forms filled from the hidden truth by hand, scanned and photographed,
+    read, only the flagged rows (and the new ones) typed by the clerk, ingested and scored: the
+    township's deductions equal the typed path's."""
+    import sqlite3
+
+    from chouyang.demo import _paper_path
+    from chouyang.round import read_sample
+
+    copy = tmp_path / "round-scan"
+    shutil.copytree(demo_dir / "round", copy, ignore=shutil.ignore_patterns("report", "scan"))
+    con = sqlite3.connect(copy / "store.sqlite")
+    for table in ("entries", "ingests", "assessment_entries"):
+        con.execute(f"DELETE FROM {table}")
+    con.commit()
+    con.close()
+    rnd = Round.open(copy)
+    typed = steps.score_round(Round.open(demo_dir / "round"))
+    sample = read_sample(copy / "sample.csv").query("role == 'primary'")
+    pages = {u: len(layout["pages"]) for u, layout in rnd.layouts().items()}
+    sample = sample.assign(pages=sample.unit_code.map(pages))
+    towns = typed.townships.query("deduction_raw > 0").township_code
+    town = sample[sample.township_code.isin(towns)].groupby("township_code").pages.sum().idxmin()
+    units = set(sample[sample.township_code == town].unit_code)
+    [line] = _paper_path(tmp_path, demo_dir / "county" / "truth", "test", typed, units=units, round_dir=copy)
+    assert "扣分与键盘录入路径完全一致" in line
+    assert typed.townships.set_index("township_code").loc[town, "deduction_raw"] > 0
