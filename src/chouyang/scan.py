@@ -77,9 +77,10 @@ _LEFT, _RIGHT = 0b11000011, 0b00111100  # ring sectors on the left and right hal
 NOISE = 0.07  # darkness below this is paper (JPEG noise, paper texture)
 STEP = 0.2  # mm between samples of the straightened page
 SHIFT = 1.0  # mm: largest correction of a box group's position found from its printed outlines
-# Growing a fit over the printed boxes (fewer than three corner marks): search reach (under half the
-# spacing of boxes, 5.5 mm, and rows, 8 mm), distances from the anchors per round, agreement (mm).
-REFINE_REACH, REFINE_RADII, REFINE_AGREE = 2.4, (30, 45, 65, 90, 120, 160, 210, 280, 400), 0.8
+# Growing a fit over the printed boxes (fewer than three corner marks): search reach x, y (under half
+# the spacing of boxes, 5.5 mm, and of rows, 8 mm), distances per round beyond the group nearest the
+# anchors, agreement (mm).
+REFINE_REACH, REFINE_RADII, REFINE_AGREE = (2.4, 3.4), (10, 25, 45, 70, 100, 140, 190, 260, 400), 0.8
 # Ink (mm^2 of full-black equivalent) beside the boxes of a group that reads empty: a mark gone astray.
 OUTER_INK = 0.3
 WRITE_INK, WRITE_SPECK = 0.5, 0.2  # mm^2 of ink in a write-in box: written / maybe written
@@ -373,29 +374,30 @@ def refine_from_boxes(image: Image.Image, record: dict, h: np.ndarray, anchors_m
     Each round straightens the page with the current fit, finds where each group of boxes lies
     within REFINE_REACH of where it should (less than half the spacing of boxes and of rows, so a
     box is never taken for its neighbour), and refits over the anchors and the groups found
-    within a growing distance of the anchors, dropping those that disagree.  None when too few
+    within a growing distance of the anchors (beyond the nearest group), dropping those that disagree.  None when too few
     groups agree.
     """
     groups = [(row, f) for row in record["rows"] for f in row["fields"].values() if f["kind"] == "ticks"]
     if not groups:
         return None
     region = _region(record)
-    batches = _batches(groups)
+    batches = []
+    for batch, _ in _batches(groups):
+        count = np.diff(np.r_[batch.starts, len(batch.centres)])[:, None]
+        centres = np.add.reduceat(batch.centres, batch.starts, axis=0) / count
+        batches.append((batch, centres, np.linalg.norm(centres[:, None] - anchors_mm[None], axis=2).min(axis=1)))
+    nearest = min(float(far.min()) for _, _, far in batches)
     k = len(anchors_mm)
     for radius in REFINE_RADII:
         sampler = PageSampler(image, h, region)
         src, dst = [anchors_mm], [anchors_px]
-        for batch, _ in batches:
+        for batch, centres, far in batches:
             cols, rows = sampler.index(batch.centres[:, 0], batch.centres[:, 1])
-            n = 2 * int(np.ceil((max(batch.half) + REFINE_REACH + 0.8) / STEP)) + 1
+            n = 2 * int(np.ceil((max(batch.half) + max(REFINE_REACH) + 0.8) / STEP)) + 1
             dx, dy = _group_shifts(sampler.patches(cols, rows, n), batch, REFINE_REACH)
-            at = np.c_[sampler.x0 + cols * STEP, sampler.y0 + rows * STEP]
-            count = np.diff(np.r_[batch.starts, len(cols)])[:, None]
-            centres = np.add.reduceat(at, batch.starts, axis=0) / count
-            moved = centres + np.c_[dx, dy] * STEP
-            near = np.linalg.norm(centres[:, None] - anchors_mm[None], axis=2).min(axis=1) <= radius
+            near = far <= nearest + radius
             src.append(centres[near])
-            dst.append(apply_h(h, moved[near]))
+            dst.append(apply_h(h, centres[near] + np.c_[dx, dy][near] * STEP))
         src, dst = np.vstack(src), np.vstack(dst)
         keep = np.ones(len(src), bool)
         for _ in range(3):
@@ -571,16 +573,17 @@ def _ridge(profile: np.ndarray, k: int) -> np.ndarray:
     return profile - 0.5 * (padded[:, :-2 * k] + padded[:, 2 * k:])
 
 
-def _group_shifts(patches: np.ndarray, batch: _Batch, reach: float = SHIFT) -> tuple[np.ndarray, np.ndarray]:
+def _group_shifts(patches: np.ndarray, batch: _Batch, reach: tuple[float, float] = (SHIFT, SHIFT)
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Shift (samples, fractional, x and y) per group, at most `reach` mm, that puts its boxes' printed
     outlines where they are on paper."""
     n = patches.shape[1]
     c = n // 2
     k = max(2, int(round(0.35 / STEP)))
-    smax = int(round(reach / STEP))
-    shifts = np.arange(-smax, smax + 1)
     out = []
     for axis in (0, 1):  # x (columns), then y (rows)
+        smax = int(round(reach[axis] / STEP))
+        shifts = np.arange(-smax, smax + 1)
         hw = int(round(batch.half[axis] / STEP))
         ho = int(round(batch.half[1 - axis] / STEP))
         band = slice(c - ho, c + ho + 1)

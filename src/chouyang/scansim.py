@@ -160,18 +160,25 @@ class Painter:
         rot = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
         return shape * box["w"] * size @ rot.T + c
 
-    def mark(self, box: dict, w: Writer, shape: str | None = None) -> str:
-        """Tick, check, cross, slash or circle on a box; returns the shape drawn."""
+    def mark(self, box: dict, w: Writer, shape: str | None = None, astray: tuple[float, float] | None = None,
+             size: float | None = None) -> str:
+        """Tick, check, cross, slash or circle on a box; returns the shape drawn.
+
+        `astray` (mm) and `size` (relative to the box) place a mark on purpose instead of by the
+        writer's habits."""
         rng = self.rng
         shape = shape or str(rng.choice(SHAPES, p=w.habits))
-        size = w.size * rng.uniform(0.8, 1.2) * (rng.uniform(1.3, 1.9) if rng.random() < w.overshoot else 1.0)
+        size = size or w.size * rng.uniform(0.8, 1.2) * (rng.uniform(1.3, 1.9) if rng.random() < w.overshoot else 1.0)
         angle = w.slant + rng.normal(0, 6)
-        astray = np.zeros(2)
-        if rng.random() < w.astray:  # above or below the box (the row has room), or half beside it
+        if astray is not None:
+            astray = np.asarray(astray, dtype=float)
+        elif rng.random() < w.astray:  # above or below the box (the row has room), or half beside it
             if rng.random() < 0.7:
                 astray = np.array([rng.uniform(-0.3, 0.3), rng.choice([-1, 1]) * rng.uniform(0.55, 0.9)]) * box["h"]
             else:
                 astray = np.array([rng.choice([-1, 1]) * rng.uniform(0.35, 0.55), rng.uniform(-0.3, 0.3)]) * box["w"]
+        else:
+            astray = np.zeros(2)
         if shape == "tick":
             pts = [(-0.35, 0.0), (-0.1, 0.3), (0.45, -0.5)]
             strokes = [self._curve(self._jitter(pts, w), 6)]
