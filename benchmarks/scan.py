@@ -101,7 +101,7 @@ def evaluate(read, answers, truth, counts) -> None:
             counts["decisive"] += expected != ""
             if not issues and values.get(fkey, "") != expected:
                 counts["silent"] += 1
-                print(f"  静默错误：{key} {fkey} 读作 {values.get(fkey)!r}，应为 {expected!r}，{f.states}")
+                print(f"  静默错误：第 {counts['pages']} 页 {key} {fkey} 读作 {values.get(fkey)!r}，应为 {expected!r}，{f.states}")
 
 
 def main() -> None:
@@ -138,7 +138,7 @@ def main() -> None:
                 speed[1] += spent
             counts["pages"] += 1
             if read.problem:
-                print(f"  未识别的页：{read.problem}")
+                print(f"  未识别的页：第 {counts['pages']} 页 {read.problem}")
                 continue
             counts["identified"] += 1
             evaluate(read, answers, truth, counts)

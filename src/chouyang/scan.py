@@ -3,21 +3,31 @@
 For every page image: decode the QR code (zxing-cpp gives its corners in the
 code's own orientation, so any turn of the page is known at once), verify its
 MAC, predict where the four corner marks are, find those that survived the
-scanner's crop (three are enough) and fit a homography from the layout
-record (mm) to the image by least squares over the marks and the QR corners.
+scanner's crop and fit a homography from the layout record (mm) to the image
+by least squares over the marks and the QR corners.  Three marks are enough;
+with fewer, the fit is grown from the QR code and the marks found over the
+printed tick boxes (`refine_from_boxes`).
 
-Marks are judged, not thresholded globally:
-- the paper's brightness is estimated locally (a 5 mm max filter on a 1 mm
+Marks are judged, not thresholded globally, on the page straightened onto a
+0.2 mm grid by one perspective warp (`PageSampler`):
+- the paper's brightness is estimated locally (a 5 mm grey closing on a 1 mm
   grid), and ink is darkness relative to it, so shadows and uneven light
   drop out and pencil (grey 85-165) reads like ink, only fainter;
 - each group of boxes (one field of one row) is registered on its own printed
-  outlines (a search of +-1 mm), and each box's ink is measured relative to the
-  darkness of its own outline, inside the box and in a ring around it (a
-  circled box), and compared with the cleanest box of its group;
+  outlines (a search of +-1 mm, to a fraction of a sample), and each box's ink
+  is measured relative to the darkness of its own outline: inside the box, in
+  a ring around it (a circled box) and in the box's share of the field's cell
+  (`cell` in the layout record, else the row's height and half the spacing
+  of the boxes), for every box of a page at once, and compared with the
+  cleanest box of its group;
 - a box is empty, marked (tick, cross, slash, circle), filled (scribbled
-  solid: cancelled) or uncertain.  Uncertain boxes, two marks in one group and
-  a cancelled box with no other mark send the row to review; no visible mark
-  ever becomes "empty" silently.
+  solid: cancelled) or uncertain.  Uncertain boxes, two marks in one group, a
+  cancelled box with no other mark, and ink beside the boxes of a group that
+  reads empty (a mark above, below or between boxes) send the row to review;
+  no visible mark ever becomes "empty" silently.
+
+The reader knows fields only by their kind (ticks, write) in the layout record;
+boxes of any size are read, each size in its own batch.
 
 Write-in boxes (names, ID numbers, dates, notes) are never read: any ink in
 one sends its row to review.  Nothing decisive is handwritten on the form.
@@ -613,7 +623,8 @@ def _features(sampler: PageSampler, batch: _Batch) -> np.ndarray:
     g = (np.arange(n) - n // 2) * STEP
     ox, oy = np.meshgrid(g, g)  # [i, j] = (x, y) offset of row i, column j
     cols, rows = sampler.index(batch.centres[:, 0], batch.centres[:, 1])
-    dx, dy = _group_shifts(sampler.patches(cols, rows, n), batch)
+    near = 2 * int(np.ceil((max(hx, hy) + SHIFT + 0.6) / STEP)) + 1  # enough to find the outlines
+    dx, dy = _group_shifts(sampler.patches(cols, rows, near), batch)
     p = sampler.patches(cols + dx[batch.group], rows + dy[batch.group], n).reshape(len(cols), -1)
     ox, oy = ox.ravel(), oy.ravel()
     d = np.maximum(np.abs(ox) - hx, np.abs(oy) - hy)  # distance outside the box's outline
@@ -793,7 +804,7 @@ def _check_row_issues(section: str, values: dict, issues: list[str]) -> list[str
 PROBLEM_TEXT = {"unreadable": "找不到或读不出二维码（已另存，待人工指定样本点）",
                 "foreign_round": "其他轮次的页面", "forged": "二维码校验失败（页面被改动或伪造）",
                 "unknown_unit": "本轮没有这个样本点的核查表（或核查表已重新生成）",
-                "no_marks": "四角定位标记找到不足 3 个（已另存，请重新扫描）",
+                "no_marks": "无法定位页面：四角定位标记和表格都找不准（已另存，请重新扫描）",
                 "bad_file": "文件无法读取"}
 
 
