@@ -370,11 +370,12 @@ def locate_page(image: Image.Image, record: dict, qr_px: np.ndarray) -> tuple[np
             return h, float(np.sqrt((err ** 2).mean())), len(found_mm)
         del found_mm[worst], found_px[worst]  # a mark that disagrees with the others was something else
     src, dst = np.vstack([qr_mm, *found_mm]), np.vstack([qr_px, *found_px])
-    fitted = refine_from_boxes(image, record, homography(src, dst) if len(found_mm) == 2 else affine(src, dst),
-                               src, dst, px_per_mm)
-    if fitted is None:
-        return None, 0.0, len(found_mm)
-    return fitted[0], fitted[1], len(found_mm)
+    # two marks far from the QR code fix a perspective, though not always well: the affine map is the fallback
+    for start in ([homography(src, dst)] if len(found_mm) == 2 else []) + [affine(src, dst)]:
+        fitted = refine_from_boxes(image, record, start, src, dst, px_per_mm)
+        if fitted is not None:
+            return fitted[0], fitted[1], len(found_mm)
+    return None, 0.0, len(found_mm)
 
 
 def refine_from_boxes(image: Image.Image, record: dict, h: np.ndarray, anchors_mm: np.ndarray,
