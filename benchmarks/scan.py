@@ -17,17 +17,24 @@ Prints, per kind of page and in total (the targets of issue 11):
 - reading speed in pages per CPU-second on 200-dpi flatbed scans (target >= 5; reading
   only, the page already decoded from JPEG).
 
-Usage:  python benchmarks/scan.py [--pages 500] [--demo DIR] [--seed 1]
+The corpus takes far longer to make than to read: `--corpus DIR` keeps it (the page as
+the reader gets it, PNG, with its answers and truth) and reads it again from there next time,
+so a change to the reader can be measured on exactly the same pages.
+
+Usage:  python benchmarks/scan.py [--pages 500] [--demo DIR] [--seed 1] [--corpus DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import pickle
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from chouyang import scansim
 from chouyang.pdf import full_font
@@ -48,6 +55,34 @@ def corpus_page(rnd, layouts, units, kind, rng, writers, font):
     return out.convert("L"), answers, truth, dpi
 
 
+def corpus(args, rnd, layouts, kind):
+    """(image, answers, truth, dpi) of every page of one kind, made now or read from --corpus."""
+    folder = args.corpus / kind if args.corpus else None
+    meta = {"seed": args.seed, "pages": args.pages // 2, "demo": str(args.demo)}
+    if folder and (folder / "meta.json").exists() and json.loads((folder / "meta.json").read_text()) == meta:
+        for i in range(meta["pages"]):
+            with open(folder / f"{i:04d}.pkl", "rb") as f:
+                answers, truth, dpi = pickle.load(f)
+            yield Image.open(folder / f"{i:04d}.png").convert("L"), answers, truth, dpi
+        return
+    rng = np.random.default_rng([args.seed, kind == "photo"])
+    writers = [scansim.random_writer(rng) for _ in range(60)]
+    font = full_font()
+    units = sorted(layouts)
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "meta.json").unlink(missing_ok=True)
+    for i in range(meta["pages"]):
+        page = corpus_page(rnd, layouts, units, kind, rng, writers, font)
+        if folder:
+            page[0].save(folder / f"{i:04d}.png", compress_level=1)
+            with open(folder / f"{i:04d}.pkl", "wb") as f:
+                pickle.dump(page[1:], f)
+        yield page
+    if folder:
+        (folder / "meta.json").write_text(json.dumps(meta))
+
+
 def evaluate(read, answers, truth, counts) -> None:
     for row in read.rows:
         key = (row["section"], row["ref"] or row["blank_index"])
@@ -66,7 +101,7 @@ def evaluate(read, answers, truth, counts) -> None:
             counts["decisive"] += expected != ""
             if not issues and values.get(fkey, "") != expected:
                 counts["silent"] += 1
-                print(f"  静默错误：{key} {fkey} 读作 {values.get(fkey)!r}，应为 {expected!r}，{f.states}")
+                print(f"  静默错误：第 {counts['pages']} 页 {key} {fkey} 读作 {values.get(fkey)!r}，应为 {expected!r}，{f.states}")
 
 
 def main() -> None:
@@ -74,6 +109,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=500, help="pages in total, half flatbed, half photos")
     parser.add_argument("--demo", type=Path, default=None, help="a finished `chouyang demo` output folder")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corpus", type=Path, default=None, help="folder keeping the generated pages")
+    parser.add_argument("--kind", choices=("flatbed", "photo"), action="append",
+                        help="only these kinds of page (default: both)")
     args = parser.parse_args()
     if args.demo is None:
         from chouyang.cli import main as cli
@@ -82,20 +120,15 @@ def main() -> None:
         cli(["demo", str(args.demo)])
     rnd = Round.open(args.demo / "round")
     layouts = load_layouts(rnd.forms_dir)
-    units = sorted(layouts)
-    rng = np.random.default_rng(args.seed)
-    writers = [scansim.random_writer(rng) for _ in range(60)]
-    font = full_font()
     secret, round_id = rnd.secret(), rnd.rules().round.id
     totals = {}
     speed = [0, 0.0]  # 200-dpi flatbed pages, CPU seconds
-    for kind in ("flatbed", "photo"):
+    for kind in args.kind or ("flatbed", "photo"):
         counts = dict.fromkeys(("pages", "identified", "boxes", "box_wrong", "decisive", "silent", "plain",
                                 "plain_review"), 0)
         made = time.perf_counter()
         cpu = 0.0
-        for _ in range(args.pages // 2):
-            img, answers, truth, dpi = corpus_page(rnd, layouts, units, kind, rng, writers, font)
+        for img, answers, truth, dpi in corpus(args, rnd, layouts, kind):
             start = time.process_time()
             read = read_page(PageImage("bench", 1, img), secret, round_id, layouts)
             spent = time.process_time() - start
@@ -105,7 +138,7 @@ def main() -> None:
                 speed[1] += spent
             counts["pages"] += 1
             if read.problem:
-                print(f"  未识别的页：{read.problem}")
+                print(f"  未识别的页：第 {counts['pages']} 页 {read.problem}")
                 continue
             counts["identified"] += 1
             evaluate(read, answers, truth, counts)

@@ -92,10 +92,10 @@ def test_every_page_qr_decodes_at_150_dpi_and_verifies(unit):
         text = found[0].text
         assert found[0].format == zxingcpp.BarcodeFormat.QRCode
         page_id = parse_payload(secret, text)
-        assert page_id == PageId("2016H1", code, "HC1", i, n)
+        assert page_id == PageId("2016H1", code, "HC2", i, n)
         assert not FULL_ID.search(text) and len(text.split("|")) == 5
     # one changed character anywhere fails verification
-    good = payload(secret, PageId("2016H1", code, "HC1", 1, n))
+    good = payload(secret, PageId("2016H1", code, "HC2", 1, n))
     for pos in range(len(good)):
         if good[pos] == "|":
             continue
@@ -118,10 +118,10 @@ def test_layout_record_matches_pages(unit):
         assert len(page["corner_marks"]) == 4 and page["qr"]["w"] >= 25
         for row in page["rows"]:
             if row["section"] == "women_check":
-                assert [b["value"] for b in row["fields"]["result"]] == list(vocab.WOMAN_RESULTS)
-            for boxes in row["fields"].values():
-                for box in boxes if isinstance(boxes, list) else [boxes]:
-                    assert 0 < box["x"] < box["x"] + box["w"] <= 297 and 0 < box["y"] < 210
+                assert [o["value"] for o in row["fields"]["result"]["options"]] == list(vocab.WOMAN_RESULTS)
+            for f in row["fields"].values():
+                for box in f["options"] if f["kind"] == "ticks" else [f]:
+                    assert 0 < box["x"] < box["x"] + box["w"] <= 297 and row["y"] <= box["y"] < box["y"] + box["h"] <= 210
     blank = [r for p in record["pages"] for r in p["rows"] if r["section"] == "missed_births"]
     assert len(blank) >= 10
 

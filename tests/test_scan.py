@@ -11,14 +11,14 @@ import shutil
 import numpy as np
 import openpyxl
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from chouyang import scansim, steps, vocab
 from chouyang.cli import main
 from chouyang.errors import ChouyangError
 from chouyang.pdf import full_font
 from chouyang.round import Round
-from chouyang.scan import MARKED, interpret_row, load_layouts, load_pages, read_page
+from chouyang.scan import MARKED, UNCERTAIN, PageImage, interpret_row, load_layouts, load_pages, read_page
 
 
 def _page_answers(page, rng):
@@ -45,7 +45,8 @@ def scans(tmp_path_factory):
     rng = np.random.default_rng(11)
     font = full_font()
     truth, answers_of, files = {}, {}, []
-    # (unit index, page index, how): flatbed scans at 150-300 dpi and phone photos turned every way
+    # (unit index, page index, how): flatbed scans at 150-300 dpi and phone photos turned every way, one
+    # of them with two corner marks torn off
     plan = [(0, 0, ("flatbed", 150)), (0, 1, ("photo", 90)), (0, 2, ("flatbed", 300)), (1, 0, ("photo", 180)),
             (1, 1, ("flatbed", 200)), (2, 0, ("photo", 270)), (2, 1, ("photo", 0)), (3, 0, ("flatbed", 200))]
     for k, (u, i, (how, arg)) in enumerate(plan):
@@ -62,6 +63,11 @@ def scans(tmp_path_factory):
         truth[(unit, i + 1)] = scansim.fill_page(img, page, answers, dpi, rng, writer, font.path,
                                                  font.collection_index)
         answers_of[(unit, i + 1)] = answers
+        if k == 6:  # both bottom corner marks torn off: located from the QR code, two marks and the boxes
+            draw = ImageDraw.Draw(img)
+            for m in page["corner_marks"][2:]:
+                draw.rectangle([(m["x"] - 2) * dpi / 25.4, (m["y"] - 2) * dpi / 25.4,
+                                (m["x"] + m["w"] + 2) * dpi / 25.4, (m["y"] + m["h"] + 2) * dpi / 25.4], fill="white")
         img = scansim.flatbed(img, dpi, rng) if how == "flatbed" else scansim.photo(img, rng, turn=arg)
         path = base / "scans" / f"{k:02d}.jpg"
         path.parent.mkdir(exist_ok=True)
@@ -228,3 +234,80 @@ def test_only_bad_files_change_nothing_and_broken_layout_is_named(scans, tmp_pat
     assert not (copy / "scan").exists()
     with pytest.raises(ChouyangError):
         load_layouts(copy / "forms")
+
+
+def test_paper_path_gives_the_typed_deductions(demo_dir, tmp_path):
+    """demo --scan on one township: forms filled from the hidden truth by hand, scanned and photographed,
+    read, only the flagged rows (and the new ones) typed by the clerk, ingested and scored: the
+    township's deductions equal the typed path's."""
+    import sqlite3
+
+    from chouyang.demo import _paper_path
+    from chouyang.round import read_sample
+
+    copy = tmp_path / "round-scan"
+    shutil.copytree(demo_dir / "round", copy, ignore=shutil.ignore_patterns("report", "scan"))
+    con = sqlite3.connect(copy / "store.sqlite")
+    for table in ("entries", "ingests", "assessment_entries"):
+        con.execute(f"DELETE FROM {table}")
+    con.commit()
+    con.close()
+    rnd = Round.open(copy)
+    typed = steps.score_round(Round.open(demo_dir / "round"))
+    sample = read_sample(copy / "sample.csv").query("role == 'primary'")
+    pages = {u: len(layout["pages"]) for u, layout in rnd.layouts().items()}
+    sample = sample.assign(pages=sample.unit_code.map(pages))
+    towns = typed.townships.query("deduction_raw > 0").township_code
+    town = sample[sample.township_code.isin(towns)].groupby("township_code").pages.sum().idxmin()
+    units = set(sample[sample.township_code == town].unit_code)
+    [line] = _paper_path(tmp_path, demo_dir / "county" / "truth", "test", typed, units=units, round_dir=copy)
+    assert "扣分与键盘录入路径完全一致" in line
+    assert typed.townships.set_index("township_code").loc[town, "deduction_raw"] > 0
+
+
+# mark placements (mm from the box centre, size relative to the box): wholly above or below the box,
+# half beside it, off-centre, and overshooting well past it
+ASTRAY = [((0.0, -2.9), 0.6), ((0.4, 2.9), 0.6), ((-1.9, 0.3), 0.6), ((1.9, -0.4), 0.6), ((1.0, -1.2), 1.0),
+          ((0.0, 0.0), 1.9)]
+
+
+@pytest.mark.parametrize("how", ["flatbed", "photo"])
+def test_marks_beside_their_box_are_never_read_as_nothing(scans, how):
+    """Optional decisive fields (actual sex, type, parity, witnesses, verified) marked sloppily: the field
+    reads the intended option, or it is uncertain (its row goes to review); never empty, never another."""
+    rnd, summary, truth, answers_of, layouts, files = scans
+    rng = np.random.default_rng(5 if how == "flatbed" else 6)
+    pens = [scansim.Writer((30, 30, 40), 0.95, 0.35, False, (1, 0, 0, 0, 0), 1.0, 0.0, 0.0, 0.03, 0.0),
+            scansim.Writer((150, 150, 150), 1.0, 0.35, True, (1, 0, 0, 0, 0), 1.0, 0.0, 0.0, 0.03, 0.0)]
+    checked = 0
+    for unit in sorted(layouts)[:2]:
+        page = layouts[unit]["pages"][0]
+        img = scansim.render_page(rnd.path / "forms" / f"{unit}.pdf", 0, 200, "RGB")
+        painter = scansim.Painter(img, 200, rng, full_font().path, full_font().collection_index)
+        intended = {}
+        k = 0
+        for row in page["rows"]:
+            if row["ref"] is None:
+                continue
+            painter.mark(row["fields"]["result"]["options"][0], pens[0])
+            for key, f in row["fields"].items():
+                if key == "result" or f["kind"] != "ticks" or key not in scansim.DECISIVE + ("actual_contraception",):
+                    continue
+                i = min(1, len(f["options"]) - 1)
+                astray, size = ASTRAY[k % len(ASTRAY)]
+                painter.mark(f["options"][i], pens[k // len(ASTRAY) % 2], shape=str(rng.choice(["tick", "cross", "check"])),
+                             astray=astray, size=size)
+                intended[(row["ref"], key)] = i
+                k += 1
+        scanned = scansim.flatbed(img, 200, rng, angle=1.5) if how == "flatbed" else scansim.photo(img, rng, turn=90)
+        read = read_page(PageImage("astray", 1, scanned.convert("L")), rnd.secret(), "2016H1", layouts)
+        assert not read.problem
+        for row in read.rows:
+            for key, f in row["fields"].items():
+                if (row["ref"], key) not in intended:
+                    continue
+                i = intended[(row["ref"], key)]
+                right = f.states[i] == MARKED and f.states.count(MARKED) == 1
+                assert right or UNCERTAIN in f.states, (how, row["ref"], key, f.states, i)
+                checked += 1
+    assert checked >= 12

@@ -3,21 +3,31 @@
 For every page image: decode the QR code (zxing-cpp gives its corners in the
 code's own orientation, so any turn of the page is known at once), verify its
 MAC, predict where the four corner marks are, find those that survived the
-scanner's crop (three are enough) and fit a homography from the layout
-record (mm) to the image by least squares over the marks and the QR corners.
+scanner's crop and fit a homography from the layout record (mm) to the image
+by least squares over the marks and the QR corners.  Three marks are enough;
+with fewer, the fit is grown from the QR code and the marks found over the
+printed tick boxes (`refine_from_boxes`).
 
-Marks are judged, not thresholded globally:
-- the paper's brightness is estimated locally (a 5 mm max filter on a 1 mm
+Marks are judged, not thresholded globally, on the page straightened onto a
+0.2 mm grid by one perspective warp (`PageSampler`):
+- the paper's brightness is estimated locally (a 5 mm grey closing on a 1 mm
   grid), and ink is darkness relative to it, so shadows and uneven light
   drop out and pencil (grey 85-165) reads like ink, only fainter;
 - each group of boxes (one field of one row) is registered on its own printed
-  outlines (a search of +-1 mm), and each box's ink is measured relative to the
-  darkness of its own outline, inside the box and in a ring around it (a
-  circled box), and compared with the cleanest box of its group;
+  outlines (a search of +-1 mm, to a fraction of a sample), and each box's ink
+  is measured relative to the darkness of its own outline: inside the box, in
+  a ring around it (a circled box) and in the box's share of the field's cell
+  (`cell` in the layout record, else the row's height and half the spacing
+  of the boxes), for every box of a page at once, and compared with the
+  cleanest box of its group;
 - a box is empty, marked (tick, cross, slash, circle), filled (scribbled
-  solid: cancelled) or uncertain.  Uncertain boxes, two marks in one group and
-  a cancelled box with no other mark send the row to review; no visible mark
-  ever becomes "empty" silently.
+  solid: cancelled) or uncertain.  Uncertain boxes, two marks in one group, a
+  cancelled box with no other mark, and ink beside the boxes of a group that
+  reads empty (a mark above, below or between boxes) send the row to review;
+  no visible mark ever becomes "empty" silently.
+
+The reader knows fields only by their kind (ticks, write) in the layout record;
+boxes of any size are read, each size in its own batch.
 
 Write-in boxes (names, ID numbers, dates, notes) are never read: any ink in
 one sends its row to review.  Nothing decisive is handwritten on the form.
@@ -75,9 +85,14 @@ RING_INK, CIRCLE_SECTORS, RING_SUSPECT = 0.06, 6, 4
 RING_OUT = 1.9  # mm beyond a box's outline: the ring where a circle around it is looked for
 _LEFT, _RIGHT = 0b11000011, 0b00111100  # ring sectors on the left and right half of a box
 NOISE = 0.07  # darkness below this is paper (JPEG noise, paper texture)
-STEP = 0.16  # mm between samples of a box patch
-MARGIN = 2.6  # mm of patch around a box
+STEP = 0.2  # mm between samples of the straightened page
 SHIFT = 1.0  # mm: largest correction of a box group's position found from its printed outlines
+# Growing a fit over the printed boxes (fewer than three corner marks): search reach x, y (under half
+# the spacing of boxes, 5.5 mm, and of rows, 8 mm), distances per round beyond the group nearest the
+# anchors, agreement (mm).
+REFINE_REACH, REFINE_RADII, REFINE_AGREE = (2.4, 3.4), (10, 25, 45, 70, 100, 140, 190, 260, 400), 0.8
+# Ink (mm^2 of full-black equivalent) beside the boxes of a group that reads empty: a mark gone astray.
+OUTER_INK = 0.3
 WRITE_INK, WRITE_SPECK = 0.5, 0.2  # mm^2 of ink in a write-in box: written / maybe written
 
 
@@ -225,12 +240,17 @@ def _qr_corners_mm(qr: dict) -> np.ndarray:
 
 def _find_mark(gray: np.ndarray, centre: np.ndarray, px_per_mm: float, size_mm: float,
                reach_mm: float) -> np.ndarray | None:
-    """Centre (px) of a solid square mark within `reach_mm` of `centre`, or None if it is not there whole."""
+    """Centre (px) of a solid square mark within `reach_mm` of `centre`, or None if it is not there whole.
+
+    The window may reach past the image's edge (a photo's perspective puts the prediction off the
+    picture); a mark touching the edge is not taken, as part of it may be missing.
+    """
     r = int((size_mm + reach_mm) * px_per_mm)
     cx, cy = int(round(centre[0])), int(round(centre[1]))
     x0, y0 = max(cx - r, 0), max(cy - r, 0)
     x1, y1 = min(cx + r, gray.shape[1]), min(cy + r, gray.shape[0])
-    if x1 - x0 < r or y1 - y0 < r:
+    side = size_mm * px_per_mm
+    if x1 - x0 < 1.5 * side or y1 - y0 < 1.5 * side:
         return None
     win = gray[y0:y1, x0:x1]
     white = np.percentile(win, 90)
@@ -238,11 +258,10 @@ def _find_mark(gray: np.ndarray, centre: np.ndarray, px_per_mm: float, size_mm: 
     labels, n = ndimage.label(ink)
     if n == 0:
         return None
-    expected = (size_mm * px_per_mm) ** 2
+    expected = side ** 2
     best = None
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
-        side = size_mm * px_per_mm
         if not (0.75 * side <= h <= 1.5 * side and 0.75 * side <= w <= 1.5 * side):
             continue
         touches = sl[0].start == 0 and y0 == 0 or sl[1].start == 0 and x0 == 0 or \
@@ -253,7 +272,7 @@ def _find_mark(gray: np.ndarray, centre: np.ndarray, px_per_mm: float, size_mm: 
         my, mx = ndimage.center_of_mass(labels[sl] == i)
         c = np.array([x0 + sl[1].start + mx, y0 + sl[0].start + my])
         d = np.linalg.norm(c - centre)
-        if best is None or d < best[0]:
+        if d <= reach_mm * px_per_mm and (best is None or d < best[0]):
             best = (d, c)
     return None if best is None else best[1]
 
@@ -296,9 +315,10 @@ def _decode_qr(img: Image.Image):
     """(text, 4 corners in the code's own orientation TL, TR, BR, BL) or (None, None)."""
     import zxingcpp
 
-    attempts = [(img.reduce(2), 2.0), (img, 1.0)] if max(img.size) >= 1700 else [(img, 1.0)]
-    attempts.append((img.resize((img.width * 3 // 2, img.height * 3 // 2)), 2 / 3))
-    for candidate, scale in attempts:
+    scales = [2, 1, 2 / 3] if max(img.size) >= 1700 else [1, 2 / 3]
+    for scale in scales:  # smallest first: most codes are found at once; each size made only when needed
+        candidate = img.reduce(scale) if scale > 1 else img if scale == 1 else \
+            img.resize((round(img.width / scale), round(img.height / scale)))
         found = zxingcpp.read_barcodes(candidate, formats=zxingcpp.BarcodeFormat.QRCode)
         if found:
             p = found[0].position
@@ -308,26 +328,37 @@ def _decode_qr(img: Image.Image):
     return None, None
 
 
-def locate_page(gray: np.ndarray, record: dict, qr_px: np.ndarray) -> tuple[np.ndarray | None, float, int]:
+def locate_page(image: Image.Image, record: dict, qr_px: np.ndarray) -> tuple[np.ndarray | None, float, int]:
     """Homography mm -> px from the QR corners and the corner marks found; (H, rms error in mm, marks).
 
-    The marks are looked for nearest first, each where the marks found so far predict it
-    (an affine map at first: a perspective fitted to the small QR code alone extrapolates badly).
+    The marks are looked for nearest first, each where the QR code and the marks found so far
+    predict it (an affine map while fewer than three marks are known: a perspective fitted to
+    the small QR code alone extrapolates badly); those missed are looked for again, further
+    afield, once the others are known.  With fewer than three marks (a corner cut off a photo,
+    covered or torn) the fit is grown from the QR code and the marks found over the printed
+    tick boxes (`refine_from_boxes`); H is None only when that fails too.
     """
+    gray = np.asarray(image)
     qr_mm = _qr_corners_mm(record["qr"])
-    qr_centre = qr_mm.mean(0)
     px_per_mm = np.linalg.norm(qr_px[1] - qr_px[0]) / record["qr"]["w"]
     marks = [np.array([m["x"] + m["w"] / 2, m["y"] + m["h"] / 2]) for m in record["corner_marks"]]
     size = record["corner_marks"][0]["w"]
-    found_mm, found_px = [], []
-    for centre_mm in sorted(marks, key=lambda c: np.linalg.norm(c - qr_centre)):
-        src, dst = np.vstack([qr_mm, *found_mm]), np.vstack([qr_px, *found_px])
-        guess = homography(src, dst) if len(found_mm) >= 3 else affine(src, dst)
-        reach = 10 + 0.1 * np.linalg.norm(centre_mm - qr_centre)
-        found = _find_mark(gray, apply_h(guess, centre_mm), px_per_mm, size, reach)
-        if found is not None:
-            found_mm.append(centre_mm)
-            found_px.append(found)
+    found: dict[int, np.ndarray] = {}
+    order = sorted(range(len(marks)), key=lambda i: np.linalg.norm(marks[i] - qr_mm.mean(0)))
+    for widen in (0.1, 0.25):
+        for i in order:
+            if i in found:
+                continue
+            known = [marks[j] for j in found]
+            src, dst = np.vstack([qr_mm, *known]), np.vstack([qr_px, *(found[j] for j in found)])
+            guess = homography(src, dst) if len(known) >= 3 else affine(src, dst)
+            reach = 10 + widen * min(np.linalg.norm(marks[i] - p) for p in src)
+            hit = _find_mark(gray, apply_h(guess, marks[i]), px_per_mm, size, reach)
+            if hit is not None:
+                found[i] = hit
+        if len(found) == len(marks):
+            break
+    found_mm, found_px = [marks[i] for i in found], list(found.values())
     while len(found_mm) >= 3:
         src, dst = np.vstack([qr_mm, *found_mm]), np.vstack([qr_px, *found_px])
         weights = np.r_[np.ones(4, int), np.full(len(found_mm), 3)]  # marks are far apart: they fix the page
@@ -339,57 +370,120 @@ def locate_page(gray: np.ndarray, record: dict, qr_px: np.ndarray) -> tuple[np.n
                 break
             return h, float(np.sqrt((err ** 2).mean())), len(found_mm)
         del found_mm[worst], found_px[worst]  # a mark that disagrees with the others was something else
+    src, dst = np.vstack([qr_mm, *found_mm]), np.vstack([qr_px, *found_px])
+    # two marks far from the QR code fix a perspective, though not always well: the affine map is the fallback
+    for start in ([homography(src, dst)] if len(found_mm) == 2 else []) + [affine(src, dst)]:
+        fitted = refine_from_boxes(image, record, start, src, dst, px_per_mm)
+        if fitted is not None:
+            return fitted[0], fitted[1], len(found_mm)
     return None, 0.0, len(found_mm)
 
 
-def paper_background(gray: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, float]:
-    """The paper's brightness on a ~1 mm grid (ink removed by a 5 mm max filter), and the grid's scale."""
-    k = max(1, int(round(px_per_mm)))
-    hh, ww = gray.shape[0] // k * k, gray.shape[1] // k * k
-    small = gray[:hh, :ww].reshape(hh // k, k, ww // k, k).mean(axis=(1, 3))
-    bg = ndimage.uniform_filter(ndimage.grey_dilation(small, size=(5, 5)), size=3)
-    return np.maximum(bg, 40.0).astype(np.float32), float(k)
+def refine_from_boxes(image: Image.Image, record: dict, h: np.ndarray, anchors_mm: np.ndarray,
+                      anchors_px: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, float] | None:
+    """Grow a rough fit (H mm -> px) from its anchors over the page's printed tick boxes; (H, rms mm) or None.
+
+    Each round straightens the page with the current fit, finds where each group of boxes lies
+    within REFINE_REACH of where it should (less than half the spacing of boxes and of rows, so a
+    box is never taken for its neighbour), and refits over the anchors and the groups found
+    within a growing distance of the anchors (beyond the nearest group), dropping those that disagree.  None when too few
+    groups agree.
+    """
+    groups = [(row, f) for row in record["rows"] for f in row["fields"].values() if f["kind"] == "ticks"]
+    if not groups:
+        return None
+    region = _region(record)
+    batches = []
+    for batch, _ in _batches(groups):
+        count = np.diff(np.r_[batch.starts, len(batch.centres)])[:, None]
+        centres = np.add.reduceat(batch.centres, batch.starts, axis=0) / count
+        batches.append((batch, centres, np.linalg.norm(centres[:, None] - anchors_mm[None], axis=2).min(axis=1)))
+    nearest = min(float(far.min()) for _, _, far in batches)
+    k = len(anchors_mm)
+    for radius in REFINE_RADII:
+        sampler = PageSampler(image, h, region)
+        src, dst = [anchors_mm], [anchors_px]
+        for batch, centres, far in batches:
+            cols, rows = sampler.index(batch.centres[:, 0], batch.centres[:, 1])
+            n = 2 * int(np.ceil((max(batch.half) + max(REFINE_REACH) + 0.8) / STEP)) + 1
+            dx, dy = _group_shifts(sampler.patches(cols, rows, n), batch, REFINE_REACH)
+            near = far <= nearest + radius
+            src.append(centres[near])
+            dst.append(apply_h(h, centres[near] + np.c_[dx, dy][near] * STEP))
+        src, dst = np.vstack(src), np.vstack(dst)
+        keep = np.ones(len(src), bool)
+        for _ in range(3):
+            weights = np.where(np.arange(len(src)) < k, 3, 1)[keep]
+            h = homography(np.repeat(src[keep], weights, axis=0), np.repeat(dst[keep], weights, axis=0))
+            err = np.linalg.norm(apply_h(h, src) - dst, axis=1) / px_per_mm
+            keep = err <= REFINE_AGREE
+            keep[:k] = True
+    groups_kept = int(keep[k:].sum())
+    if groups_kept < 0.6 * len(groups) or err[:k].max() > 2 * REFINE_AGREE:
+        return None
+    return h, float(np.sqrt((err[keep] ** 2).mean()))
 
 
 class PageSampler:
-    """Darkness (0 paper .. 1 black, relative to the local paper) at points given in mm."""
+    """The page straightened onto a grid of STEP mm, as darkness (0 paper .. 1 black) relative to the
+    paper around each point, over the region (x0, y0, x1, y1) mm of the layout.
 
-    def __init__(self, gray: np.ndarray, h: np.ndarray, px_per_mm: float):
-        self.gray, self.h = gray, h
-        self.bg, self.k = paper_background(gray, px_per_mm)
+    One perspective warp of the region (PIL, bilinear) replaces a projection per sample; the paper's
+    brightness is estimated locally (a 5 mm max filter on a 1 mm grid), so shadows and uneven
+    light drop out and pencil reads as faint ink.
+    """
 
-    def darkness(self, pts_mm: np.ndarray) -> np.ndarray:
-        x, y = _project(self.h, pts_mm[..., 0], pts_mm[..., 1])
-        values = _bilinear(self.gray, x, y, 255.0)
-        off = (self.k - 1) / 2
-        paper = _bilinear(self.bg, (x - off) / self.k, (y - off) / self.k, None)
-        return np.clip(1.0 - values / paper, 0.0, 1.0)
+    def __init__(self, image: Image.Image, h: np.ndarray, region: tuple[float, float, float, float]):
+        x0, y0, x1, y1 = region
+        self.x0, self.y0 = x0, y0
+        size = (int(np.ceil((x1 - x0) / STEP)), int(np.ceil((y1 - y0) / STEP)))
+        # PIL samples output pixel (u, v) at its centre (u + 0.5, v + 0.5) and reads the input the same way
+        half = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+        to_mm = np.array([[STEP, 0, x0 - 0.5 * STEP], [0, STEP, y0 - 0.5 * STEP], [0, 0, 1]])
+        m = half @ h @ to_mm
+        m = m / m[2, 2]
+        warped = image.transform(size, Image.Transform.PERSPECTIVE, tuple(m.flatten()[:8]),
+                                 Image.Resampling.BILINEAR, fillcolor=255)
+        gray = np.asarray(warped, dtype=np.float32)
+        k = int(round(1 / STEP))
+        hh, ww = gray.shape[0] // k, gray.shape[1] // k
+        small = gray[:hh * k, :ww * k].reshape(hh, k, ww, k).mean(axis=(1, 3))
+        paper = ndimage.uniform_filter(ndimage.grey_closing(small, size=(5, 5)), size=3)
+        paper = Image.fromarray(np.maximum(paper, 40.0).astype(np.float32), "F").resize(
+            (ww * k, hh * k), Image.Resampling.BILINEAR)
+        paper = np.pad(np.asarray(paper), ((0, gray.shape[0] - hh * k), (0, gray.shape[1] - ww * k)), mode="edge")
+        self.dark = np.clip(1.0 - gray / paper, 0.0, 1.0)
+
+    def index(self, x_mm, y_mm) -> tuple[np.ndarray, np.ndarray]:
+        """Grid (column, row) of points in mm, fractional."""
+        return (np.asarray(x_mm, dtype=float) - self.x0) / STEP, (np.asarray(y_mm, dtype=float) - self.y0) / STEP
+
+    def patches(self, cols: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+        """(N, n, n) squares of the grid centred on (cols, rows) (fractional: bilinear); paper beyond the region."""
+        c0, r0 = np.floor(cols), np.floor(rows)
+        fc = (cols - c0).astype(np.float32)[:, None, None]
+        fr = (rows - r0).astype(np.float32)[:, None, None]
+        g = np.arange(n) - n // 2
+        r = r0.astype(np.intp)[:, None, None] + g[None, :, None]
+        c = c0.astype(np.intp)[:, None, None] + g[None, None, :]
+        hgt, wid = self.dark.shape
+        inside = (r >= 0) & (r < hgt - 1) & (c >= 0) & (c < wid - 1)
+        i = np.clip(r, 0, hgt - 2) * wid + np.clip(c, 0, wid - 2)
+        flat = self.dark.reshape(-1)
+        top = flat.take(i) * (1 - fc) + flat.take(i + 1) * fc
+        bottom = flat.take(i + wid) * (1 - fc) + flat.take(i + wid + 1) * fc
+        return np.where(inside, top * (1 - fr) + bottom * fr, np.float32(0))
 
 
-def _project(h: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    h = h.astype(np.float32)
-    x, y = x.astype(np.float32), y.astype(np.float32)
-    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
-    return (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w, (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
-
-
-def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray, outside: float | None) -> np.ndarray:
-    """Bilinear samples of `img` at (x, y); `outside` where they fall off the image (None: nearest edge)."""
-    hgt, wid = img.shape
-    x0 = np.floor(x)
-    y0 = np.floor(y)
-    fx, fy = x - x0, y - y0
-    xi = np.clip(x0.astype(np.int32), 0, wid - 2)
-    yi = np.clip(y0.astype(np.int32), 0, hgt - 2)
-    flat = img.reshape(-1)
-    i = yi * wid + xi
-    top = flat[i] * (1 - fx) + flat[i + 1] * fx
-    bottom = flat[i + wid] * (1 - fx) + flat[i + wid + 1] * fx
-    out = top * (1 - fy) + bottom * fy
-    if outside is not None:
-        off = (x < 0) | (y < 0) | (x > wid - 1) | (y > hgt - 1)
-        out = np.where(off, np.float32(outside), out)
-    return out
+def _region(record: dict) -> tuple[float, float, float, float]:
+    """The part of a page (mm) that holds every field, with room for a box patch around each."""
+    boxes = [b for row in record["rows"] for f in row["fields"].values()
+             for b in (f["options"] if f["kind"] == "ticks" else [f])]
+    if not boxes:
+        return 0.0, 0.0, 1.0, 1.0
+    pad = 8.0
+    return (min(b["x"] for b in boxes) - pad, min(b["y"] for b in boxes) - pad,
+            max(b["x"] + b["w"] for b in boxes) + pad, max(b["y"] + b["h"] for b in boxes) + pad)
 
 
 def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, dict]) -> PageRead:
@@ -410,15 +504,13 @@ def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, 
         out.problem = "unknown_unit"
         return out
     record = layout["pages"][page_id.page - 1]
-    gray = np.asarray(page.image, dtype=np.float32)
-    h, err, _ = locate_page(gray, record, qr_px)
+    h, err, _ = locate_page(page.image, record, qr_px)
     if h is None:
         out.problem = "no_marks"
         return out
     out.h = h
     out.quality = 1.0 / (1.0 + err)
-    px_per_mm = float(np.linalg.norm(apply_h(h, np.array([[100.0, 100.0]])) - apply_h(h, np.array([[101.0, 100.0]]))))
-    sampler = PageSampler(gray, h, px_per_mm)
+    sampler = PageSampler(page.image, h, _region(record))
     out.headers = record["headers"]
     out.rows = read_rows(sampler, record["rows"])
     return out
@@ -426,71 +518,141 @@ def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, 
 
 # --- tick boxes -----------------------------------------------------------------------
 
-def _patch_offsets(box_w: float) -> np.ndarray:
-    n = int(round((box_w + 2 * MARGIN) / STEP)) | 1  # odd: the centre is a sample
-    g = (np.arange(n) - n // 2) * STEP
-    return np.stack(np.meshgrid(g, g), axis=-1)  # [i, j] = (x offset, y offset)
+@dataclass
+class _Batch:
+    """The tick boxes of one size on a page, group by group (a group's boxes are consecutive).
+
+    Offsets are in mm from each box's centre: `lines` are the field's printed borders beside the
+    box (inf: none near), `area` the part of the field's cell that is the box's own (x0, x1, y0, y1):
+    the row's height, and half the way to each neighbouring box or to the field's border.
+    """
+
+    half: tuple[float, float]
+    centres: np.ndarray   # (N, 2)
+    starts: np.ndarray    # (G,) first box of each group
+    group: np.ndarray     # (N,) group of each box
+    ring_out: np.ndarray  # (N,)
+    lines: np.ndarray     # (N, 2)
+    area: np.ndarray      # (N, 4)
+
+
+def _cell(row: dict, f: dict) -> dict:
+    """A field's cell on the form (mm): the layout's `cell`, else the row's height and, for tick boxes,
+    half a box spacing beyond the first and last box (where HC2 prints the field's borders)."""
+    if "cell" in f:
+        return f["cell"]
+    if f["kind"] != "ticks":
+        return {"x": f["x"], "w": f["w"], "y": row["y"], "h": row["h"]}
+    xs, w = [float(o["x"]) for o in f["options"]], float(f["options"][0]["w"])
+    pitch = xs[1] - xs[0] if len(xs) > 1 else w + 2
+    return {"x": xs[0] - (pitch - w) / 2, "w": xs[-1] - xs[0] + pitch, "y": row["y"], "h": row["h"]}
+
+
+def _batches(groups: list[tuple[dict, dict]]) -> list[tuple[_Batch, list[int]]]:
+    """Tick groups ((row, field) pairs) split by box size; with each batch, the groups' indices."""
+    by_size: dict[tuple[float, float], list[int]] = {}
+    for g, (_, f) in enumerate(groups):
+        o = f["options"][0]
+        by_size.setdefault((float(o["w"]), float(o["h"])), []).append(g)
+    out = []
+    for (w, h), members in by_size.items():
+        centres, starts, group, ring_out, lines, area = [], [], [], [], [], []
+        for k, g in enumerate(members):
+            row, f = groups[g]
+            xs = [float(o["x"]) for o in f["options"]]
+            n = len(xs)
+            pitch = xs[1] - xs[0] if n > 1 else w + 2
+            cell = _cell(row, f)
+            starts.append(len(centres))
+            for j, x in enumerate(xs):
+                cx, cy = x + w / 2, float(f["options"][j]["y"]) + h / 2
+                left = cell["x"] - cx if j == 0 else (xs[j - 1] - x) / 2
+                right = cell["x"] + cell["w"] - cx if j == n - 1 else (xs[j + 1] - x) / 2
+                centres.append((cx, cy))
+                group.append(k)
+                ring_out.append(min(RING_OUT, pitch - w - 0.45))
+                lines.append((left if j == 0 else np.inf, right if j == n - 1 else np.inf))
+                area.append((left + (0.5 if j == 0 else 0.0), right - (0.5 if j == n - 1 else 0.0),
+                             cell["y"] + 0.7 - cy, cell["y"] + cell["h"] - 0.7 - cy))
+        out.append((_Batch((w / 2, h / 2), np.array(centres), np.array(starts), np.array(group),
+                           np.array(ring_out), np.array(lines), np.array(area)), members))
+    return out
 
 
 def _ridge(profile: np.ndarray, k: int) -> np.ndarray:
-    """Thin dark lines in a profile: darker than the mean of both sides k samples away."""
+    """Thin dark lines in profiles (last axis): darker than the mean of both sides k samples away."""
     padded = np.pad(profile, ((0, 0), (k, k)), mode="edge")
     return profile - 0.5 * (padded[:, :-2 * k] + padded[:, 2 * k:])
 
 
-def _group_shift(patches: np.ndarray, half: float) -> tuple[int, int]:
-    """Shift (samples) that puts the printed outlines of a group's boxes where they are on paper."""
+def _group_shifts(patches: np.ndarray, batch: _Batch, reach: tuple[float, float] = (SHIFT, SHIFT)
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Shift (samples, fractional, x and y) per group, at most `reach` mm, that puts its boxes' printed
+    outlines where they are on paper."""
     n = patches.shape[1]
     c = n // 2
-    hw = int(round(half / STEP))
-    band = slice(c - hw, c + hw + 1)
     k = max(2, int(round(0.35 / STEP)))
-    smax = int(round(SHIFT / STEP))
-    shifts = np.arange(-smax, smax + 1)
     out = []
     for axis in (0, 1):  # x (columns), then y (rows)
+        smax = int(round(reach[axis] / STEP))
+        shifts = np.arange(-smax, smax + 1)
+        hw = int(round(batch.half[axis] / STEP))
+        ho = int(round(batch.half[1 - axis] / STEP))
+        band = slice(c - ho, c + ho + 1)
         prof = patches[:, band, :].mean(axis=1) if axis == 0 else patches[:, :, band].mean(axis=2)
-        r = _ridge(prof, k).sum(axis=0)
-        score = r[c - hw + shifts] + r[c + hw + shifts] - 0.02 * np.abs(shifts) / smax
-        out.append(int(shifts[np.argmax(score)]))
+        r = np.add.reduceat(_ridge(prof, k), batch.starts, axis=0)
+        score = r[:, c - hw + shifts] + r[:, c + hw + shifts] - 0.02 * np.abs(shifts) / smax
+        best = np.argmax(score, axis=1)
+        b = np.clip(best, 1, len(shifts) - 2)
+        left, mid, right = (np.take_along_axis(score, (b + k)[:, None], axis=1)[:, 0] for k in (-1, 0, 1))
+        curve = left - 2 * mid + right
+        part = np.where((curve < 0) & (b == best), 0.5 * (left - right) / np.where(curve < 0, curve, -1), 0.0)
+        out.append(shifts[best] + np.clip(part, -0.5, 0.5))  # to a fraction of a sample (parabola)
     return out[0], out[1]
 
 
-def _box_features(patch: np.ndarray, half: float, lines: tuple[float, ...], ring_out: float) -> tuple[float, float, int]:
-    """(ink inside, dark share inside, ring sectors with ink as bits) of one registered box patch.
+def _features(sampler: PageSampler, batch: _Batch) -> np.ndarray:
+    """Per box: ink inside, dark share inside, ring sectors with ink (bits), ink in its area outside the
+    outline (mm^2 of full-black equivalent) and that ink's mean x offset (mm).
 
-    Sector k covers the angles from -pi + k pi/4 (image axes: 0 and 7 are left, 3 and 4 right).
-
-    `lines` are the x offsets (mm) of printed vertical lines near the box (its field's borders),
-    left out of the ring; the ring reaches `ring_out` mm beyond the outline.
+    Ring sector k covers the angles from -pi + k pi/4 (image axes: 0 and 7 are left, 3 and 4 right).
+    Ink is darkness relative to the box's outline (the printed line is black), so a pencil mark and
+    a faded print compare alike.
     """
-    n = patch.shape[0]
+    hx, hy = batch.half
+    reach = max(float(np.abs(batch.area).max()), max(hx, hy) + float(batch.ring_out.max())) + SHIFT + STEP
+    n = 2 * int(np.ceil(reach / STEP)) + 1
     g = (np.arange(n) - n // 2) * STEP
-    ox, oy = np.meshgrid(g, g)
-    cheb = np.maximum(np.abs(ox), np.abs(oy))
-    outline = np.abs(cheb - half) <= 0.21
-    black = max(float(np.percentile(patch[outline], 75)), 0.3)
-    scale = lambda v: np.clip((v - NOISE) / (black - NOISE), 0.0, 1.0)  # noqa: E731
-    core = cheb <= half - 0.45
-    inside = patch[core]
-    ink = float(scale(inside).mean())
+    ox, oy = np.meshgrid(g, g)  # [i, j] = (x, y) offset of row i, column j
+    cols, rows = sampler.index(batch.centres[:, 0], batch.centres[:, 1])
+    near = 2 * int(np.ceil((max(hx, hy) + SHIFT + 0.6) / STEP)) + 1  # enough to find the outlines
+    dx, dy = _group_shifts(sampler.patches(cols, rows, near), batch)
+    p = sampler.patches(cols + dx[batch.group], rows + dy[batch.group], n).reshape(len(cols), -1)
+    ox, oy = ox.ravel(), oy.ravel()
+    d = np.maximum(np.abs(ox) - hx, np.abs(oy) - hy)  # distance outside the box's outline
+    black = np.maximum(np.percentile(p[:, np.abs(d) <= 0.21], 75, axis=1), 0.3)
+    ink = np.clip((p - NOISE) / (black[:, None] - NOISE), 0.0, 1.0)
+    core = d <= -0.45
+    inside = ink[:, core].mean(axis=1)
     # scribbled solid: nearly every part of the inside inked (a thick cross leaves gaps between its arms)
-    inked = patch > NOISE + 0.08
-    span = np.linspace(-(half - 0.45), half - 0.45, 4)
-    thirds = [inked[core & (ox >= span[i]) & (ox <= span[i + 1]) & (oy >= span[j]) & (oy <= span[j + 1])].mean()
-              for i in range(3) for j in range(3)]
-    dark = float(min(np.mean(thirds), 2 * min(thirds)))
-    ring = (cheb >= half + 0.4) & (cheb <= half + ring_out)
-    for x in lines:
-        ring &= np.abs(ox - x) > 0.4
-    angle = np.arctan2(oy, ox)[ring]
-    sector = ((angle + np.pi) / (2 * np.pi) * 8).astype(int) % 8
-    ring_ink = np.bincount(sector, weights=scale(patch[ring]), minlength=8) / np.maximum(
-        np.bincount(sector, minlength=8), 1)
-    return ink, dark, int(sum(1 << k for k in range(8) if ring_ink[k] >= RING_INK))
+    third_x = np.clip(((ox[core] + hx - 0.45) / (2 * (hx - 0.45)) * 3).astype(int), 0, 2)
+    third_y = np.clip(((oy[core] + hy - 0.45) / (2 * (hy - 0.45)) * 3).astype(int), 0, 2)
+    thirds = np.eye(9, dtype=np.float32)[third_y * 3 + third_x]
+    share = ((p[:, core] > NOISE + 0.08).astype(np.float32) @ thirds) / thirds.sum(axis=0)
+    dark = np.minimum(share.mean(axis=1), 2 * share.min(axis=1))
+    beside = (np.abs(ox[None] - batch.lines[:, :1]) > 0.4) & (np.abs(ox[None] - batch.lines[:, 1:]) > 0.4)
+    ring = (d >= 0.4) & (d <= batch.ring_out[:, None]) & beside
+    sector = np.eye(8, dtype=np.float32)[((np.arctan2(oy, ox) + np.pi) / (2 * np.pi) * 8).astype(int) % 8]
+    ring_ink = ((ink * ring) @ sector) / np.maximum(ring.astype(np.float32) @ sector, 1)
+    bits = (ring_ink >= RING_INK) @ (1 << np.arange(8))
+    a = batch.area
+    own = (d >= 0.5) & beside & (ox >= a[:, :1]) & (ox <= a[:, 1:2]) & (oy >= a[:, 2:3]) & (oy <= a[:, 3:])
+    outer = (ink * own).sum(axis=1)
+    centre_x = (ink * own) @ ox / np.maximum(outer, 1e-9)
+    return np.stack([inside, dark, bits, outer * STEP * STEP, centre_x], axis=1)
 
 
-def judge_group(features: list[tuple[float, float, int]]) -> tuple[list[str], list[float], float]:
+def judge_group(features: list[tuple[float, ...]]) -> tuple[list[str], list[float], float]:
     """States of a group's boxes, their ink (above the cleanest box) and the group's confidence.
 
     A faint mark (light pencil, a tick mostly outside its box) counts when every other box of
@@ -498,10 +660,11 @@ def judge_group(features: list[tuple[float, float, int]]) -> tuple[list[str], li
     """
     inks = [f[0] for f in features]
     base = min(min(inks), 0.05)
-    counts = [bin(f[2]).count("1") for f in features]
+    counts = [bin(int(f[2])).count("1") for f in features]
     inked = [(f[0] - base >= INK_FAINT or n >= CIRCLE_SECTORS) and f[1] < HEAVY_MIN for f, n in zip(features, counts)]
     states, adj, conf = [], [], []
-    for i, (ink, dark, mask) in enumerate(features):
+    for i, (ink, dark, mask, *_) in enumerate(features):
+        mask = int(mask)
         a = ink - base
         sectors = counts[i]
         adj.append(round(a, 4))
@@ -523,67 +686,65 @@ def judge_group(features: list[tuple[float, float, int]]) -> tuple[list[str], li
         elif a <= INK_EMPTY and (sectors == 0 or sectors < RING_SUSPECT and explained):
             states.append(EMPTY)
             conf.append(1.0 if sectors == 0 and a == 0 else 0.8)
-        elif a <= INK_EMPTY and sectors >= CIRCLE_SECTORS:
-            states.append(MARKED)  # circled
+        elif sectors >= CIRCLE_SECTORS and (a <= INK_EMPTY or a < INK_MARK and others_clean):
+            states.append(MARKED)  # circled (the circle may touch the box)
             conf.append(0.5 + 0.25 * (sectors - CIRCLE_SECTORS))
         else:
             states.append(UNCERTAIN)
             conf.append(0.5 * max(0.0, min(a - INK_EMPTY, INK_MARK - a)) / (INK_MARK - INK_EMPTY))
+    # a mark beside its box (above, below, between two boxes) leaves the group looking empty
+    outer = [f[3] for f in features]
+    if all(st == EMPTY for st in states) and max(outer) >= OUTER_INK:
+        i = int(np.argmax(outer))
+        states[i] = UNCERTAIN
+        conf[i] = 0.5 * max(0.0, 1 - max(outer) / (4 * OUTER_INK))
     return states, adj, float(min(conf))
 
 
 def read_rows(sampler: PageSampler, rows: list[dict]) -> list[dict]:
     """Every field of every row of a page: tick groups judged, write-in boxes checked for ink."""
-    groups = []  # (row index, key, field record)
-    centres = []
+    groups, where = [], []
     for r, row in enumerate(rows):
         for key, f in row["fields"].items():
             if f["kind"] == "ticks":
-                groups.append((r, key, f))
-                centres += [(o["x"] + o["w"] / 2, o["y"] + o["h"] / 2) for o in f["options"]]
+                groups.append((row, f))
+                where.append((r, key))
     out = [{k: row[k] for k in ("ref", "section", "blank_index", "y", "h", "header")} | {"fields": {}}
            for row in rows]
-    if groups:
-        box_w = groups[0][2]["options"][0]["w"]
-        offsets = _patch_offsets(box_w)
-        pts = np.asarray(centres)[:, None, None, :] + offsets[None]
-        patches = sampler.darkness(pts)
-        i = 0
-        for r, key, f in groups:
-            n = len(f["options"])
-            group = patches[i:i + n]
-            i += n
-            dx, dy = _group_shift(group, box_w / 2)
-            registered = np.roll(group, (-dy, -dx), axis=(1, 2))
-            xs = [o["x"] for o in f["options"]]
-            pitch = xs[1] - xs[0] if n > 1 else box_w + 2
-            ring_out = min(RING_OUT, pitch - box_w - 0.45)
-            lines = [(-pitch / 2,) if j == 0 else () for j in range(n)]
-            lines = [ln + ((pitch / 2,) if j == n - 1 else ()) for j, ln in enumerate(lines)]
-            states, ink, conf = judge_group([_box_features(p, box_w / 2, ln, ring_out)
-                                             for p, ln in zip(registered, lines)])
+    for batch, members in _batches(groups):
+        features = _features(sampler, batch).tolist()
+        ends = list(batch.starts[1:]) + [len(features)]
+        for g, start, end in zip(members, batch.starts, ends):
+            (r, key), f = where[g], groups[g][1]
+            states, ink, conf = judge_group(features[start:end])
             out[r]["fields"][key] = FieldRead(key, "ticks", f["label"], f["options"], states, ink, conf,
-                                              open_top=f.get("open_top", False), confirm_top=f.get("confirm_top", False))
-    for r, row in enumerate(rows):
-        for key, f in row["fields"].items():
-            if f["kind"] == "write":
-                out[r]["fields"][key] = _read_write_box(sampler, key, f)
+                                              open_top=f.get("open_top", False),
+                                              confirm_top=f.get("confirm_top", False))
+    writes = [(r, key, f) for r, row in enumerate(rows) for key, f in row["fields"].items() if f["kind"] == "write"]
+    for (r, key, _), read in zip(writes, _read_write_boxes(sampler, [(key, f) for _, key, f in writes])):
+        out[r]["fields"][key] = read
     for r, row in enumerate(rows):  # keep the layout's column order
         out[r]["fields"] = {key: out[r]["fields"][key] for key in row["fields"]}
     return out
 
 
-def _read_write_box(sampler: PageSampler, key: str, f: dict) -> FieldRead:
-    """Ink in a write-in box (1 mm inside its borders), as mm^2 of full-black equivalent."""
-    step = 0.25
-    xs = np.arange(f["x"] + 1.0, f["x"] + f["w"] - 1.0, step)
-    ys = np.arange(f["y"] + 1.0, f["y"] + f["h"] - 1.0, step)
-    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
-    d = sampler.darkness(grid)
-    ink = float(np.clip((d - 0.2) / 0.5, 0, 1).sum() * step * step)
-    written = ink >= WRITE_SPECK
-    conf = min(1.0, 0.5 + abs(ink - (WRITE_INK + WRITE_SPECK) / 2) / (WRITE_INK + WRITE_SPECK))
-    return FieldRead(key, "write", f["label"], [], [], [round(ink, 3)], conf, written)
+def _read_write_boxes(sampler: PageSampler, boxes: list[tuple[str, dict]]) -> list[FieldRead]:
+    """Ink in write-in boxes (1 mm inside their borders), as mm^2 of full-black equivalent."""
+    if not boxes:
+        return []
+    hgt, wid = sampler.dark.shape
+    inks = []
+    for _, f in boxes:
+        (c0, c1), (r0, r1) = (np.rint(v).astype(int) for v in sampler.index(
+            [f["x"] + 1.0, f["x"] + f["w"] - 1.0], [f["y"] + 1.0, f["y"] + f["h"] - 1.0]))
+        patch = sampler.dark[max(r0, 0):min(r1, hgt), max(c0, 0):min(c1, wid)]
+        inks.append(float(np.clip((patch - 0.2) / 0.5, 0, 1).sum()) * STEP * STEP)
+    out = []
+    for (key, f), ink in zip(boxes, inks):
+        written = ink >= WRITE_SPECK
+        conf = min(1.0, 0.5 + abs(ink - (WRITE_INK + WRITE_SPECK) / 2) / (WRITE_INK + WRITE_SPECK))
+        out.append(FieldRead(key, "write", f["label"], [], [], [round(ink, 3)], conf, written))
+    return out
 
 
 # --- a row's values --------------------------------------------------------------------
@@ -645,7 +806,7 @@ def _check_row_issues(section: str, values: dict, issues: list[str]) -> list[str
 PROBLEM_TEXT = {"unreadable": "找不到或读不出二维码（已另存，待人工指定样本点）",
                 "foreign_round": "其他轮次的页面", "forged": "二维码校验失败（页面被改动或伪造）",
                 "unknown_unit": "本轮没有这个样本点的核查表（或核查表已重新生成）",
-                "no_marks": "四角定位标记找到不足 3 个（已另存，请重新扫描）",
+                "no_marks": "无法定位页面：四角定位标记和表格都找不准（已另存，请重新扫描）",
                 "bad_file": "文件无法读取"}
 
 

@@ -3,7 +3,8 @@
 Used by the tests, `benchmarks/scan.py` and `chouyang demo --scan`.  The marks are
 drawn from the writer's habits, not from what the reader looks for: shapes (tick,
 check with a hook, cross, slash, circle around the box), size and position vary
-independently of the box (off-centre, overshooting, partly outside, small), and so
+independently of the box (off-centre, overshooting, small, partly or wholly outside
+it: above, below or half beside it), and so
 do pen (black or blue ballpoint, gel, pencil of grey 85-165), stroke width,
 pressure, slant and tremor.  A correction scribbles one box solid and ticks another.
 Write-in boxes get handwritten digits and characters.
@@ -16,6 +17,7 @@ JPEG).  Every box's truth is returned: marked, filled (cancelled) or empty.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ class Writer:
     slant: float         # degrees
     tremor: float        # sd of point jitter, mm
     overshoot: float     # chance a mark runs well past the box
+    astray: float = 0.0  # chance a mark lands partly or wholly outside its box (above, below or beside it)
 
 
 SHAPES = ("tick", "check", "cross", "slash", "circle")
@@ -67,7 +70,8 @@ def random_writer(rng: np.random.Generator) -> Writer:
     weights = rng.dirichlet([3, 1.5, 2, 1, 0.6])
     return Writer(colour, opacity, width, pen == "pencil", tuple(float(w) for w in weights),
                   float(rng.uniform(0.75, 1.5)), float(rng.uniform(0.15, 0.7)), float(rng.normal(0, 12)),
-                  float(rng.uniform(0.02, 0.12)), float(rng.uniform(0.0, 0.25)))
+                  float(rng.uniform(0.02, 0.12)), float(rng.uniform(0.0, 0.25)),
+                  float(rng.choice([0.0, rng.uniform(0.0, 0.1)], p=[0.7, 0.3])))
 
 
 # --- handwriting -----------------------------------------------------------------------
@@ -148,19 +152,33 @@ class Painter:
         out.append(p[-2])
         return np.array(out)
 
-    def _place(self, shape: np.ndarray, box: dict, w: Writer, size: float, angle: float) -> np.ndarray:
+    def _place(self, shape: np.ndarray, box: dict, w: Writer, size: float, angle: float,
+               astray: np.ndarray) -> np.ndarray:
         """A unit shape (centred on 0) scaled to the box, turned, and placed with the writer's offset."""
-        c = np.array([box["x"] + box["w"] / 2, box["y"] + box["h"] / 2]) + self.rng.normal(0, w.offset, 2)
+        c = np.array([box["x"] + box["w"] / 2, box["y"] + box["h"] / 2]) + self.rng.normal(0, w.offset, 2) + astray
         t = math.radians(angle)
         rot = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
         return shape * box["w"] * size @ rot.T + c
 
-    def mark(self, box: dict, w: Writer, shape: str | None = None) -> str:
-        """Tick, check, cross, slash or circle on a box; returns the shape drawn."""
+    def mark(self, box: dict, w: Writer, shape: str | None = None, astray: tuple[float, float] | None = None,
+             size: float | None = None) -> str:
+        """Tick, check, cross, slash or circle on a box; returns the shape drawn.
+
+        `astray` (mm) and `size` (relative to the box) place a mark on purpose instead of by the
+        writer's habits."""
         rng = self.rng
         shape = shape or str(rng.choice(SHAPES, p=w.habits))
-        size = w.size * rng.uniform(0.8, 1.2) * (rng.uniform(1.3, 1.9) if rng.random() < w.overshoot else 1.0)
+        size = size or w.size * rng.uniform(0.8, 1.2) * (rng.uniform(1.3, 1.9) if rng.random() < w.overshoot else 1.0)
         angle = w.slant + rng.normal(0, 6)
+        if astray is not None:
+            astray = np.asarray(astray, dtype=float)
+        elif rng.random() < w.astray:  # above or below the box (the row has room), or half beside it
+            if rng.random() < 0.7:
+                astray = np.array([rng.uniform(-0.3, 0.3), rng.choice([-1, 1]) * rng.uniform(0.55, 0.9)]) * box["h"]
+            else:
+                astray = np.array([rng.choice([-1, 1]) * rng.uniform(0.35, 0.55), rng.uniform(-0.3, 0.3)]) * box["w"]
+        else:
+            astray = np.zeros(2)
         if shape == "tick":
             pts = [(-0.35, 0.0), (-0.1, 0.3), (0.45, -0.5)]
             strokes = [self._curve(self._jitter(pts, w), 6)]
@@ -180,7 +198,7 @@ class Painter:
             ellipse = np.c_[np.cos(t) * r * rng.uniform(0.9, 1.2), np.sin(t) * r * rng.uniform(0.85, 1.1)]
             strokes = [self._jitter(ellipse, w)]
             size = 1.0
-        self._strokes([self._place(s, box, w, size, angle) for s in strokes], w)
+        self._strokes([self._place(s, box, w, size, angle, astray) for s in strokes], w)
         return shape
 
     def cancel(self, box: dict, w: Writer) -> None:
@@ -193,8 +211,7 @@ class Painter:
                for i, yy in enumerate(ys)]
         pts2 = [(xx, y - over) if i % 2 == 0 else (xx, y + bh + over)
                 for i, xx in enumerate(np.linspace(x - over, x + bw + over, n))]
-        heavy = Writer(w.colour, min(1.0, w.opacity + 0.15), max(w.width, 0.4), w.pencil, w.habits, w.size,
-                       w.offset, w.slant, w.tremor, w.overshoot)
+        heavy = dataclasses.replace(w, opacity=min(1.0, w.opacity + 0.15), width=max(w.width, 0.4))
         self._strokes([np.array(pts), np.array(pts2)], heavy)
 
     def write(self, cell: dict, text: str, w: Writer) -> None:
@@ -303,7 +320,8 @@ def flatbed(img: Image.Image, dpi: float, rng: np.random.Generator, angle: float
     m[:2, 2] = c - rot @ c - crop[:2]
     out = _perspective(img.convert("L"), (out_w, out_h), m, 250)
     out = out.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.2, 0.7))))
-    arr = np.asarray(out, dtype=np.float32) + rng.normal(0, rng.uniform(1, 5), (out_h, out_w)).astype(np.float32)
+    arr = np.asarray(out, dtype=np.float32) + rng.standard_normal((out_h, out_w), dtype=np.float32) * np.float32(
+        rng.uniform(1, 5))
     out = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
     return _jpeg(out, int(rng.integers(60, 91)) if quality is None else quality)
 
@@ -322,17 +340,22 @@ def photo(img: Image.Image, rng: np.random.Generator, turn: int | None = None) -
     table = tuple(int(v) for v in rng.integers(60, 140, 3))
     out = _perspective(img.convert("RGB"), (out_w, out_h), m, table)
     arr = np.asarray(out, dtype=np.float32)
-    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
-    # uneven light: a brightness gradient plus a soft-edged shadow across part of the page
+    # uneven light: a brightness gradient plus a soft-edged shadow across part of the page (both smooth:
+    # computed on a grid of 4 px and scaled up)
+    yy, xx = (np.mgrid[0:out_h // 4 + 2, 0:out_w // 4 + 2] * 4).astype(np.float32)
     gx, gy = rng.uniform(-0.35, 0.35, 2)
     light = 1.0 + gx * (xx / out_w - 0.5) + gy * (yy / out_h - 0.5)
     a = rng.uniform(0, np.pi)
     d = (xx - out_w * rng.uniform(0.2, 0.8)) * math.cos(a) + (yy - out_h * rng.uniform(0.2, 0.8)) * math.sin(a)
     soft = rng.uniform(0.01, 0.06) * max(out_w, out_h)
     shadow = 1.0 - rng.uniform(0.15, 0.45) / (1.0 + np.exp(-d / soft))
+    field = Image.fromarray((light * shadow).astype(np.float32), "F").resize(
+        (xx.shape[1] * 4, xx.shape[0] * 4), Image.Resampling.BILINEAR)
+    field = np.asarray(field)[:out_h, :out_w] * np.float32(rng.uniform(0.8, 1.0))
     cast = rng.uniform(0.88, 1.0, 3).astype(np.float32)
-    arr = arr * (light * shadow)[..., None] * cast * rng.uniform(0.8, 1.0)
-    arr += rng.normal(0, rng.uniform(2, 6), arr.shape).astype(np.float32)
+    arr *= field[..., None]
+    arr *= cast
+    arr += rng.standard_normal(arr.shape, dtype=np.float32) * np.float32(rng.uniform(2, 6))
     out = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
     out = out.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 1.4))))
     turn = int(rng.choice([0, 90, 180, 270])) if turn is None else turn
