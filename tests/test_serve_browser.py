@@ -34,7 +34,7 @@ from serve_support import (  # noqa: F401 (a fixture)
     write_scan_review,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker: one server, tests in order
 ENABLED = os.environ.get("CHOUYANG_BROWSER_TESTS") == "1"
 if not ENABLED:
     pytest.skip("真实浏览器测试默认跳过：设置 CHOUYANG_BROWSER_TESTS=1 运行（需要 pip install -e \".[browser]\" 和 "
@@ -179,14 +179,16 @@ def test_dashboard_updates_without_a_reload(site, browser):
     page = clerk(browser, url, "张三")
     towns = page.locator("#by-township tbody tr")
     expect(towns).to_have_count(3)
-    entered = page.locator("#by-township tbody tr", has_text="杏山").locator("td").nth(2)
-    expect(entered).to_have_text("1")
+    entered = page.locator("#by-township tbody tr", has_text="㴔滩镇").locator("td").nth(2)
+    before = len([u for u in workstation.entered_units(rnd) if u.startswith("411381103")])
+    assert "411381103202" not in workstation.entered_units(rnd)
+    expect(entered).to_have_text(str(before))
     page.evaluate("window.__notReloaded = true")
-    # Results of the second 杏山-less township arrive while the page is open.
+    # Results of 㴔滩镇's second point arrive while the page is open.
     checklist = rnd.checklists(["411381103202"])["411381103202"]
     meta = {"round_id": rnd.rules().round.id, "unit_code": "411381103202",
             "register_fingerprint": rnd.register_fingerprint()}
     steps.ingest_entries(rnd, [keyed.entry_file(meta, checklist, {}, "测试")])
-    expect(page.locator("#by-township tbody tr", has_text="㴔滩镇").locator("td").nth(2)).to_have_text("2")
+    expect(entered).to_have_text(str(before + 1))
     assert page.evaluate("window.__notReloaded") is True
     shot(page, "serve-progress.png")
