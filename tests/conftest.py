@@ -105,6 +105,7 @@ def initialised(county, tmp_path, run):
     return round_dir
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items):
     for item in items:
         if "demo_dir" in getattr(item, "fixturenames", ()):

@@ -89,3 +89,10 @@ def test_demo_refuses_a_folder_it_did_not_make(tmp_path, run):
     code, _, err = run("demo", tmp_path / "other")
     assert code == 1 and "不是示范运行的输出文件夹" in err
     assert (tmp_path / "other" / "keep.txt").read_text() == "x"
+
+
+def test_demo_tests_share_one_worker(request, demo_dir):
+    # pytest-xdist's loadgroup must keep every test of the one demo run on one worker (it silently
+    # stops doing so when its node-id suffix is lost, as with pytest 9.2): the demo would run twice
+    if request.config.getvalue("loadgroup"):
+        assert request.node.nodeid.endswith("@demo")
