@@ -23,7 +23,7 @@ import pandas as pd
 
 from chouyang import steps
 from chouyang.draw import apply_replacements, draw_sample, sample_csv_bytes
-from chouyang.rules import parse_rules, preset_text
+from chouyang.rules import parse_rules, round_rules_text
 
 SEED = "2016-07-25 福彩3D 2016199期 528"
 
@@ -43,7 +43,7 @@ def big_frame(n_towns: int, per_town: int, rng: np.random.Generator) -> tuple[pd
 
 
 def rules_for(method: str):
-    text = re.sub(r"^method = .*$", f'method = "{method}"', preset_text("dengzhou-2016h1"), flags=re.M)
+    text = re.sub(r"^method = .*$", f'method = "{method}"', round_rules_text("dengzhou-2016h1", "2016H1"), flags=re.M)
     return parse_rules(text, "benchmark")
 
 
@@ -98,7 +98,8 @@ def bench_round(frame: pd.DataFrame, runs: int) -> None:
                                         encoding="utf-8")
         (reg / "procedures.csv").write_text("procedure_id,person_id,type,date,unit_code\n", encoding="utf-8")
         start = time.perf_counter()
-        rnd = steps.init(tmp / "R2016", "dengzhou-2016h1", tmp / "frame.csv", tmp / "teams.csv", reg).round
+        rnd = steps.init(tmp / "R2016", "dengzhou-2016h1", tmp / "frame.csv", tmp / "teams.csv", reg,
+                         round_id="2016H1", name="基准测试县2016年上半年").round
         init_s = time.perf_counter() - start
         start = time.perf_counter()
         steps.draw(rnd, SEED)
