@@ -39,7 +39,7 @@ for module in "$@"; do
 source_paths = ["src"]
 only_mutate = ["src/chouyang/$module.py"]
 also_copy = ["README.md", "forms/", "docs/"]  # read by tests (the README's worked ticket, form layouts)
-pytest_add_cli_args = ["-m", "not slow", "-p", "no:cacheprovider", "-q"]
+pytest_add_cli_args = ["-m", "not slow", "-p", "no:cacheprovider", "-q", "-n", "0"]  # mutmut follows one process, not xdist workers
 pytest_add_cli_args_test_selection = [${selection%, }]
 EOF
     echo "== $module ($work)"

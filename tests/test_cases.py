@@ -79,3 +79,16 @@ def test_a_checklist_without_a_section_skips_only_that_sheet():
     sections = {k: v for k, v in CHECKLIST.sections.items() if k != "women_check"}
     cases = unit_cases("T1", UnitChecklist("U1", sections), ENTRIES, RULES)
     assert [c["kind"] for c in cases] == ["birth_wrong", "procedure_false", "birth_missed", "woman_missing"]
+
+
+def test_benefit_cases_carry_the_programme_of_their_register_row():
+    # the points of a benefit error depend on its programme (孕前优生 is charged for 资格 only)
+    benefits = pd.DataFrame({"ref": ["Z001", "Z002", "Z003"], "name": ["甲", "乙", "丙"],
+                             "program": ["奖励扶助", "孕前优生健康检查", "特别扶助"], "amount": [960, 0, 1620]})
+    checklist = UnitChecklist("U1", {"benefits_check": benefits})
+    entries = {"benefits_check": [{"ref": "Z001", "result": "发放不符", "witnesses": "3", "verified": "是"},
+                                  {"ref": "Z002", "result": "资格不符", "witnesses": "3", "verified": "是"},
+                                  {"ref": "Z003", "result": "属实"}]}
+    cases = unit_cases("T1", checklist, entries, RULES)
+    assert [(c["kind"], c["ref"], c["result"], c["programme"]) for c in cases] == [
+        ("benefit_error", "Z001", "发放不符", "奖励扶助"), ("benefit_error", "Z002", "资格不符", "孕前优生健康检查")]
