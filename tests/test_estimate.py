@@ -248,3 +248,45 @@ def test_taylor_ratio_by_hand():
     r3, se3 = taylor_ratio(y, x, w, stratum, ["p1", "p2", "p1", "p2", "p1"], fpc)
     assert (r3, se3) == (pytest.approx(r), pytest.approx(se))
     assert all(math.isnan(v) for v in taylor_ratio([1], [0], [1], ["A"], ["a"], [1]))
+
+
+def test_one_point_township_joins_the_neighbour_before_it_else_after_it():
+    rows = [("A", "a1", 10, 2), ("A", "a2", 10, 2), ("B", "b1", 4, 2), ("B", "b2", 4, 2), ("D", "d1", 5, 1)]
+    # first in frame order: D has no township before it, so it joins the one after it (A, not B)
+    assert est.make_design(_primary(rows), ["D", "A", "B"], "srs").collapsed == (("乡D", "乡A"),)
+    # second: it joins the one before it (A), not the one after it (B)
+    assert est.make_design(_primary(rows), ["A", "D", "B"], "srs").collapsed == (("乡D", "乡A"),)
+    # two townships, one of them a single point: still collapsed
+    assert est.make_design(_primary(rows[:2] + rows[4:]), ["A", "D"], "srs").collapsed == (("乡D", "乡A"),)
+    # a county of one one-point township has nothing to join
+    lone = est.make_design(_primary(rows[4:]), ["D"], "srs")
+    assert lone.collapsed == () and lone.df == 0
+
+
+def test_jackknife_of_a_three_point_stratum_after_a_certainty_stratum():
+    # C (taken whole) comes first and yields nothing; A drew 3 of 6 villages (weight 2, fpc 1 - 3/6 = 0.5)
+    design = est.make_design(_primary([("C", "c1", 1, 1), ("A", "a1", 6, 3), ("A", "a2", 6, 3), ("A", "a3", 6, 3)]),
+                             ["C", "A"], "srs")
+    replicates = list(est.jackknife_replicates(design))
+    # coefficient (1 - f)(n - 1)/n = 0.5 x 2/3 = 1/3; the kept points weigh 2 x 3/2 = 3, the dropped one 0
+    assert [c for c, _ in replicates] == pytest.approx([1 / 3] * 3)
+    assert [w.tolist() for _, w in replicates] == [[1.0, 0.0, 3.0, 3.0], [1.0, 3.0, 0.0, 3.0],
+                                                   [1.0, 3.0, 3.0, 0.0]]
+
+
+def test_korn_graubard_edges_of_df_and_n():
+    # df 0 (no degrees of freedom): no t-ratio; n* = min(0.2 x 0.8 / 0.05^2 = 64, 50) = 50 -> CP(10 of 50)
+    assert korn_graubard(0.2, 0.05, 50, df=0) == pytest.approx(clopper_pearson(10, 50))
+    # df 1: n* = 50 x (t_{0.975,49} / t_{0.975,1})^2 = 50 x (2.009575 / 12.706205)^2 = 1.250682
+    assert stats.t.ppf(0.975, 49) == pytest.approx(2.009575, abs=1e-6)
+    assert stats.t.ppf(0.975, 1) == pytest.approx(12.706205, abs=1e-6)
+    n1 = 50 * (2.009575 / 12.706205) ** 2
+    assert n1 == pytest.approx(1.250682, abs=1e-6)
+    assert korn_graubard(0.2, 0.05, 50, df=1) == pytest.approx(clopper_pearson(0.2 * n1, n1), abs=1e-6)
+    # one record, SE 0: n* = n = 1 and no t-ratio (t with 0 df does not exist) -> CP(1 of 1) = [0.025, 1]
+    assert korn_graubard(1.0, 0.0, 1, df=3) == pytest.approx((0.025, 1.0))
+    # two records: n* = 0.25 / 0.5^2 = 1, times (t_{0.975,1} / t_{0.975,3})^2 = (12.706205 / 3.182446)^2 = 15.940
+    n2 = (12.706205 / 3.182446) ** 2
+    assert n2 == pytest.approx(15.9405, abs=1e-3)
+    assert korn_graubard(0.5, 0.5, 2, df=3) == pytest.approx(clopper_pearson(0.5 * n2, n2), abs=1e-6)
+    assert all(math.isnan(v) for v in korn_graubard(0.5, 0.1, 0, df=3) + korn_graubard(float("nan"), 0.1, 9, 3))
