@@ -151,3 +151,32 @@ def test_township_register_counts_births_on_both_ends_of_the_period():
     assert table.to_dict("index") == {
         "T1": {"births": 2.0, "comp": 1.0, "male": 1.0, "female": 1.0, "married": 1.0, "la": 1.0},
         "T2": {"births": 1.0, "comp": 1.0, "male": 0.0, "female": 1.0, "married": 1.0, "la": 0.0}}
+
+
+def test_unit_ingredients_count_only_confirmed_corrections_by_hand():
+    # register of one point: births B1 男 政策内, B2 男 政策外, B3 女 政策内;
+    # women W1 初婚 上环, W2 再婚 结扎, W3 初婚 无, W4 未婚 上环 (not married: in no count)
+    births = pd.DataFrame({"ref": ["B1", "B2", "B3"], "sex": ["男", "男", "女"], "parity": [1, 2, 1],
+                           "policy": ["政策内", "政策外", "政策内"]})
+    women = pd.DataFrame({"ref": ["W1", "W2", "W3", "W4"], "marital_status": ["初婚", "再婚", "初婚", "未婚"],
+                          "contraception": ["上环", "结扎", "无", "上环"]})
+    cl = UnitChecklist("U1", {"births_check": births, "women_check": women})
+    yes, no = {"witnesses": "3", "verified": "是"}, {"witnesses": "2", "verified": "是"}  # rules: >= 3 and verified
+    entries = {"U1": {
+        "births_check": [{"ref": "B1", "result": "虚报", **yes},                  # B1 did not happen
+                         {"ref": "B2", "result": "错报", "true_sex": "女", **yes},  # B2 is a girl
+                         {"ref": "B3", "result": "虚报", **no}],                  # pending: changes nothing
+        "women_check": [{"ref": "W1", "result": "查无此人", **yes},              # a married 上环 woman gone
+                        {"ref": "W3", "result": "查无此人", **no}],              # pending
+        "missed_births": [{"sex": "男", "policy": "政策内", "parity": "1", **yes},
+                          {"sex": "女", "policy": "政策外", "parity": "2", **no}],  # pending
+        "missed_women": [{"marital_status": "初婚", "contraception": "结扎", **yes},
+                         {"marital_status": "未婚", "contraception": "上环", **yes}],  # not married
+    }, "U2": {"births_check": [{"ref": "B3", "result": "虚报", **yes}]}}  # another point's entries
+    [row] = unit_ingredients({"U1": cl}, entries, RULES).to_dict("records")
+    assert {k: row[k] for k in row if k.startswith("reg_")} == {
+        "reg_births": 3, "reg_comp": 2, "reg_male": 2, "reg_female": 1, "reg_married": 3, "reg_la": 2}
+    # births 3 - B1 + the missed boy = 3; 政策内 2 - B1 + 1 = 2; boys 2 - B1 - B2 + 1 = 1; girls 1 + B2 = 2
+    # married 3 - W1 + the missed 初婚 woman = 3; long-acting 2 - W1 (上环) + her 结扎 = 2
+    assert {k: row[k] for k in row if k.startswith("true_")} == {
+        "true_births": 3, "true_comp": 2, "true_male": 1, "true_female": 2, "true_married": 3, "true_la": 2}
