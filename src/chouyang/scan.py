@@ -84,6 +84,11 @@ FILL_MIN, HEAVY_MIN = 0.7, 0.5
 RING_INK, CIRCLE_SECTORS, RING_SUSPECT = 0.06, 6, 4
 RING_OUT = 1.9  # mm beyond a box's outline: the ring where a circle around it is looked for
 _LEFT, _RIGHT = 0b11000011, 0b00111100  # ring sectors on the left and right half of a box
+_ABOVE, _BELOW = 0b00000110, 0b01100000  # ring sectors straight above and straight below a box
+# A light mark (inside ink below STRAY_INK) whose ink around the box lies only straight above or only
+# straight below it is a stroke from the next row running into the box, as likely as a mark: uncertain.
+# (Benchmark corpus: 1 such box of 15 read as marked where nothing was, against 72 of 11,961 real marks.)
+STRAY_INK = 0.07
 NOISE = 0.07  # darkness below this is paper (JPEG noise, paper texture)
 STEP = 0.2  # mm between samples of the straightened page
 SHIFT = 1.0  # mm: largest correction of a box group's position found from its printed outlines
@@ -677,6 +682,9 @@ def judge_group(features: list[tuple[float, ...]]) -> tuple[list[str], list[floa
         elif dark >= HEAVY_MIN:
             states.append(UNCERTAIN)
             conf.append(0.3)
+        elif a >= INK_FAINT and a < STRAY_INK and mask and (mask & ~_ABOVE == 0 or mask & ~_BELOW == 0):
+            states.append(UNCERTAIN)  # a stroke entering from above or below
+            conf.append(0.4)
         elif a >= INK_MARK:
             states.append(MARKED)
             conf.append(min(1.0, 0.5 + (a - INK_MARK) / (2 * INK_MARK)))
