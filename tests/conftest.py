@@ -113,6 +113,9 @@ def pytest_collection_modifyitems(items):
             # with pytest-xdist (-n 2), every test of the one demo run goes to the same worker,
             # so the demo runs once per session while the other worker takes the rest
             item.add_marker(pytest.mark.xdist_group("demo"))
+        elif not any(m.name == "xdist_group" for m in item.iter_markers()):
+            # the other tests go module by module, so a module's shared round is made once
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")

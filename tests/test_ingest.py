@@ -14,7 +14,7 @@ from chouyang.inputs import mask_id
 from chouyang.round import Round
 from chouyang.steps import export_unit, ingest
 
-from conftest import make_id
+from conftest import copy_round, init_round, make_id, write_county
 
 UNIT = "411381001201"  # 东关社区: woman 王秀英 (W001), birth 王小明 (B001), 上环 (S001)
 
@@ -30,12 +30,20 @@ def _seed_for(rnd, unit):
     raise AssertionError
 
 
-@pytest.fixture
-def tiny(initialised):
-    rnd = Round.open(initialised)
+@pytest.fixture(scope="module")
+def tiny_template(tmp_path_factory):
+    """The tiny county drawn (UNIT a primary) with its forms, made once per module."""
+    base = tmp_path_factory.mktemp("tiny")
+    rnd = init_round(base / "R", write_county(base / "county"))
     steps.draw(rnd, _seed_for(rnd, UNIT))
     steps.forms(rnd, workers=1)
-    return rnd
+    return rnd.path
+
+
+@pytest.fixture
+def tiny(tiny_template, tmp_path):
+    """A fresh copy of the template round for each test (a copy takes milliseconds, the forms a second)."""
+    return Round.open(copy_round(tiny_template, tmp_path / "R"))
 
 
 def workbook(rnd, tmp_path, edits=(), missed_births=(), missed_women=(), name="filled.xlsx"):

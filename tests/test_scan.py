@@ -89,6 +89,7 @@ def scans(tmp_path_factory):
     return rnd, summary, truth, answers_of, layouts, files
 
 
+@pytest.mark.slow  # the module's scans: about 13 s of rendering and simulating pages
 def test_every_page_identified_and_bad_files_reported(scans):
     rnd, summary, truth, answers_of, layouts, files = scans
     assert sum(summary.units.values()) == len(files)
@@ -102,6 +103,7 @@ def test_every_page_identified_and_bad_files_reported(scans):
     assert len(summary.duplicates) == 1
 
 
+@pytest.mark.slow  # the module's scans: about 13 s of rendering and simulating pages
 def test_no_visible_mark_is_read_wrong_without_review(scans):
     rnd, summary, truth, answers_of, layouts, files = scans
     boxes = wrong = 0
@@ -128,6 +130,7 @@ def test_no_visible_mark_is_read_wrong_without_review(scans):
     assert wrong / boxes < 0.02
 
 
+@pytest.mark.slow  # the module's scans: about 13 s of rendering and simulating pages
 def test_cancelled_box_hands_the_ticked_value_to_the_workbook(scans):
     """Issue 14's mutant: a box scribbled solid must not be read as the answer."""
     rnd, summary, truth, answers_of, layouts, files = scans
@@ -154,6 +157,7 @@ def test_only_cancelled_box_leaves_the_value_empty_and_asks():
     assert value == 4 and "「4+」" in issues[0]
 
 
+@pytest.mark.slow  # the module's scans: about 13 s of rendering and simulating pages
 def test_workbook_values_and_review_lists(scans):
     rnd, summary, truth, answers_of, layouts, files = scans
     for unit in summary.units:
@@ -191,6 +195,7 @@ def test_workbook_values_and_review_lists(scans):
     assert checked >= 2
 
 
+@pytest.mark.slow  # the module's scans: about 13 s of rendering and simulating pages
 def test_review_crop_is_upright_with_its_headers(scans):
     """A row on a page photographed upside down comes out straight, headers on top."""
     rnd, summary, truth, answers_of, layouts, files = scans
@@ -216,6 +221,7 @@ def test_review_crop_is_upright_with_its_headers(scans):
     assert corr(got, ref) > corr(got[::-1, ::-1], ref) + 0.15
 
 
+@pytest.mark.slow  # the module's scans: about 13 s of rendering and simulating pages
 def test_only_bad_files_change_nothing_and_broken_layout_is_named(scans, tmp_path, capsys):
     rnd, summary, truth, answers_of, layouts, files = scans
     copy = tmp_path / "R"
@@ -271,6 +277,7 @@ ASTRAY = [((0.0, -2.9), 0.6), ((0.4, 2.9), 0.6), ((-1.9, 0.3), 0.6), ((1.9, -0.4
           ((0.0, 0.0), 1.9)]
 
 
+@pytest.mark.slow  # the module's scans: about 13 s of rendering and simulating pages
 @pytest.mark.parametrize("how", ["flatbed", "photo"])
 def test_marks_beside_their_box_are_never_read_as_nothing(scans, how):
     """Optional decisive fields (actual sex, type, parity, witnesses, verified) marked sloppily: the field
