@@ -424,3 +424,27 @@ def test_score_page_runs_the_score_and_serves_the_report(rnd):
     assert client.get("/report/report.pdf").content.startswith(b"%PDF")
     assert client.get("/report/cases.csv").text.startswith("\ufefftownship_code,unit_code")  # BOM for Excel
     assert client.get("/report/secret.key").status_code == 400
+
+
+def test_wrong_passwords_lock_the_name_for_a_while(rnd):
+    steps.add_user(rnd, "李四", "correct horse")
+    client = client_for(rnd, name=None)
+    throttle = client.app.state.workstation.logins
+    now = [1000.0]
+    throttle.clock = lambda: now[0]
+
+    def attempt(name, password):
+        return client.post("/login", data={"csrf": csrf(client), "name": name, "password": password})
+
+    for i in range(5):  # LOGIN_FAILURES wrong passwords, a minute apart
+        assert attempt("李四", f"guess {i}").status_code == 401
+        now[0] += 60
+    # the sixth try (at 1300 s) is refused before the password is checked, even the right one:
+    # the first failure (1000 s) ages out at 1900 s, 10 minutes on
+    r = attempt("李四", "correct horse")
+    assert r.status_code == 429 and "密码已连续输错 5 次，请 10 分钟后再试" in r.text
+    assert attempt("王五", "whatever").status_code == 401  # other names are not locked
+    # 900 s after the first failure one failure has aged out: a try is allowed again
+    now[0] = 1000.0 + 900
+    assert attempt("李四", "correct horse").status_code == 303
+    assert throttle.wait("李四") == 0 and "李四" not in throttle._failed  # success forgets the failures

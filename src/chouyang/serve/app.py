@@ -7,7 +7,10 @@ before logging in, so the login form is protected too; every state-changing
 request (POST) must carry that token (`guarded`).
 
 With user accounts in the round (`chouyang user add`), every page needs a
-password login.  Without accounts (only possible on this machine's loopback
+password login; after LOGIN_FAILURES wrong passwords for one name within
+LOGIN_WINDOW seconds that name is refused (right password or not) until the
+oldest of those failures is LOGIN_WINDOW old, so passwords cannot be guessed
+at the speed of the network.  Without accounts (only possible on this machine's loopback
 address) a clerk gives their name, which the audit log and the double entry use.
 """
 
@@ -36,6 +39,7 @@ IDLE_SECONDS = 8 * 3600
 COOKIE = "chouyang_session"
 PUBLIC_PREFIXES = ("/static/", "/font/")  # and /login
 USERS_CHECK_SECONDS = 2.0  # how long "does the round have accounts" is remembered
+LOGIN_FAILURES, LOGIN_WINDOW = 5, 900.0  # wrong passwords per name, seconds
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
@@ -84,6 +88,40 @@ class Sessions:
             self._live.pop(sid, None)
 
 
+class LoginThrottle:
+    """Wrong passwords per account name within a sliding window (kept in memory: a restart forgets)."""
+
+    def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW, clock=time.monotonic):
+        self.failures, self.window, self.clock = failures, window, clock
+        self._failed: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, name: str) -> list[float]:
+        now = self.clock()
+        recent = [t for t in self._failed.get(name, []) if now - t < self.window]
+        if recent:
+            self._failed[name] = recent
+        else:
+            self._failed.pop(name, None)
+        return recent
+
+    def wait(self, name: str) -> float:
+        """Seconds until `name` may try again (0: now)."""
+        with self._lock:
+            recent = self._recent(name)
+            if len(recent) < self.failures:
+                return 0.0
+            return max(0.0, recent[-self.failures] + self.window - self.clock())
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            self._failed[name] = [*self._recent(name), self.clock()]
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failed.pop(name, None)
+
+
 class State:
     """What every request shares: the round, sessions, templates, and the dashboard's cache."""
 
@@ -91,6 +129,7 @@ class State:
         self.round = rnd
         self.poll_ms = int(poll_seconds * 1000)
         self.sessions = Sessions()
+        self.logins = LoginThrottle()
         self.templates = Jinja2Templates(directory=str(files("chouyang.serve") / "templates"))
         self.templates.env.globals["problem_text"] = problem_text
         self.progress_lock = threading.Lock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from importlib.resources import files
@@ -67,10 +68,19 @@ async def login_post(request: Request, form) -> Response:
     required = await run_in_threadpool(state.accounts_required)
     target = _safe_next(str(form.get("next", "")))
     if required:
+        wait = state.logins.wait(name)
+        if wait > 0:  # the password is not even checked: a right guess now tells nothing
+            return render(request, "login.html", {
+                "required": True, "next": target,
+                "error": f"用户「{name}」的密码已连续输错 {state.logins.failures} 次，"
+                         f"请 {math.ceil(wait / 60)} 分钟后再试（或请管理员用 chouyang user add --replace 重设密码）"},
+                status_code=429)
         ok = await run_in_threadpool(workstation.login, state.round, name, password)
         if not ok:
+            state.logins.failed(name)
             return render(request, "login.html", {"required": True, "next": target,
                                                   "error": "用户名或密码不对"}, status_code=401)
+        state.logins.succeeded(name)
         auth = "password"
     else:
         try:
