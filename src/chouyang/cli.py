@@ -305,7 +305,7 @@ def checklist(round_dir: Path) -> None:
     rnd = steps.open_round(round_dir)
     with tqdm(desc="生成考核清单", unit="个乡镇", disable=None) as bar:
         summary = steps.checklist(rnd, progress=bar.update)
-    click.echo(f"已生成 {summary['townships']} 个乡镇的考核清单（{summary['scheme']}，"
+    click.echo(f"已生成 {summary['townships']} 个乡镇的考核清单（考核方案「{summary['scheme']}」，"
                f"{'半年' if summary['period'] == 'half' else '全年'}考核）：{round_dir / 'checklist'}，"
                f"打印用 PDF 共 {summary['pages']} 页，另有录入工作簿")
     click.echo("纸质清单填好后用 chouyang scan 识别；工作簿填好后用 chouyang ingest 录入（可与核查结果工作簿一起录入）。")

@@ -161,3 +161,8 @@ class ChinesePDF(FPDF):
     def normalize_text(self, text: str) -> str:
         check_glyphs(text, self._font_file)
         return super().normalize_text(text)
+
+    def multi_cell(self, w, h=None, text="", *args, align="L", **kwargs):
+        """Paragraphs flush left by default: fpdf2 justifies, and a justified Chinese line with a few
+        Latin words or numbers in it stretches the spaces around them into wide gaps."""
+        return super().multi_cell(w, h, text, *args, align=align, **kwargs)
