@@ -116,6 +116,11 @@ class LoginThrottle:
     def failed(self, name: str) -> None:
         with self._lock:
             self._failed[name] = [*self._recent(name), self.clock()]
+            if len(self._failed) > self.KEEP_NAMES:  # many made-up names: forget the stale ones
+                for other in list(self._failed):
+                    self._recent(other)
+
+    KEEP_NAMES = 1000
 
     def succeeded(self, name: str) -> None:
         with self._lock:

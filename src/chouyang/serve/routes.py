@@ -68,12 +68,17 @@ async def login_post(request: Request, form) -> Response:
     required = await run_in_threadpool(state.accounts_required)
     target = _safe_next(str(form.get("next", "")))
     if required:
+        try:
+            accounts.check_name(name)
+        except ChouyangError:  # no account can have this name; nothing to count it against
+            return render(request, "login.html", {"required": True, "next": target,
+                                                  "error": "用户名或密码不对"}, status_code=401)
         wait = state.logins.wait(name)
         if wait > 0:  # the password is not even checked: a right guess now tells nothing
             return render(request, "login.html", {
                 "required": True, "next": target,
-                "error": f"用户「{name}」的密码已连续输错 {state.logins.failures} 次，"
-                         f"请 {math.ceil(wait / 60)} 分钟后再试（或请管理员用 chouyang user add --replace 重设密码）"},
+                "error": f"用户「{name}」{round(state.logins.window / 60)} 分钟内已输错 {state.logins.failures} 次密码，"
+                         f"请 {math.ceil(wait / 60)} 分钟后再试"},
                 status_code=429)
         ok = await run_in_threadpool(workstation.login, state.round, name, password)
         if not ok:
