@@ -261,8 +261,26 @@ def test_keyed_id_numbers_are_never_shown_unmasked(rnd):
     assert pid not in page and other not in page and "第 9 位不同" in page
     r = post(second, f"/entry/{UNIT}/settle", {**birth_false(), **found, "missed_women.0.person_id": "@1"})
     assert r.status_code == 303 and rnd.entries()[UNIT]["missed_women"][0]["person_id"] == pid
-    for url in ("/entry", "/progress", f"/cases/{GUCHENG}", f"/entry/{UNIT}/settle"):
+    for url in ("/entry", "/progress", f"/cases/{GUCHENG}", f"/entry/{UNIT}/settle", "/log"):
         assert pid not in first.get(url).text, url
+
+
+def test_log_page_lists_every_write_newest_first_with_ids_masked(rnd):
+    pid = make_id("19920101", 8)
+    client = client_for(rnd, "张三")
+    key_pass(client, birth_false(), finish=False)
+    rnd.log("ingest_replace", {"unit_code": UNIT, "old": [{"person_id": pid}], "new": [{"person_id": "X" + pid}]},
+            user="李四")
+    page = client.get("/log").text
+    rows = _table(page, "log")
+    assert rows[0][2:4] == ["李四", "替换录入"] and rows[1][2:4] == ["张三", "键盘录入"]
+    assert [int(r[0]) for r in rows] == sorted((int(r[0]) for r in rows), reverse=True)
+    masked = f"{pid[:6]}********{pid[-4:]}"
+    assert pid not in page and masked in rows[0][4]
+    assert "X" + masked in rows[0][4]  # an ID number inside other text is masked too
+    sha = rnd.log_entries("keyed_save")[0]["detail"]["content_sha256"]
+    assert sha in rows[1][4]  # a hash (hex) is never taken for an ID number
+    assert f"共 {len(rnd.log_entries())} 条" in page and '<a href="/log" class="here">日志</a>' in page
 
 
 def test_a_refused_id_number_is_named_masked(rnd):

@@ -277,6 +277,12 @@ async def settle_post(request: Request, form) -> Response:
 
 # --- cases and feedback ------------------------------------------------------------------------
 
+async def log_page(request: Request) -> Response:
+    """The audit log, newest first (read only: the log is written by the steps themselves)."""
+    rows, total = await run_in_threadpool(workstation.audit_rows, _rnd(request))
+    return render(request, "log.html", {"rows": rows, "total": total})
+
+
 async def cases_index(request: Request) -> Response:
     table = await run_in_threadpool(workstation.case_table, _rnd(request))
     primary = await run_in_threadpool(_rnd(request).primaries)
@@ -376,6 +382,7 @@ def routes() -> list:
         Route("/score", score_page, methods=["GET"]),
         Route("/score", guarded(score_post), methods=["POST"]),
         Route("/report/{name}", report_download),
+        Route("/log", log_page),
         Route("/font/cjk.ttc", cjk_font),
         Mount("/static", StaticFiles(directory=str(files("chouyang.serve") / "static")), name="static"),
     ]
