@@ -39,11 +39,10 @@ from .facts import (
 )
 from .inputs import _cell_text
 from .scheme import PERIODS, SIGNS, Scheme, fmt_points
-from .xlsx import print_setup, save_workbook
+from .xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
 
 FORM_CODE = "assessment_checklist"
 HEADER_ROW = 3
-META_SHEET = "_meta"
 _UNLOCKED = Protection(locked=False)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 _ENTRY_FILL = PatternFill("solid", fgColor="FFF9E0")
@@ -207,19 +206,13 @@ def read_checklist_workbook(path) -> ChecklistFile:
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise ChouyangError(f"{path}：只能录入 .xlsx 工作簿")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a broken or foreign file
-        raise ChouyangError(f"{path.name}：无法作为 Excel 工作簿打开（{type(exc).__name__}）") from None
+    wb = open_for_reading(path)
     problems: list[Problem] = []
-    meta = {}
-    if META_SHEET in wb.sheetnames:
-        meta = {_cell_text(r[0]): _cell_text(r[1]) for r in wb[META_SHEET].iter_rows(values_only=True)
-                if r and r[0] is not None and len(r) > 1}
+    meta = read_meta(wb)
     code = meta.get("township_code", "")
     tables: dict[str, list[dict]] = {name: [] for name in ENTRY_COLUMNS}
     for sheet, label in SHEETS.items():
-        name = label if label in wb.sheetnames else sheet if sheet in wb.sheetnames else None
+        name = sheet_named(wb, sheet, label)
         if name is None:
             continue
         grid = [[_cell_text(v) for v in row] for row in wb[name].iter_rows(values_only=True)]

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
+
 from .atomic import atomic_path
+from .errors import ChouyangError
+from .inputs import _cell_text
+
+META_SHEET = "_meta"  # the hidden key/value sheet of every workbook chouyang writes for entry
 
 
 def neutralise_formulas(wb) -> int:
@@ -47,3 +53,25 @@ def save_workbook(wb, path: Path) -> None:
     neutralise_formulas(wb)
     with atomic_path(Path(path)) as tmp:
         wb.save(tmp)
+
+
+def open_for_reading(path: Path):
+    """A filled workbook to read (read-only, the values Excel cached: a formula is never evaluated);
+    a message naming the file when it is not an Excel workbook.  The caller closes it."""
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a broken or foreign file
+        raise ChouyangError(f"{Path(path).name}：无法作为 Excel 工作簿打开（{type(exc).__name__}）") from None
+
+
+def read_meta(wb) -> dict[str, str]:
+    """The key/value rows of the workbook's META_SHEET as text ({} without one; a row without a value is skipped)."""
+    if META_SHEET not in wb.sheetnames:
+        return {}
+    return {_cell_text(r[0]): _cell_text(r[1]) for r in wb[META_SHEET].iter_rows(values_only=True)
+            if r and r[0] is not None and len(r) > 1}
+
+
+def sheet_named(wb, key: str, label: str) -> str | None:
+    """The sheet holding `key`'s table: its Chinese label, else the key itself, else None."""
+    return label if label in wb.sheetnames else key if key in wb.sheetnames else None

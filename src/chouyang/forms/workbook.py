@@ -17,7 +17,6 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openpyxl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
@@ -27,12 +26,11 @@ from .. import __version__, vocab
 from ..checklist import UnitChecklist
 from ..errors import ChouyangError, Problem
 from ..inputs import _cell_text, decode_csv_bytes
-from ..xlsx import print_setup, save_workbook
+from ..xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
 from .render import display_value
 
 HEADER_ROW = 3
 FIRST_ROW = HEADER_ROW + 1
-META_SHEET = "_meta"
 META_FILE = "_meta.csv"  # the metadata of a CSV folder
 # No sample point has this many rows on one sheet (a village has a few hundred women at most);
 # a sheet beyond it is refused before it is read whole.  ingest.py sets the limits relative to the register.
@@ -203,18 +201,12 @@ def read_entry(path: Path) -> EntryFile:
         return _read_csv_folder(path)
     if path.suffix.lower() != ".xlsx":
         raise ChouyangError(f"{path}：只能录入 .xlsx 工作簿或 CSV 文件夹")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a broken or foreign file
-        raise ChouyangError(f"{path.name}：无法作为 Excel 工作簿打开（{type(exc).__name__}）") from None
+    wb = open_for_reading(path)
     problems: list[Problem] = []
-    meta = {}
-    if META_SHEET in wb.sheetnames:
-        meta = {_cell_text(r[0]): _cell_text(r[1]) for r in wb[META_SHEET].iter_rows(values_only=True)
-                if r and r[0] is not None}
+    meta = read_meta(wb)
     sheets = {}
     for key, label in vocab.SHEETS.items():
-        name = label if label in wb.sheetnames else key if key in wb.sheetnames else None
+        name = sheet_named(wb, key, label)
         if name is None:
             continue
         grid = []
