@@ -40,7 +40,7 @@ from ..facts import SHEETS, adjustment_fields, fact_fields, flag_fields, score_f
 from ..pdf import ChinesePDF, FontFile, subset_font
 from ..pool import default_workers, map_in_workers
 from ..scheme import PERIODS, SIGNS, Rule, Scheme, fmt_points
-from .qr import PageId, draw_qr, payload
+from .qr import PageId, draw_page_markers
 from .render import TextFitter
 
 _PT = 0.3528  # mm per point
@@ -466,18 +466,9 @@ class ChecklistRenderer:
     def _frame(self, form: ChecklistForm, page: PageId) -> dict:
         f, pdf = self.f, self.pdf
         width, height = f["page"]
-        size = float(f["corner_mark"])
-        pdf.set_fill_color(0, 0, 0)
-        marks = []
-        for x, y in f["corner_marks"]:
-            pdf.rect(x, y, size, size, style="F")
-            marks.append({"x": x, "y": y, "w": size, "h": size})
-        qx, qy = f["qr_position"]
-        qs = float(f["qr_size"])
-        text = payload(self.secret, page)
-        draw_qr(pdf, text, qx, qy, qs)
-        left = float(f["corner_marks"][0][0]) + size + 3
-        text_w = qx - left - 4
+        record = draw_page_markers(pdf, f, self.secret, page)
+        left = float(f["corner_marks"][0][0]) + float(f["corner_mark"]) + 3
+        text_w = record["qr"]["x"] - left - 4
         pdf.set_font(size=14)
         pdf.set_xy(left, 12)
         pdf.cell(text_w, 7, f"{f['title']}（{PERIODS[form.period]}）", align="C")
@@ -487,7 +478,7 @@ class ChecklistRenderer:
         pdf.set_font(size=8)
         pdf.set_xy(0, height - 11)
         pdf.cell(width, 5, f"第 {page.page} 页 共 {page.pages} 页", align="C")
-        return {"page": page.page, "qr": {"x": qx, "y": qy, "w": qs, "h": qs, "payload": text}, "corner_marks": marks}
+        return record
 
     def _fit_line(self, text: str, x: float, y: float, w: float, size: float, centre: bool = False) -> None:
         while size > float(self.f["min_font_size"]) and self.fitter.width(text, size) > w:

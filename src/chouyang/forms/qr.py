@@ -98,3 +98,23 @@ def draw_qr(pdf, text: str, x: float, y: float, size: float) -> None:
                          (r - top) * module, style="F")
         for run in current:
             open_runs.setdefault(run, r)
+
+
+def draw_page_markers(pdf, geometry: dict, secret: bytes, page: PageId) -> dict:
+    """The four corner marks and the QR code of a scannable page (survey form or checklist).
+
+    `geometry` is the form's [form] table (corner_mark size, corner_marks, qr_position, qr_size, mm).
+    Returns the page's layout-record entries the scan reader locates the page by:
+    {"page", "qr": {x, y, w, h, payload}, "corner_marks": [{x, y, w, h}, ...]}.
+    """
+    size = float(geometry["corner_mark"])
+    pdf.set_fill_color(0, 0, 0)
+    marks = []
+    for x, y in geometry["corner_marks"]:
+        pdf.rect(x, y, size, size, style="F")
+        marks.append({"x": x, "y": y, "w": size, "h": size})
+    qx, qy = geometry["qr_position"]
+    qs = float(geometry["qr_size"])
+    text = payload(secret, page)
+    draw_qr(pdf, text, qx, qy, qs)
+    return {"page": page.page, "qr": {"x": qx, "y": qy, "w": qs, "h": qs, "payload": text}, "corner_marks": marks}

@@ -23,7 +23,7 @@ from ..checklist import UnitChecklist
 from ..errors import ChouyangError
 from ..pdf import ChinesePDF, FontFile
 from .layout import FormColumn, FormLayout, FormSection
-from .qr import PageId, draw_qr, payload
+from .qr import PageId, draw_page_markers
 
 # Which checklist column is printed for a register column (ID numbers masked).
 _DISPLAY = {
@@ -216,18 +216,9 @@ class FormRenderer:
     def _frame(self, pdf: ChinesePDF, unit: UnitForm, page: PageId) -> dict:
         f = self.layout.form
         width, height = f["page"]
-        size = float(f["corner_mark"])
-        pdf.set_fill_color(0, 0, 0)
-        marks = []
-        for x, y in f["corner_marks"]:
-            pdf.rect(x, y, size, size, style="F")
-            marks.append({"x": x, "y": y, "w": size, "h": size})
-        qx, qy = f["qr_position"]
-        qs = float(f["qr_size"])
-        text = payload(self.secret, page)
-        draw_qr(pdf, text, qx, qy, qs)
-        left = float(f["corner_marks"][0][0]) + size + 3
-        text_w = qx - left - 4
+        record = draw_page_markers(pdf, f, self.secret, page)
+        left = float(f["corner_marks"][0][0]) + float(f["corner_mark"]) + 3
+        text_w = record["qr"]["x"] - left - 4
         pdf.set_font(size=13)
         pdf.set_xy(left, 8)
         pdf.cell(text_w, 7, f["title"], align="C")
@@ -241,8 +232,7 @@ class FormRenderer:
                             f"轮次：{unit.round_id}　　表号：{self.layout.code}")
         pdf.set_xy(0, height - 12)
         pdf.cell(width, 5, f"第 {page.page} 页 共 {page.pages} 页", align="C")
-        return {"page": page.page, "qr": {"x": qx, "y": qy, "w": qs, "h": qs, "payload": text},
-                "corner_marks": marks}
+        return record
 
     def _instructions(self, pdf: ChinesePDF, unit: UnitForm) -> None:
         left = float(self.layout.form["table_left"])
