@@ -464,6 +464,15 @@ class _Parser:
         seen.add(value)
         return value
 
+    def entries(self, tables: list, kind: str, allowed: set[str]):
+        """Each table of an array of tables with its place for messages (`kind[id]`, `kind[#n]` without
+        an id) and its checked id: unknown keys and missing, malformed or repeated ids are reported."""
+        seen: set[str] = set()
+        for n, table in enumerate(tables, start=1):
+            where = f"{kind}[{table.get('id', f'#{n}')}]"
+            table = self.keys(table, allowed, where)
+            yield table, where, self.ident(table, where, seen)
+
     def array(self, data: dict, key: str) -> list:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -561,12 +570,8 @@ class _Parser:
                     **{k: v for k, v in args.items() if v is not None})
 
     def items(self, tables: list[dict]) -> dict[str, Item]:
-        seen: set[str] = set()
         raw: dict[str, tuple[dict, str]] = {}
-        for n, table in enumerate(tables, start=1):
-            where = f"item[{table.get('id', f'#{n}')}]"
-            table = self.keys(table, _ITEM_KEYS, where)
-            ident = self.ident(table, where, seen)
+        for table, where, ident in self.entries(tables, "item", _ITEM_KEYS):
             if ident and ident not in raw:
                 raw[ident] = (table, where)
         children: dict[str, list[str]] = {i: [] for i in raw}
@@ -656,12 +661,8 @@ class _Parser:
 
     # --- composite
     def components(self, tables: list[dict], items: dict[str, Item]) -> dict[str, Component]:
-        seen: set[str] = set()
         raw: dict[str, tuple[dict, str]] = {}
-        for n, table in enumerate(tables, start=1):
-            where = f"component[{table.get('id', f'#{n}')}]"
-            table = self.keys(table, _COMPONENT_KEYS, where)
-            ident = self.ident(table, where, seen)
+        for table, where, ident in self.entries(tables, "component", _COMPONENT_KEYS):
             if ident and ident not in raw:
                 raw[ident] = (table, where)
         children: dict[str, list[str]] = {i: [] for i in raw}
@@ -725,13 +726,9 @@ class _Parser:
 
     # --- bonus and deductions
     def groups(self, tables: list[dict]) -> tuple[AdjustmentGroup, ...]:
-        seen_groups: set[str] = set()
         seen_items: set[str] = set()
         out = []
-        for n, table in enumerate(tables, start=1):
-            where = f"adjustment[{table.get('id', f'#{n}')}]"
-            table = self.keys(table, _GROUP_KEYS, where)
-            ident = self.ident(table, where, seen_groups)
+        for table, where, ident in self.entries(tables, "adjustment", _GROUP_KEYS):
             sign = table.get("sign")
             if sign not in SIGNS:
                 self.bad(f"{where}.sign", "应为 bonus（加分）或 deduction（减分）", sign)
@@ -793,12 +790,8 @@ class _Parser:
 
     # --- flags and consequences
     def flags(self, tables: list[dict], consequences: dict[str, Consequence]) -> dict[str, Flag]:
-        seen: set[str] = set()
         out = {}
-        for n, table in enumerate(tables, start=1):
-            where = f"flag[{table.get('id', f'#{n}')}]"
-            table = self.keys(table, _FLAG_KEYS, where)
-            ident = self.ident(table, where, seen)
+        for table, where, ident in self.entries(tables, "flag", _FLAG_KEYS):
             target = self.text(table, "consequence", where, required=True)
             if target and (target not in consequences or consequences[target].kind not in ("bottom", "veto")
                            or consequences[target].component):
@@ -809,12 +802,8 @@ class _Parser:
         return out
 
     def consequences(self, tables: list[dict], components: dict[str, Component]) -> dict[str, Consequence]:
-        seen: set[str] = set()
         out: dict[str, Consequence] = {}
-        for n, table in enumerate(tables, start=1):
-            where = f"consequence[{table.get('id', f'#{n}')}]"
-            table = self.keys(table, _CONSEQUENCE_KEYS, where)
-            ident = self.ident(table, where, seen)
+        for table, where, ident in self.entries(tables, "consequence", _CONSEQUENCE_KEYS):
             kind = table.get("kind")
             if kind not in CONSEQUENCE_KINDS:
                 self.bad(f"{where}.kind", f"未知的后果类型（可用：{'、'.join(CONSEQUENCE_KINDS)}）", kind)
