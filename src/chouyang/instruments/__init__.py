@@ -1,0 +1,1 @@
+"""Instruments as data: the definition model, the expression language, built-in definitions, XLSForm."""
