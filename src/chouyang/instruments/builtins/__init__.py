@@ -1,0 +1,1 @@
+"""Built-in instrument definitions (TOML), shipped as package data."""
