@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from chouyang import scansim, steps
-from chouyang.assessment_scan import interpret_checklist_row
-from chouyang.pdf import full_font
-from chouyang.scan import PageImage, load_layouts, read_page
+from chouyang import steps
+from chouyang.demo import scansim
+from chouyang.render.pdf import full_font
+from chouyang.scan.checklist import interpret_checklist_row
+from chouyang.scan.reader import PageImage, load_layouts, read_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import init_round, write_county  # noqa: E402

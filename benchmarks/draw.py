@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from chouyang import steps
-from chouyang.draw import apply_replacements, draw_sample, sample_csv_bytes
-from chouyang.rules import parse_rules, round_rules_text
+from chouyang.config.rules import parse_rules, round_rules_text
+from chouyang.survey.draw import apply_replacements, draw_sample, sample_csv_bytes
 
 SEED = "2016-07-25 福彩3D 2016199期 528"
 

@@ -33,16 +33,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chouyang import demo, vocab
-from chouyang import estimate as est
-from chouyang.cases import cases_frame, unit_cases
-from chouyang.checklist import REGISTER_KEY, unit_checklists
-from chouyang.deductions import assign_points
-from chouyang.draw import draw_sample, ticket
-from chouyang.indicators import corrected_matrix, correction_inputs, township_register, unit_ingredients
-from chouyang.inputs import load_frame, load_register
-from chouyang.rules import COUNTY_RATIOS, KORN_GRAUBARD, Section, load_preset
-from chouyang.score import county_estimates, county_indicators
+from chouyang import vocab
+from chouyang.config.rules import COUNTY_RATIOS, KORN_GRAUBARD, Section, load_preset
+from chouyang.demo import county as demo
+from chouyang.round.inputs import load_frame, load_register
+from chouyang.survey import estimate as est
+from chouyang.survey.cases import cases_frame, unit_cases
+from chouyang.survey.check_rows import REGISTER_KEY, unit_checklists
+from chouyang.survey.deductions import assign_points
+from chouyang.survey.draw import draw_sample, ticket
+from chouyang.survey.indicators import corrected_matrix, correction_inputs, township_register, unit_ingredients
+from chouyang.survey.score import county_estimates, county_indicators
 
 DEMO_SEED = "2016-07-25 福彩3D 2016199期 528"  # the CLI's default `chouyang demo --seed`
 RATES = ("birth_omission_rate", "birth_error_rate", "woman_missing_rate", "statistical_error_rate")

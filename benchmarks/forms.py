@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 from chouyang.cli import main as cli_main
-from chouyang.forms import form_font
-from chouyang.forms.layout import load_layout
-from chouyang.forms.render import FormRenderer, UnitForm, blank_rows_for, cover_lines, display_value, paginate
-from chouyang.pdf import ChinesePDF
-from chouyang.round import Round
+from chouyang.render.forms import form_font
+from chouyang.render.layout import load_layout
+from chouyang.render.pdf import ChinesePDF
+from chouyang.render.survey_pdf import FormRenderer, UnitForm, blank_rows_for, cover_lines, display_value, paginate
+from chouyang.round.folder import Round
 from chouyang.steps import forms as make_forms
 
 

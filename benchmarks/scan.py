@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from chouyang import scansim
-from chouyang.pdf import full_font
-from chouyang.round import Round
-from chouyang.scan import PageImage, interpret_row, load_layouts, read_page
+from chouyang.demo import scansim
+from chouyang.render.pdf import full_font
+from chouyang.round.folder import Round
+from chouyang.scan.reader import PageImage, interpret_row, load_layouts, read_page
 
 
 def corpus_page(rnd, layouts, units, kind, rng, writers, font):

@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chouyang.cases import unit_cases
-from chouyang.checklist import unit_checklists
-from chouyang.draw import draw_sample
-from chouyang.inputs import Register
-from chouyang.round import Round
-from chouyang.rules import load_preset
-from chouyang.score import score_data
+from chouyang.config.rules import load_preset
+from chouyang.round.folder import Round
+from chouyang.round.inputs import Register
 from chouyang.steps import score_round
+from chouyang.survey.cases import unit_cases
+from chouyang.survey.check_rows import unit_checklists
+from chouyang.survey.draw import draw_sample
+from chouyang.survey.score import score_data
 
 
 def peak_mb() -> float:

@@ -32,8 +32,11 @@ from pathlib import Path
 
 import httpx
 
-from chouyang import keyed, review, vocab, workstation
-from chouyang.round import Round
+from chouyang import vocab
+from chouyang.entry import keyed
+from chouyang.round.folder import Round
+from chouyang.scan import review
+from chouyang.serve import workstation
 
 MAX_REQUESTS_PER_CLIENT = 100_000  # a bound besides the duration
 ITEMS_PER_UNIT = 4

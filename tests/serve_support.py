@@ -16,12 +16,13 @@ import pytest
 from argon2 import PasswordHasher
 from PIL import Image, ImageDraw
 
-from chouyang import accounts, steps, vocab
-from chouyang.forms import unit_forms
-from chouyang.forms.layout import load_layout
-from chouyang.forms.workbook import FIRST_ROW, column_of, ref_rows, set_values, write_entry_workbook
-from chouyang.plan import make_plan, plan_csv_bytes
-from chouyang.round import Round
+from chouyang import steps, vocab
+from chouyang.render.forms import unit_forms
+from chouyang.render.layout import load_layout
+from chouyang.render.survey_workbook import FIRST_ROW, column_of, ref_rows, set_values, write_entry_workbook
+from chouyang.round.folder import Round
+from chouyang.serve import accounts
+from chouyang.survey.plan import make_plan, plan_csv_bytes
 
 from conftest import init_round, write_county
 
@@ -126,8 +127,8 @@ def form_row_crop(rnd: Round, unit: str, section: str, ref: str, answers: dict, 
     import noto_cjk_sans_otc
     import numpy as np
 
-    from chouyang.pdf import COLLECTION_INDEX
-    from chouyang.scansim import mark_page, render_page
+    from chouyang.demo.scansim import mark_page, render_page
+    from chouyang.render.pdf import COLLECTION_INDEX
 
     layout = rnd.layouts()[unit]
     index, row = next((i, r) for i, p in enumerate(layout["pages"]) for r in p["rows"]

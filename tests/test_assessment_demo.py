@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from chouyang.assessment import computed_scores
-from chouyang.assessment_demo import demo_assessment, simulate_entries, summary_lines
-from chouyang.demo import demo_townships
-from chouyang.facts import check_entries
-from chouyang.scheme import load_scheme_preset
+from chouyang.assessment.facts import check_entries
+from chouyang.assessment.scheme import load_scheme_preset
+from chouyang.assessment.scoring import computed_scores
+from chouyang.demo.checklist import demo_assessment, simulate_entries, summary_lines
+from chouyang.demo.county import demo_townships
 
 TOWNS = demo_townships()
 

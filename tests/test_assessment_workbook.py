@@ -4,18 +4,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from chouyang.assessment import assess
-from chouyang.assessment_demo import simulate_entries
-from chouyang.assessment_workbook import (
+from chouyang.assessment.facts import Entries, check_entries
+from chouyang.assessment.scheme import load_scheme_preset
+from chouyang.assessment.scoring import assess
+from chouyang.demo.checklist import simulate_entries
+from chouyang.errors import ChouyangError
+from chouyang.render.checklist_workbook import (
     FORM_CODE,
     fill_checklist_workbook,
     identity_problems,
     read_checklist_workbook,
     write_checklist_workbook,
 )
-from chouyang.errors import ChouyangError
-from chouyang.facts import Entries, check_entries
-from chouyang.scheme import load_scheme_preset
 
 DENGZHOU = load_scheme_preset("dengzhou-2016h1")
 TOWN = pd.DataFrame({"township_code": ["411381102"], "township_name": ["罗庄镇"]})

@@ -4,9 +4,9 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from chouyang.cases import CASE_COLUMNS, cases_frame, is_confirmed, unit_cases
-from chouyang.checklist import UnitChecklist
-from chouyang.rules import load_preset
+from chouyang.config.rules import load_preset
+from chouyang.survey.cases import CASE_COLUMNS, cases_frame, is_confirmed, unit_cases
+from chouyang.survey.check_rows import UnitChecklist
 
 RULES = load_preset("per-type-cap15")  # min_witnesses = 3, require_verified = true
 

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pandas as pd
 
-from chouyang.checklist import unit_checklists
-from chouyang.inputs import Register
+from chouyang.round.inputs import Register
+from chouyang.survey.check_rows import unit_checklists
 
 START, END = dt.date(2015, 7, 1), dt.date(2016, 6, 30)
 ID1, ID2, ID3 = "411381198803040021", "411381199005120045", "411381198501010061"

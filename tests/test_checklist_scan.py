@@ -16,21 +16,16 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from chouyang import scansim, steps
-from chouyang.assessment_workbook import fill_checklist_workbook, is_checklist_workbook, read_checklist_workbook
+from chouyang import steps
+from chouyang.assessment.facts import SHEETS, Entries
+from chouyang.assessment.scheme import load_scheme_preset, parse_scheme
+from chouyang.demo import scansim
 from chouyang.errors import ChouyangError
-from chouyang.facts import SHEETS, Entries
-from chouyang.forms.checklist_pdf import (
-    ChecklistForm,
-    checklist_rows,
-    count_scale,
-    load_checklist_layout,
-    write_checklist_pdfs,
-)
-from chouyang.forms.qr import PageId, payload, qr_matrix
-from chouyang.pdf import full_font
-from chouyang.scan import REVIEW_COLUMNS, load_layouts
-from chouyang.scheme import load_scheme_preset, parse_scheme
+from chouyang.render.checklist_pdf import ChecklistForm, checklist_rows, count_scale, load_checklist_layout, write_checklist_pdfs
+from chouyang.render.checklist_workbook import fill_checklist_workbook, is_checklist_workbook, read_checklist_workbook
+from chouyang.render.pdf import full_font
+from chouyang.render.qr import PageId, payload, qr_matrix
+from chouyang.scan.reader import REVIEW_COLUMNS, load_layouts
 
 TOWN = "411381103"
 SCHEME = """\

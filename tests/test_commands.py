@@ -4,8 +4,8 @@ import openpyxl
 import pandas as pd
 
 from chouyang import vocab
-from chouyang.forms.workbook import column_of, ref_rows, set_values
-from chouyang.scansim import render_page
+from chouyang.demo.scansim import render_page
+from chouyang.render.survey_workbook import column_of, ref_rows, set_values
 
 
 def _fill_all_true(src, dst):

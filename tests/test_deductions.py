@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from chouyang.deductions import apply_cap, assign_points, rule_for, township_deductions
-from chouyang.rules import load_preset
+from chouyang.config.rules import load_preset
+from chouyang.survey.deductions import apply_cap, assign_points, rule_for, township_deductions
 
 RULES = load_preset("per-type-cap15")  # 一、二孩 2, 多孩 3, 上环 1, 结扎 2, 资格 2, 妇女 0; cap 15
 

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from chouyang.draw import draw_sample, sample_csv_bytes, ticket
+from chouyang.config.rules import load_preset, parse_rules, round_rules_text
 from chouyang.errors import ChouyangError
-from chouyang.inputs import load_frame
-from chouyang.rules import load_preset, parse_rules, round_rules_text
+from chouyang.round.inputs import load_frame
+from chouyang.survey.draw import draw_sample, sample_csv_bytes, ticket
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 RULES = load_preset("dengzhou-2016h1", "2016H1")
@@ -202,7 +202,7 @@ def test_cli_draw_verify_replace_and_commit(initialised, run):
     (initialised / "sample.csv").write_text(text.replace(",primary,", ",reserve,", 1), encoding="utf-8")
     code, out, _ = run("verify", initialised)
     assert code == 1 and "不一致" in out
-    actions = [e["action"] for e in __import__("chouyang.round", fromlist=["Round"]).Round(initialised).log_entries()]
+    actions = [e["action"] for e in __import__("chouyang.round.folder", fromlist=["Round"]).Round(initialised).log_entries()]
     assert actions == ["init", "commit", "draw", "draw_superseded", "draw", "replace"]
 
 

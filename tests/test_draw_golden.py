@@ -29,9 +29,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from chouyang.demo import make_frame
-from chouyang.draw import apply_replacements, draw_sample, sample_csv_bytes
-from chouyang.rules import parse_rules, round_rules_text
+from chouyang.config.rules import parse_rules, round_rules_text
+from chouyang.demo.county import make_frame
+from chouyang.survey.draw import apply_replacements, draw_sample, sample_csv_bytes
 
 GOLDEN = Path(__file__).with_name("draw_golden.json")
 DEMO_SEED = "2016-07-25 福彩3D 2016199期 528"

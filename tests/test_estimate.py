@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from chouyang import estimate as est
-from chouyang.checklist import UnitChecklist
-from chouyang.estimate import (
+from chouyang.survey import estimate as est
+from chouyang.survey.check_rows import UnitChecklist
+from chouyang.survey.estimate import (
     COUNT_COLUMNS,
     RATES,
     clopper_pearson,

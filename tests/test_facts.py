@@ -2,16 +2,8 @@
 
 import pytest
 
-from chouyang.facts import (
-    Entries,
-    adjustment_fields,
-    check_entries,
-    fact_fields,
-    flag_fields,
-    parse_entries,
-    score_fields,
-)
-from chouyang.scheme import load_scheme_preset
+from chouyang.assessment.facts import Entries, adjustment_fields, check_entries, fact_fields, flag_fields, parse_entries, score_fields
+from chouyang.assessment.scheme import load_scheme_preset
 
 DENGZHOU = load_scheme_preset("dengzhou-2016h1")
 FLAT = load_scheme_preset("flat-cap8")

@@ -11,9 +11,9 @@ import zxingcpp
 
 from chouyang import vocab
 from chouyang.errors import ChouyangError
-from chouyang.forms.qr import PageId, mac, parse_payload, payload
-from chouyang.pdf import ChinesePDF, check_glyphs
-from chouyang.round import Round, read_sample
+from chouyang.render.pdf import ChinesePDF, check_glyphs
+from chouyang.render.qr import PageId, mac, parse_payload, payload
+from chouyang.round.folder import Round, read_sample
 
 FULL_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 

@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chouyang import estimate as est
-from chouyang.checklist import UnitChecklist
-from chouyang.indicators import (
+from chouyang.config.rules import load_preset
+from chouyang.round.inputs import Register
+from chouyang.survey import estimate as est
+from chouyang.survey.check_rows import UnitChecklist
+from chouyang.survey.indicators import (
     RATIOS,
     corrected_totals,
     correction_inputs,
@@ -18,9 +20,7 @@ from chouyang.indicators import (
     township_register,
     unit_ingredients,
 )
-from chouyang.inputs import Register
-from chouyang.rules import load_preset
-from chouyang.score import county_indicators
+from chouyang.survey.score import county_indicators
 
 RULES = load_preset("per-type-cap15")  # confirmed = >= 3 witnesses and verified
 YES = {"witnesses": "3", "verified": "是"}

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from chouyang import steps
 from chouyang.errors import ChouyangError
-from chouyang.forms.workbook import read_entry
-from chouyang.inputs import mask_id
-from chouyang.round import Round
+from chouyang.render.survey_workbook import read_entry
+from chouyang.round.folder import Round
+from chouyang.round.inputs import mask_id
 from chouyang.steps import export_unit, ingest
 
 from conftest import copy_round, init_round, make_id, write_county
@@ -20,7 +20,7 @@ UNIT = "411381001201"  # 东关社区: woman 王秀英 (W001), birth 王小明 (
 
 
 def _seed_for(rnd, unit):
-    from chouyang.draw import draw_sample
+    from chouyang.survey.draw import draw_sample
 
     frame = rnd.load_frame().frame
     for i in range(100):
@@ -218,7 +218,7 @@ def test_crash_half_way_leaves_store_unchanged(tiny, tmp_path, monkeypatch):
     ingest(tiny, [workbook(tiny, tmp_path, name="a.xlsx")])
     before = _store_bytes(tiny)
     changed = workbook(tiny, tmp_path, name="b.xlsx", missed_births=[MISSED_BIRTH] * 4)
-    import chouyang.round as module
+    import chouyang.round.folder as module
 
     real, calls = module._insert_row, []
 

@@ -3,7 +3,7 @@
 import pytest
 
 from chouyang.errors import ChouyangError
-from chouyang.pdf import ASCII, ChinesePDF, check_glyphs, full_font, subset_font
+from chouyang.render.pdf import ASCII, ChinesePDF, check_glyphs, full_font, subset_font
 
 
 def test_subset_covers_text_and_ascii_only():

@@ -5,8 +5,8 @@ import pypdfium2 as pdfium
 import pytest
 
 from chouyang.errors import ChouyangError
-from chouyang.plan import make_plan
-from chouyang.round import Round, read_sample
+from chouyang.round.folder import Round, read_sample
+from chouyang.survey.plan import make_plan
 
 
 def test_demo_plan_meets_every_constraint(demo_dir):

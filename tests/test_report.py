@@ -6,13 +6,13 @@ import openpyxl
 import pypdfium2 as pdfium
 import pytest
 
-from chouyang.cases import cases_frame, unit_cases
-from chouyang.checklist import unit_checklists
-from chouyang.draw import draw_sample
-from chouyang.inputs import load_frame, load_register
-from chouyang.report import write_csvs, write_pdf, write_xlsx
-from chouyang.rules import load_preset
-from chouyang.score import score_data
+from chouyang.config.rules import load_preset
+from chouyang.render.report import write_csvs, write_pdf, write_xlsx
+from chouyang.round.inputs import load_frame, load_register
+from chouyang.survey.cases import cases_frame, unit_cases
+from chouyang.survey.check_rows import unit_checklists
+from chouyang.survey.draw import draw_sample
+from chouyang.survey.score import score_data
 
 from conftest import write_county
 

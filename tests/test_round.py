@@ -1,6 +1,6 @@
 import json
 
-from chouyang.round import Round, sha256_file
+from chouyang.round.folder import Round, sha256_file
 
 
 def test_init_copies_inputs_with_fingerprints(initialised, county):

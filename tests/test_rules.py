@@ -2,8 +2,8 @@ from importlib.resources import files
 
 import pytest
 
+from chouyang.config.rules import load_preset, parse_rules, preset_names, round_rules_text
 from chouyang.errors import ChouyangError
-from chouyang.rules import load_preset, parse_rules, preset_names, round_rules_text
 
 
 def test_presets_shipped():

@@ -13,12 +13,13 @@ import openpyxl
 import pytest
 from PIL import Image, ImageDraw
 
-from chouyang import scansim, steps, vocab
+from chouyang import steps, vocab
 from chouyang.cli import main
+from chouyang.demo import scansim
 from chouyang.errors import ChouyangError
-from chouyang.pdf import full_font
-from chouyang.round import Round
-from chouyang.scan import MARKED, UNCERTAIN, PageImage, interpret_row, load_layouts, load_pages, read_page
+from chouyang.render.pdf import full_font
+from chouyang.round.folder import Round
+from chouyang.scan.reader import MARKED, UNCERTAIN, PageImage, interpret_row, load_layouts, load_pages, read_page
 
 
 def _page_answers(page, rng):
@@ -143,7 +144,7 @@ def test_cancelled_box_hands_the_ticked_value_to_the_workbook(scans):
 
 
 def test_only_cancelled_box_leaves_the_value_empty_and_asks():
-    from chouyang.scan import FieldRead, field_value
+    from chouyang.scan.reader import FieldRead, field_value
 
     options = [{"label": v, "value": v} for v in vocab.WOMAN_RESULTS]
     read = FieldRead("result", "ticks", "核实结果", options, ["empty", "filled", "empty", "empty"])
@@ -248,8 +249,8 @@ def test_paper_path_gives_the_typed_deductions(demo_dir, tmp_path):
     township's deductions equal the typed path's."""
     import sqlite3
 
-    from chouyang.demo import _paper_path
-    from chouyang.round import read_sample
+    from chouyang.demo.county import _paper_path
+    from chouyang.round.folder import read_sample
 
     copy = tmp_path / "round-scan"
     shutil.copytree(demo_dir / "round", copy, ignore=shutil.ignore_patterns("report", "scan"))

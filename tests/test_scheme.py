@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from chouyang.assessment.scheme import load_scheme, load_scheme_preset, parse_scheme, scheme_description, scheme_names
 from chouyang.errors import ChouyangError
-from chouyang.scheme import load_scheme, load_scheme_preset, parse_scheme, scheme_description, scheme_names
 
 SEED = (Path(__file__).resolve().parents[1] / "docs" / "seeds" / "004_9eb4765fcbf83373.txt").read_text(encoding="utf-8")
 

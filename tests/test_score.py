@@ -11,11 +11,11 @@ import pypdfium2 as pdfium
 import pytest
 
 from chouyang import steps, vocab
-from chouyang.draw import draw_sample
-from chouyang.estimate import clopper_pearson, korn_graubard, taylor_ratio
-from chouyang.round import Round, read_sample
-from chouyang.rules import Section, load_preset
-from chouyang.score import score_data
+from chouyang.config.rules import Section, load_preset
+from chouyang.round.folder import Round, read_sample
+from chouyang.survey.draw import draw_sample
+from chouyang.survey.estimate import clopper_pearson, korn_graubard, taylor_ratio
+from chouyang.survey.score import score_data
 
 from conftest import make_id
 
@@ -218,15 +218,15 @@ def test_county_rates_match_samplics_on_demo(demo_dir):
     from samplics.estimation import TaylorEstimator
     from samplics.utils.types import PopParam
 
-    from chouyang import estimate as est
-    from chouyang.checklist import unit_checklists
+    from chouyang.survey import estimate as est
+    from chouyang.survey.check_rows import unit_checklists
 
     rnd = Round.open(demo_dir / "round")
     rules = rnd.rules()
     primary = read_sample(rnd.sample_path).query("role == 'primary'")
     checklists = unit_checklists(rnd.load_register(), primary.unit_code, rules.round.reference_start,
                                  rules.round.reference_end)
-    from chouyang.deductions import assign_points
+    from chouyang.survey.deductions import assign_points
 
     counts = est.unit_counts(checklists, assign_points(steps.cases(rnd), rules))
     design = est.make_design(primary, sorted(primary.township_code), "srs")

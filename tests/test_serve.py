@@ -19,10 +19,11 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from chouyang import keyed, steps, workstation
+from chouyang import steps
 from chouyang.cli import cli
-from chouyang.forms.workbook import column_of
-from chouyang.serve import create_app
+from chouyang.entry import keyed
+from chouyang.render.survey_workbook import column_of
+from chouyang.serve import create_app, workstation
 
 from conftest import make_id
 from serve_support import (  # noqa: F401 (a fixture)

@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chouyang import keyed, steps, workstation
-from chouyang.serve import create_app
+from chouyang import steps
+from chouyang.entry import keyed
+from chouyang.serve import create_app, workstation
 
 from serve_support import (  # noqa: F401 (a fixture)
     UNIT,

@@ -14,12 +14,13 @@ import pandas as pd
 import pypdfium2 as pdfium
 import pytest
 
-from chouyang import report, steps
+from chouyang import steps
 from chouyang.atomic import leftovers
 from chouyang.cli import cli
+from chouyang.config.rules import parse_rules, preset_names, preset_text, round_rules_text
 from chouyang.errors import ChouyangError
-from chouyang.round import Round, sha256_file
-from chouyang.rules import parse_rules, preset_names, preset_text, round_rules_text
+from chouyang.render import report
+from chouyang.round.folder import Round, sha256_file
 
 from conftest import FRAME_ROWS, ROUND_ID, ROUND_NAME, init_round, write_county
 

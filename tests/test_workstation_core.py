@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chouyang import feedback, keyed, progress, review
-from chouyang.checklist import UnitChecklist
+from chouyang.entry import keyed
 from chouyang.errors import ChouyangError
-from chouyang.forms.workbook import FIRST_ROW
+from chouyang.render.survey_workbook import FIRST_ROW
+from chouyang.scan import review
 from chouyang.serve.app import Sessions
 from chouyang.serve.views import option_keys, problem_text
+from chouyang.survey import feedback, progress
+from chouyang.survey.check_rows import UnitChecklist
 
 BIRTH = {"ref": "B001", "result": "虚报", "witnesses": "3", "verified": "是", "note": "", "true_sex": "",
          "true_birth_date": "", "true_parity": ""}

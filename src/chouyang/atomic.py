@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ChouyangError
+from chouyang.errors import ChouyangError
 
 _TMP_TAG = ".chouyang-tmp-"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from . import __version__, steps
-from .demo import run_demo
-from .errors import ChouyangError
-from .rules import preset_description, preset_names
+from chouyang import __version__, steps
+from chouyang.config.rules import preset_description, preset_names
+from chouyang.demo.county import run_demo
+from chouyang.errors import ChouyangError
 
 _HELP_OPTION = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -354,7 +354,7 @@ def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
 @click.option("--open", "open_browser", is_flag=True, help="启动后用默认浏览器打开。")
 @_help_option
 def serve(round_dir: Path, host: str, port: int, open_browser: bool) -> None:
-    from .serve import run  # the web stack loads only for this command
+    from chouyang.serve import run
 
     run(round_dir, host, port, open_browser, echo=click.echo)
 

@@ -21,41 +21,24 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from . import __version__, accounts, atomic, feedback
-from . import inputs as inp
-from .assessment import assess
-from .assessment_ingest import ValidChecklist, duplicate_townships, survey_computed, validate_checklist
-from .assessment_scan import fill_checklist_scan
-from .assessment_workbook import is_checklist_workbook, read_checklist_workbook, write_checklist_workbook
-from .atomic import atomic_folder
-from .cases import cases_frame, unit_cases
-from .draw import (
-    ALGORITHM,
-    ALGORITHM_VERSION,
-    apply_replacements,
-    draw_sample,
-    normalise_seed,
-    sample_csv_bytes,
-)
-from .errors import ChouyangError, Problem
-from .facts import Entries
-from .forms import form_font, render_units, unit_forms
-from .forms.checklist_pdf import ChecklistForm, checklist_rows, write_checklist_pdfs
-from .forms.layout import load_layout
-from .forms.workbook import EntryFile, read_entry, write_csv_folder
-from .ingest import (
-    IngestResult,
-    ValidUnit,
-    duplicate_units,
-    entry_changes,
-    entry_warnings,
-    status_table,
-    validate_entry,
-)
-from .plan import make_plan, plan_csv_bytes
-from .planpdf import render_plan_pdf
-from .report import write_csvs, write_pdf, write_xlsx
-from .round import (
+from chouyang import __version__, atomic
+from chouyang.assessment.facts import Entries
+from chouyang.assessment.scheme import scheme_names, scheme_text
+from chouyang.assessment.scoring import assess
+from chouyang.atomic import atomic_folder
+from chouyang.config.rules import is_placeholder_name, parse_rules, round_id_problem, round_rules_text
+from chouyang.entry.checklist import ValidChecklist, duplicate_townships, survey_computed, validate_checklist
+from chouyang.entry.ingest import IngestResult, ValidUnit, duplicate_units, entry_changes, entry_warnings, status_table, validate_entry
+from chouyang.errors import ChouyangError, Problem
+from chouyang.render.checklist_pdf import ChecklistForm, checklist_rows, write_checklist_pdfs
+from chouyang.render.checklist_workbook import is_checklist_workbook, read_checklist_workbook, write_checklist_workbook
+from chouyang.render.forms import form_font, render_units, unit_forms
+from chouyang.render.layout import load_layout
+from chouyang.render.plan_pdf import render_plan_pdf
+from chouyang.render.report import write_csvs, write_pdf, write_xlsx
+from chouyang.render.survey_workbook import EntryFile, read_entry, write_csv_folder
+from chouyang.round import inputs as inp
+from chouyang.round.folder import (
     REGISTER_STEMS,
     Round,
     json_bytes,
@@ -70,8 +53,8 @@ from .round import (
     user_name,
     utc_now,
 )
-from .rules import is_placeholder_name, parse_rules, round_id_problem, round_rules_text
-from .scan import (
+from chouyang.scan.checklist import fill_checklist_scan
+from chouyang.scan.reader import (
     PROBLEM_TEXT,
     REVIEW_COLUMNS,
     ScanSummary,
@@ -83,9 +66,13 @@ from .scan import (
     review_json,
     save_review_crop,
 )
-from .scheme import scheme_names, scheme_text
-from .score import COMPLETE, WARNING_COLUMNS, ScoreResult, county_summary_line, score_data
-from .xlsx import save_workbook
+from chouyang.serve import accounts
+from chouyang.survey import feedback
+from chouyang.survey.cases import cases_frame, unit_cases
+from chouyang.survey.draw import ALGORITHM, ALGORITHM_VERSION, apply_replacements, draw_sample, normalise_seed, sample_csv_bytes
+from chouyang.survey.plan import make_plan, plan_csv_bytes
+from chouyang.survey.score import COMPLETE, WARNING_COLUMNS, ScoreResult, county_summary_line, score_data
+from chouyang.xlsx import save_workbook
 
 __all__ = ["PROBLEM_TEXT", "county_summary_line", "open_round", "init", "commit", "draw", "verify", "replace",
            "plan", "forms", "ingest", "ingest_entries", "status", "cases", "scan", "score", "export_unit",

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import openpyxl
 
-from .atomic import atomic_path
-from .errors import ChouyangError
-from .inputs import _cell_text
+from chouyang.atomic import atomic_path
+from chouyang.errors import ChouyangError
+from chouyang.round.inputs import _cell_text
 
 META_SHEET = "_meta"  # the hidden key/value sheet of every workbook chouyang writes for entry
 

@@ -17,11 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from .. import steps, workstation
-from ..errors import ChouyangError
-from ..round import Round
-from .app import AuthMiddleware, SecurityHeaders, State, chouyang_error, is_loopback, trusted_hosts
-from .routes import routes
+from chouyang import steps
+from chouyang.errors import ChouyangError
+from chouyang.round.folder import Round
+from chouyang.serve import workstation
+from chouyang.serve.app import AuthMiddleware, SecurityHeaders, State, chouyang_error, is_loopback, trusted_hosts
+from chouyang.serve.routes import routes
 
 __all__ = ["create_app", "is_loopback", "run"]
 

@@ -30,10 +30,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from .. import workstation
-from ..errors import ChouyangError
-from ..round import Round
-from .views import problem_text
+from chouyang.errors import ChouyangError
+from chouyang.round.folder import Round
+from chouyang.serve import workstation
+from chouyang.serve.views import problem_text
 
 IDLE_SECONDS = 8 * 3600
 COOKIE = "chouyang_session"

@@ -15,10 +15,12 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import accounts, feedback, keyed, steps, vocab, workstation
-from ..errors import ChouyangError
-from . import views
-from .app import COOKIE, guarded, render, session_of, state_of, user_of
+from chouyang import steps, vocab
+from chouyang.entry import keyed
+from chouyang.errors import ChouyangError
+from chouyang.serve import accounts, views, workstation
+from chouyang.serve.app import COOKIE, guarded, render, session_of, state_of, user_of
+from chouyang.survey import feedback
 
 _UNIT = re.compile(r"\d{6,20}")
 _CROP = re.compile(r"[\w.\-]{1,120}\.png")

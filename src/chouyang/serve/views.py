@@ -11,13 +11,16 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from .. import keyed, progress, review, vocab
-from ..estimate import RATES
-from ..feedback import TRANSITIONS
-from ..forms.render import display_value
-from ..inputs import mask_id
-from ..report import METRIC_LABELS, RULE_LABELS
-from ..vocab import KIND_LABELS
+from chouyang import vocab
+from chouyang.entry import keyed
+from chouyang.render.report import METRIC_LABELS, RULE_LABELS
+from chouyang.render.survey_pdf import display_value
+from chouyang.round.inputs import mask_id
+from chouyang.scan import review
+from chouyang.survey import progress
+from chouyang.survey.estimate import RATES
+from chouyang.survey.feedback import TRANSITIONS
+from chouyang.vocab import KIND_LABELS
 
 EMPTY = "—"
 BLANK_NEW_ROWS = 3  # empty rows offered below a missed sheet's keyed rows

@@ -1,0 +1,1 @@
+"""The whole assessment: scheme (scheme.toml), checklist facts, scoring, composite and consequences. Pure."""

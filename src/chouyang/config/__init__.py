@@ -1,0 +1,1 @@
+"""Configuration read from TOML: the round's rules (rules.toml)."""

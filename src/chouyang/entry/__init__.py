@@ -1,0 +1,1 @@
+"""Entered results: validate workbooks, CSV and keyed passes, and hand them to the store."""

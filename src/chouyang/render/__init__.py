@@ -1,0 +1,1 @@
+"""Files for people: form and checklist PDFs, entry workbooks, plan and report - tables in, files out."""
