@@ -7,7 +7,7 @@ Prints, for the demo county and for a run of at least 5,000 pages:
   - the full forms step (steps.forms) with its worker pool, pages/s;
   - peak resident memory of the parent and of the workers.
 
-Usage:  python benchmarks/forms.py [--pages 5000] [--out DIR]
+Usage:  python benchmarks/forms.py [--pages 5000] [--out DIR] [--units N]
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def floor_document(layout, font, form, path) -> int:
                 elif item.row:
                     text = display_value(section.key, col.key, item.row)
                 else:
-                    text = "  ".join(col.options)
+                    text = "  ".join(o.label for o in col.options)
                 pdf.cell(col.width, 8, text, border=1, align="C")
                 x += col.width
     pdf.output(str(path))
@@ -111,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--units", type=int, default=None, help="only the first N sample points (smoke mode)")
     args = parser.parse_args()
     work = args.out or Path(tempfile.mkdtemp(prefix="chouyang-bench-"))
     demo = work / "demo"
@@ -118,6 +119,7 @@ def main() -> None:
         cli_main(["demo", str(demo)])
     rnd = Round.open(demo / "round")
     layout, font, forms = unit_forms(rnd)
+    forms = forms[:args.units] if args.units else forms
     scratch = work / "scratch"
     scratch.mkdir(exist_ok=True)
     renderer = FormRenderer(layout, rnd.secret(), font)

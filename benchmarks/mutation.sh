@@ -3,6 +3,7 @@
 #
 #   pip install "mutmut>=3.8,<4"            # not a test dependency: the suite does not need it
 #   benchmarks/mutation.sh [MODULE...]      # default: draw cases deductions estimate indicators
+#   benchmarks/mutation.sh --check          # only check that every module and test file named here exists (CI smoke)
 #
 # Each module is mutated in its own throw-away copy of the tracked files (working-tree content),
 # against only the fast tests that concern it (-m "not slow"); mutmut runs, for each mutant, only
@@ -20,6 +21,15 @@ declare -A TESTS=(
     [estimate]="tests/test_estimate.py"
     [indicators]="tests/test_indicators.py"
 )
+if [ "${1:-}" = "--check" ]; then
+    for module in "${!TESTS[@]}"; do
+        for f in "src/chouyang/survey/$module.py" ${TESTS[$module]}; do
+            [ -f "$repo/$f" ] || { echo "mutation.sh: $f is missing" >&2; exit 1; }
+        done
+    done
+    echo "mutation.sh: ${#TESTS[@]} modules and their tests are in place"
+    exit 0
+fi
 if [ $# -eq 0 ]; then
     set -- draw cases deductions estimate indicators
 fi
@@ -37,7 +47,7 @@ for module in "$@"; do
 
 [tool.mutmut]
 source_paths = ["src"]
-only_mutate = ["src/chouyang/$module.py"]
+only_mutate = ["src/chouyang/survey/$module.py"]
 also_copy = ["README.md", "forms/", "docs/"]  # read by tests (the README's worked ticket, form layouts)
 pytest_add_cli_args = ["-m", "not slow", "-p", "no:cacheprovider", "-q", "-n", "0"]  # mutmut follows one process, not xdist workers
 pytest_add_cli_args_test_selection = [${selection%, }]
