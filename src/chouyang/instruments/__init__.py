@@ -1,0 +1,1 @@
+"""Instruments as data: definitions, their expression language and the built-in instruments."""
