@@ -71,7 +71,7 @@ _SYMBOLS = ("!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "(", ")", ",")
 _FULLWIDTH = {"（": "(", "）": ")", "，": ",", "‘": "'", "’": "'", "“": '"', "”": '"', "＝": "=", "＜": "<", "＞": ">",
               "！": "!", "＋": "+", "－": "-", "＊": "*", "｛": "{", "｝": "}", "＄": "$", "。": "."}
 _HINTS = {"!": "“!”只能用在“!=”里，“非”要写成 not(…)", "&": "“并且”要写成 and", "|": "“或者”要写成 or",
-          "$": "字段引用要写成 ${字段名}", "/": "除法要写成 div", "%": "求余数要写成 mod"}
+          "$": "字段引用要写成 ${字段名}", ":": "不支持带“:”的名字（如 jr:choice-name）", "/": "除法要写成 div", "%": "求余数要写成 mod"}
 
 
 # ---------------------------------------------------------------- tokens
@@ -174,8 +174,13 @@ class _Parser:
         if token.kind == "sym" and token.value == ")":
             self.fail(token, "多余的“)”（前面没有与之配对的“(”）")
         if token.kind != "end":
+            self.misplaced_word(token)
             self.fail(token, f"“{token.src}”前面缺少运算符（如 and、or、=）")
         return node
+
+    def misplaced_word(self, token: _Token) -> None:
+        if token.kind == "word" and token.value.lower() in _WORD_OPS:
+            self.fail(token, f"运算符要用小写：{token.value.lower()}")
 
     def operator(self) -> str | None:
         token = self.peek()
@@ -227,6 +232,7 @@ class _Parser:
             return
         if token.kind == "end":
             self.fail(opening, "缺少与这个“(”配对的“)”")
+        self.misplaced_word(token)
         self.fail(token, f"此处应为“)”或运算符，却是“{token.src}”")
 
     def word(self, token: _Token) -> Node:
@@ -243,9 +249,10 @@ class _Parser:
         name = token.value
         if name == "regex":
             self.fail(token, "不支持 regex()：请改用选择题、数值范围或 string-length() 约束")
+        if name not in FUNCTIONS and name.lower() in FUNCTIONS:
+            self.fail(token, f"函数名要用小写：{name.lower()}()")
         if name not in FUNCTIONS:
-            lower = f"（函数名要用小写：{name.lower()}）" if name.lower() in FUNCTIONS else ""
-            self.fail(token, f"不支持的函数“{name}()”{lower}；可用的函数：" + "、".join(f"{f}()" for f in FUNCTIONS))
+            self.fail(token, f"不支持的函数“{name}()”；可用的函数：" + "、".join(f"{f}()" for f in FUNCTIONS))
         opening, args = self.take(), []
         if not (self.peek().kind == "sym" and self.peek().value == ")"):
             args.append(self.binary(0))
