@@ -444,6 +444,10 @@ def random_tree(rnd, depth: int = 4):
         return Binary(rnd.choice(COMPARE), random_field(rnd), random_leaf(rnd) if rnd.random() < 0.5 else random_field(rnd))
     if r < 0.7:
         return Binary(rnd.choice(OPERATORS), random_tree(rnd, depth - 1), random_tree(rnd, depth - 1))
+    return random_call(rnd, depth)
+
+
+def random_call(rnd, depth: int):
     kind = rnd.choice(["neg", "not", "if", "selected", "count-selected", "count", "string-length", "date"])
     inner = random_tree(rnd, depth - 1) if rnd.random() < 0.5 else random_field(rnd)
     if kind == "neg":
