@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 from datetime import date, timedelta
@@ -353,6 +354,18 @@ ANY_NAME = st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_.\-]{0,6}", fullmatch=T
 @settings(max_examples=300)
 def test_parse_reads_back_what_to_text_writes(tree):
     assert parse(to_text(tree)) == tree
+
+
+@given(st.integers(0, 2**32))
+@settings(max_examples=20)
+def test_random_trees_read_back_and_every_tree_has_words(seed):
+    rnd = random.Random(seed)
+    for _ in range(100):
+        tree = random_tree(rnd)
+        text = to_text(tree)
+        assert parse(text) == tree and to_text(parse(text)) == text
+        assert references(tree) == set(re.findall(r"\$\{([^}]*)\}", text))
+        assert describe(tree, {"a": "甲"}) and "${" not in describe(tree, {})
 
 
 CASES = st.fixed_dictionaries({

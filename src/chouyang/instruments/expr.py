@@ -16,9 +16,11 @@ The code: expr_syntax.py (parser, to_text, to_json), expr_eval.py (evaluate), ex
 (describe); import all of it from here.
 
 Semantics (expr.js implements exactly these):
-- Values are strings as entered ('' = empty; a missing reference or dot is ''), floats and
-  booleans; a select_multiple holds its codes separated by spaces; a list (a repeat's rows) may
-  only be what count() counts, anywhere else it is an ExprError.
+- Values are strings as entered ('' = empty; a missing reference, None or no dot is ''), numbers
+  (Python ints become floats: both sides use IEEE doubles) and booleans; a `date` passed in Python
+  is its ISO text; a select_multiple holds its codes separated by spaces; a list (a repeat's rows)
+  may only be what count() counts, anywhere else it is an ExprError.  Names and letters in
+  `${…}` may be any Unicode letters (XLSForm names are XML names).
 - number(v): floats as they are; true/false → 1/0; a string that is, between spaces, tabs and
   newlines, `-?D+(.D*)?` or `-?.D+` (D = 0-9) → its value; anything else NaN.
 - string(v): true/false → 'true'/'false'; NaN → 'NaN', ±∞ → 'Infinity'/'-Infinity'; any other
