@@ -147,6 +147,7 @@ def test_references_dot_and_json():
     ("date('2015-02-29')", 1, "date() 里的“'2015-02-29'”不是有效日期（应为 YYYY-MM-DD，如 '2016-01-01'）"),
     ("date(20160101)", 1, "date() 里的“20160101”不是有效日期（应为 YYYY-MM-DD，如 '2016-01-01'）"),
     ("1" + "0" * 400, 1, "数字“1" + "0" * 400 + "”太大"),
+    ("${a} < 1.5e3", 8, "不支持科学计数法“1.5e3”，请把数字完整写出"),
 ])
 def test_refusals_name_the_text_the_position_and_the_problem(text, position, reason):
     with pytest.raises(ExprError) as caught:

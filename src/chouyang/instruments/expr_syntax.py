@@ -64,6 +64,7 @@ _WORD_OPS = ("and", "or", "div", "mod")
 
 _SPACE = " \t\r\n"
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_EXPONENT = re.compile(r"[eE][+-]?[0-9]+")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*")
 _NAME = re.compile(r"[^\W\d][\w.\-]*")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -103,10 +104,7 @@ def _token_at(text: str, i: int) -> _Token:
     if c in "'\"":
         return _string_token(text, i)
     if m := _NUMBER.match(text, i):
-        value = float(m.group())
-        if math.isinf(value):
-            raise ExprError(f"数字“{m.group()}”太大", text, i + 1)
-        return _Token("num", value, i, m.group())
+        return _number_token(text, i, m.group())
     if c == ".":
         return _Token("dot", None, i, ".")
     if text.startswith("${", i):
@@ -114,6 +112,15 @@ def _token_at(text: str, i: int) -> _Token:
     if m := _WORD.match(text, i):
         return _Token("word", m.group(), i, m.group())
     return _symbol_token(text, i)
+
+
+def _number_token(text: str, i: int, digits: str) -> _Token:
+    if m := _EXPONENT.match(text, i + len(digits)):
+        raise ExprError(f"不支持科学计数法“{digits}{m.group()}”，请把数字完整写出", text, i + 1)
+    value = float(digits)
+    if math.isinf(value):
+        raise ExprError(f"数字“{digits}”太大", text, i + 1)
+    return _Token("num", value, i, digits)
 
 
 def _string_token(text: str, i: int) -> _Token:
