@@ -109,41 +109,51 @@ def _plan(instrument: Instrument) -> _Plan:
     hit = _PLANS.get(id(instrument))
     if hit is not None and hit[0] is instrument:
         return hit[1]
-    problems: list[Problem] = []
-    top: list[_Item] = []
-    per_repeat: dict[str, list[_Item]] = {g.name: [] for g in instrument.repeats()}
-    for groups, f in instrument.walk():
-        item = _item(instrument, groups, f, problems)
-        (top if item.repeat is None else per_repeat[item.repeat.name]).append(item)
-    if problems:
-        raise ChouyangError(f"调查表「{instrument.title or instrument.name}」的条件表达式有误", problems)
-    plan = _Plan(tuple(top), tuple((g, tuple(per_repeat[g.name])) for g in instrument.repeats()),
-                 {f.name: f.label for f in instrument.fields()})
-    if len(_PLANS) > 256:
+    plan = _build_plan(instrument)
+    if len(_PLANS) > 256:   # instruments are few; a long-running server must not keep every copy
         _PLANS.clear()
     _PLANS[id(instrument)] = (instrument, plan)
     return plan
 
 
-def _item(instrument: Instrument, groups: tuple[Group, ...], f: Field, problems: list[Problem]) -> _Item:
-    def parsed(text: str, what: str) -> tuple[str, expr.Node] | None:
+def _build_plan(instrument: Instrument) -> _Plan:
+    parser = _Parser(instrument)
+    items = [parser.item(groups, f) for groups, f in instrument.walk()]
+    if parser.problems:
+        raise ChouyangError(f"调查表「{instrument.title or instrument.name}」的条件表达式有误", parser.problems)
+    repeats = tuple((g, tuple(i for i in items if i.repeat is g)) for g in instrument.repeats())
+    return _Plan(tuple(i for i in items if i.repeat is None), repeats, {f.name: f.label for f in instrument.fields()})
+
+
+@dataclass
+class _Parser:
+    """Parses one instrument's expressions, collecting every one that does not parse."""
+
+    instrument: Instrument
+    problems: list[Problem] = field(default_factory=list)
+
+    def parsed(self, f: Field, text: str, what: str) -> tuple[str, expr.Node] | None:
         try:
             return text, expr.parse(text)
         except expr.ExprError as exc:
-            problems.append(Problem(instrument.source or instrument.name, f"{what}无法解析：{exc}", column=column_name(f)))
+            self.problems.append(Problem(self.instrument.source or self.instrument.name, f"{what}无法解析：{exc}",
+                                         column=column_name(f)))
             return None
-    relevant = [parsed(g.relevant, f"分组「{g.label}」的 relevant ") for g in groups if g.relevant]
-    if f.relevant:
-        relevant.append(parsed(f.relevant, "relevant "))
-    required: bool | tuple[str, expr.Node] | None
-    text = (f.required or "").strip()
-    if text.lower() in _ALWAYS or text.lower() in _NEVER:
-        required = text.lower() in _ALWAYS
-    else:
-        required = parsed(text, "required ") or False
-    constraint = parsed(f.constraint, "constraint ") if f.constraint else None
-    repeat = next((g for g in reversed(groups) if g.repeat), None)
-    return _Item(f, repeat, tuple(r for r in relevant if r), required, constraint)
+
+    def item(self, groups: tuple[Group, ...], f: Field) -> _Item:
+        relevant = [self.parsed(f, g.relevant, f"分组「{g.label}」的 relevant ") for g in groups if g.relevant]
+        if f.relevant:
+            relevant.append(self.parsed(f, f.relevant, "relevant "))
+        constraint = self.parsed(f, f.constraint, "constraint ") if f.constraint else None
+        repeat = next((g for g in reversed(groups) if g.repeat), None)
+        return _Item(f, repeat, tuple(r for r in relevant if r), self.required(f), constraint)
+
+    def required(self, f: Field) -> bool | tuple[str, expr.Node]:
+        """XLSForm `required`: yes/true() or no/false()/empty, or an expression."""
+        text = (f.required or "").strip()
+        if text.lower() in _ALWAYS + _NEVER:
+            return text.lower() in _ALWAYS
+        return self.parsed(f, text, "required ") or False
 
 
 # --- values by type -----------------------------------------------------------------------------
@@ -305,26 +315,8 @@ def validate(instrument: Instrument, raw: Response, today: date, where: Where) -
 def _check(run: _Run, scope: _Scope) -> tuple[dict[str, str], dict[str, object]]:
     """Normalise and check one scope; returns (stored values, the context later scopes evaluate in)."""
     scope.invalid -= {i.field.name for i in scope.items}   # the row's own values win over the top level's
-    known = {i.field.name for i in scope.items} | ({scope.repeat.key} if scope.repeat is not None and scope.repeat.key else set())
-    for name in scope.given:
-        if name not in known:
-            run.problem(None, scope, f"调查表中没有字段「{name}」（或它不属于这一部分）", scope.given[name], column=name)
-    stored: dict[str, str] = {}
-    usable: dict[str, str] = {}
-    reasons: dict[str, str | None] = {}
-    for item in scope.items:
-        if item.field.type == "note":
-            continue
-        text, reason = normalise(run.instrument, item.field, scope.given.get(item.field.name, ""))
-        stored[item.field.name] = text
-        usable[item.field.name] = text if reason is None else ""
-        reasons[item.field.name] = reason
-        if reason is not None:
-            scope.invalid.add(item.field.name)
-        if reason is not None and item.field.type == "calculate":
-            run.problem(item.field, scope, reason, text)
-    if scope.repeat is not None and scope.repeat.key and scope.repeat.key not in stored:
-        stored[scope.repeat.key] = (scope.given.get(scope.repeat.key) or "").strip()
+    _unknown_names(run, scope)
+    stored, usable, reasons = _normalised(run, scope)
     context = {**scope.outer, **usable}
     for item in scope.items:
         if item.field.type not in ("note", "calculate"):
@@ -332,26 +324,61 @@ def _check(run: _Run, scope: _Scope) -> tuple[dict[str, str], dict[str, object]]
     return stored, context
 
 
+def _unknown_names(run: _Run, scope: _Scope) -> None:
+    known = {i.field.name for i in scope.items}
+    if scope.repeat is not None and scope.repeat.key:
+        known.add(scope.repeat.key)
+    for name in scope.given:
+        if name not in known:
+            run.problem(None, scope, f"调查表中没有字段「{name}」（或它不属于这一部分）", scope.given[name], column=name)
+
+
+def _normalised(run: _Run, scope: _Scope) -> tuple[dict[str, str], dict[str, str], dict[str, str | None]]:
+    """(stored text, the value expressions see: '' when refused, the type's reason or None) per field."""
+    stored: dict[str, str] = {}
+    usable: dict[str, str] = {}
+    reasons: dict[str, str | None] = {}
+    for item in scope.items:
+        name = item.field.name
+        if item.field.type == "note":
+            continue
+        stored[name], reasons[name] = normalise(run.instrument, item.field, scope.given.get(name, ""))
+        usable[name] = stored[name] if reasons[name] is None else ""
+        if reasons[name] is not None:
+            scope.invalid.add(name)
+            if item.field.type == "calculate":   # its other rules are the phone's business
+                run.problem(item.field, scope, reasons[name], stored[name])
+    key = scope.repeat.key if scope.repeat is not None else None
+    if key and key not in stored:
+        stored[key] = (scope.given.get(key) or "").strip()
+    return stored, usable, reasons
+
+
 def _rules(run: _Run, scope: _Scope, item: _Item, text: str, reason: str | None, context: Mapping[str, object]) -> None:
     """relevant, then the type, then required, then constraint, for one field."""
     f = item.field
-    for cond in item.relevant:
-        truth = run.truth(item, scope, cond, context)
-        if truth is None:
-            return
-        if not truth:
-            if text:
-                run.problem(f, scope, f"此题应跳过（条件「{expr.describe(cond[1], run.plan.labels)}」不成立），却填了值；"
-                            "为留痕不自动删除，请核对前面的回答，或清空此题", text)
-            return
+    if not _relevant(run, scope, item, text, context):
+        return
     if reason is not None:
         run.problem(f, scope, reason, text)
-        return
-    if not text:
+    elif not text:
         needed = item.required if isinstance(item.required, bool) else run.truth(item, scope, item.required, context)
         if needed:
             run.problem(f, scope, "必填，未填写")
-        return
-    if item.constraint is not None and run.truth(item, scope, item.constraint, context, dot=text) is False:
+    elif item.constraint is not None and run.truth(item, scope, item.constraint, context, dot=text) is False:
         message = f.constraint_message or f"不符合要求（{expr.describe(item.constraint[1], run.plan.labels)}）"
         run.problem(f, scope, message, text)
+
+
+def _relevant(run: _Run, scope: _Scope, item: _Item, text: str, context: Mapping[str, object]) -> bool:
+    """Whether the field is asked; a value in a skipped field is refused here.  Unknown truth: not asked."""
+    for cond in item.relevant:
+        truth = run.truth(item, scope, cond, context)
+        if truth is None:
+            return False
+        if not truth:
+            if text:
+                run.problem(item.field, scope, f"此题应跳过（条件「{expr.describe(cond[1], run.plan.labels)}」不成立），"
+                            "却填了值；为留痕不自动删除，请核对前面的回答，或清空此题", text)
+            return False
+    return True
