@@ -65,21 +65,36 @@ def export_rows(instrument: Instrument, responses: list[Response]) -> tuple[list
     """(header, rows) of `<NAME>.csv`, every cell already formula-safe."""
     lead = ["unit_code"] + (["key"] if instrument.per in _KEYED else [])
     top = _top_fields(instrument)
-    repeats = instrument.repeats()
-    if not repeats:
+    if not instrument.repeats():
+        header = lead + top
         rows = [_lead(instrument, r) + [r.values.get(n, "") for n in top] for r in responses]
-        return lead + top, [[safe_cell(c) for c in row] for row in rows]
-    keys = {g.key for g in repeats if g.key}
-    inner = [n for n in _repeat_fields(instrument) if not (n == "ref" and n in keys)]   # already the ref column
-    rest = [n for n in top if n not in inner]
+    else:
+        header, rows = _repeat_rows(instrument, responses, top)
+        header = lead + header
+    return header, [[safe_cell(c) for c in row] for row in rows]
+
+
+def _repeat_rows(instrument: Instrument, responses: list[Response], top: list[str]) -> tuple[list[str], list[list[str]]]:
+    repeats = instrument.repeats()
+    inner, rest = _repeat_columns(instrument, top)
     rows = []
     for r in responses:
         outer = [r.values.get(n, "") for n in rest]
-        lines = [[g.name, row.get(g.key, "") if g.key else ""] + [{**r.values, **row}.get(n, "") for n in inner]
-                 for g in repeats for row in r.rows.get(g.name, [])]
+        lines = [_repeat_line(g.name, g.key, {**r.values, **row}, inner) for g in repeats for row in r.rows.get(g.name, [])]
         for line in lines or [["", ""] + [""] * len(inner)]:
             rows.append(_lead(instrument, r) + line + outer)
-    return lead + ["group", "ref"] + inner + rest, [[safe_cell(c) for c in row] for row in rows]
+    return ["group", "ref"] + inner + rest, rows
+
+
+def _repeat_columns(instrument: Instrument, top: list[str]) -> tuple[list[str], list[str]]:
+    """(the repeats' field columns, the top-level columns after them)."""
+    keys = {g.key for g in instrument.repeats() if g.key}
+    inner = [n for n in _repeat_fields(instrument) if not (n == "ref" and n in keys)]   # already the ref column
+    return inner, [n for n in top if n not in inner]
+
+
+def _repeat_line(group: str, key: str | None, values: dict[str, str], names: list[str]) -> list[str]:
+    return [group, values.get(key, "") if key else ""] + [values.get(n, "") for n in names]
 
 
 def _lead(instrument: Instrument, r: Response) -> list[str]:
