@@ -34,15 +34,19 @@ _KEYED = ("household", "person")   # instruments whose responses carry a subject
 
 
 def safe_cell(text: str) -> str:
-    """The cell as written: a formula-looking text gets a leading apostrophe; numbers stay numbers."""
-    if text.startswith(_FORMULA_LEAD) and not _PLAIN_NUMBER.fullmatch(text):
+    """The cell as written: a formula-looking text gets a leading apostrophe; numbers stay numbers.
+
+    A text that already starts with apostrophes before such a character gets one more, so that
+    `read_cell` can always undo exactly one.
+    """
+    if text.lstrip("'").startswith(_FORMULA_LEAD) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
 
 def read_cell(text: str) -> str:
     """The inverse of `safe_cell`, for a program reading an exported file."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_LEAD) else text
+    return text[1:] if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_LEAD) else text
 
 
 def _stored(f: Field) -> bool:

@@ -370,6 +370,20 @@ def _rules(run: _Run, scope: _Scope, item: _Item, text: str, reason: str | None,
         run.problem(f, scope, message, text)
 
 
+def _answers(run: _Run, node: expr.Node, context: Mapping[str, object]) -> str:
+    """What the condition's fields hold, e.g. '：是否入户填的是“2”（否）'."""
+    fields = {f.name: f for f in run.instrument.fields()}
+    said = []
+    for name in sorted(expr.references(node)):
+        value = context.get(name, "")
+        if name in fields and isinstance(value, str):
+            f = fields[name]
+            cl = run.instrument.choice_list(f)
+            label = cl.label_of(value) if cl is not None and f.type == "select_one" else None
+            said.append(f"{f.label}填的是“{value}”" + (f"（{label}）" if label else "") if value else f"{f.label}未填写")
+    return "：" + "，".join(said) if said else ""
+
+
 def _relevant(run: _Run, scope: _Scope, item: _Item, text: str, context: Mapping[str, object]) -> bool:
     """Whether the field is asked; a value in a skipped field is refused here.  Unknown truth: not asked."""
     for cond in item.relevant:
@@ -378,7 +392,7 @@ def _relevant(run: _Run, scope: _Scope, item: _Item, text: str, context: Mapping
             return False
         if not truth:
             if text:
-                run.problem(item.field, scope, f"此题应跳过（条件「{expr.describe(cond[1], run.plan.labels)}」不成立），"
-                            "却填了值；为留痕不自动删除，请核对前面的回答，或清空此题", text)
+                run.problem(item.field, scope, f"此题应跳过（条件「{expr.describe(cond[1], run.plan.labels)}」不成立"
+                            f"{_answers(run, cond[1], context)}），却填了值；为留痕不自动删除，请核对前面的回答，或清空此题", text)
             return False
     return True
