@@ -227,7 +227,7 @@ def _text(text: str) -> tuple[str, str | None]:
     if _CONTROL.search(text):
         return text, "含有控制字符（不可见字符），请删除后重填"
     if len(text) > TEXT_LIMIT:
-        return text[:TEXT_LIMIT], f"文字超过 {TEXT_LIMIT} 个字符"
+        return text, f"文字超过 {TEXT_LIMIT} 个字符"
     return text, None
 
 
