@@ -48,7 +48,7 @@ def where_and_what(problems):
     ("income", "-0.25", "-0.25"),
     ("visit_date", "2026-03-05", "2026-03-05"), ("visit_date", "2026/3/5", "2026-03-05"),
     ("visit_date", "20260305", "2026-03-05"), ("visit_date", "46086", "2026-03-05"),   # Excel: 45658 is 2025-01-01
-    ("visit_date", "2026/3/5 0:00", "2026-03-05"),
+    ("visit_date", "2026/3/5 0:00", "2026-03-05"), ("visit_date", "2026-03-05 00:00:00", "2026-03-05"),
     ("remark", "  门口有狗  ", "门口有狗"), ("remark", "第一行\r\n第二行", "第一行\n第二行"), ("remark", "=1+2", "=1+2"),
     ("unit_code", " 411381001001 ", "411381001001"), ("reason", "", ""),
 ])
@@ -63,7 +63,8 @@ def test_accepted_values_are_stored_normalised(name, given, stored):
     ("people", "3.5", "应为整数"), ("people", "三", "应为整数"), ("people", "1,000", "应为整数"),
     ("income", "abc", "应为数字"), ("income", "nan", "应为数字"), ("income", "inf", "应为数字"), ("income", "1.2.3", "应为数字"),
     ("visit_date", "2026-02-30", "日期应写成 YYYY-MM-DD"), ("visit_date", "5.3.2026", "日期应写成"),
-    ("visit_date", "1899-12-31", "日期不在 1900—2100 年之间"),
+    ("visit_date", "1899-12-31", "日期不在 1900—2100 年之间"), ("visit_date", "2026/3/5 下午", "日期应写成"),
+    ("visit_date", "2026-03-05 13:30", "日期应写成"),
     ("remark", "响铃\x07", "含有控制字符"), ("remark", "x" * 2001, "文字超过 2000 个字符"),
 ])
 def test_refused_values_say_why(name, given, reason):

@@ -57,7 +57,6 @@ METADATA = frozenset({
 _META_PREFIXES = ("_", "meta-", "meta/", "formhub/")
 _ID_COLUMNS = ("KEY", "meta/rootUuid", "meta-instanceID", "meta/instanceID", "instanceID", "_uuid")
 _REPEAT_MARKERS = ("PARENT_KEY", "_parent_index", "_parent_table_name", "_submission__uuid", "_submission__id")
-_REJECTED = {"ReviewState": ("rejected",), "_validation_status": ("validation_status_not_approved", "not approved")}
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TRUE = ("1", "true")
 _FALSE = ("0", "false", "")
@@ -264,10 +263,10 @@ class _Reader:
         status = self.meta(cells, "Status")
         if status:
             self.problem(line, f"ODK Central 标记此提交为「{status}」，没有数据（加密表单须输入密码后再导出）", "Status", status)
-        for column, rejected in _REJECTED.items():
-            if self.meta(cells, column).lower() in rejected:
-                self.skipped.append(line)
-                return True
+        kobo = self.meta(cells, "_validation_status").lower()
+        if self.meta(cells, "ReviewState") == "rejected" or "not_approved" in kobo or kobo == "not approved":
+            self.skipped.append(line)
+            return True
         if self.meta(cells, "ReviewState") == "hasIssues":
             self.flagged.append(line)
         return False

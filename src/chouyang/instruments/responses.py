@@ -161,6 +161,7 @@ class _Parser:
 _INTEGER = re.compile(r"[+-]?\d+(?:\.0*)?")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_MIDNIGHT = re.compile(r"0?0:00(?::00(?:\.0+)?)?")
 _DATE_HINT = "日期应写成 YYYY-MM-DD（也接受 YYYY/M/D、YYYYMMDD 或 Excel 日期）"
 
 
@@ -214,7 +215,10 @@ def _decimal(text: str) -> tuple[str, str | None]:
 
 
 def _date(text: str) -> tuple[str, str | None]:
-    day = parse_date(unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFKC", text)
+    if " " in text and not _MIDNIGHT.fullmatch(text.split(" ", 1)[1].strip()):
+        return text, _DATE_HINT   # a spreadsheet's "2026/3/5 0:00" is a date; any other time or word is not
+    day = parse_date(text)
     if day is None:
         return text, _DATE_HINT
     if not 1900 <= day.year <= 2100:
