@@ -86,12 +86,21 @@ def sheet_where(file: str, top_row: int | None = None, first_row: int = 2) -> Wh
 # --- the compiled plan of an instrument: expressions parsed once ---------------------------------
 
 @dataclass(frozen=True)
+class _Cond:
+    """One parsed expression, with the fields it reads (known once, checked for every response)."""
+
+    text: str
+    node: expr.Node
+    refs: frozenset[str]
+
+
+@dataclass(frozen=True)
 class _Item:
     field: Field
     repeat: Group | None                           # innermost repeat holding the field
-    relevant: tuple[tuple[str, expr.Node], ...]    # enclosing groups' then the field's own, outermost first
-    required: bool | tuple[str, expr.Node]
-    constraint: tuple[str, expr.Node] | None
+    relevant: tuple[_Cond, ...]    # enclosing groups' then the field's own, outermost first
+    required: bool | _Cond
+    constraint: _Cond | None
 
 
 @dataclass(frozen=True)
@@ -132,9 +141,10 @@ class _Parser:
     instrument: Instrument
     problems: list[Problem] = field(default_factory=list)
 
-    def parsed(self, f: Field, text: str, what: str) -> tuple[str, expr.Node] | None:
+    def parsed(self, f: Field, text: str, what: str) -> _Cond | None:
         try:
-            return text, expr.parse(text)
+            node = expr.parse(text)
+            return _Cond(text, node, frozenset(expr.references(node)))
         except expr.ExprError as exc:
             self.problems.append(Problem(self.instrument.source or self.instrument.name, f"{what}无法解析：{exc}",
                                          column=column_name(f)))
@@ -148,7 +158,7 @@ class _Parser:
         repeat = next((g for g in reversed(groups) if g.repeat), None)
         return _Item(f, repeat, tuple(r for r in relevant if r), self.required(f), constraint)
 
-    def required(self, f: Field) -> bool | tuple[str, expr.Node]:
+    def required(self, f: Field) -> bool | _Cond:
         """XLSForm `required`: yes/true() or no/false()/empty, or an expression."""
         text = (f.required or "").strip()
         if text.lower() in _ALWAYS + _NEVER:
@@ -279,14 +289,14 @@ class _Run:
         place = self.where(f, scope.repeat, scope.index)
         self.problems.append(Problem(place.file, message, place.row, column or place.column, value, place.sheet))
 
-    def truth(self, item: _Item, scope: _Scope, what: tuple[str, expr.Node], context, dot=None) -> bool | None:
+    def truth(self, item: _Item, scope: _Scope, what: _Cond, context, dot=None) -> bool | None:
         """The condition's truth; None when it cannot be known (it rests on a refused value) or fails."""
-        if expr.references(what[1]) & scope.invalid:
+        if what.refs & scope.invalid:
             return None
         try:
-            return expr.truthy(expr.evaluate(what[1], context, dot=dot, today=self.today))
+            return expr.truthy(expr.evaluate(what.node, context, dot=dot, today=self.today))
         except expr.ExprError as exc:
-            self.problem(item.field, scope, f"条件「{what[0]}」无法计算：{getattr(exc, 'reason', exc)}")
+            self.problem(item.field, scope, f"条件「{what.text}」无法计算：{getattr(exc, 'reason', exc)}")
             return None
 
 
@@ -370,15 +380,15 @@ def _rules(run: _Run, scope: _Scope, item: _Item, text: str, reason: str | None,
         if needed:
             run.problem(f, scope, "必填，未填写")
     elif item.constraint is not None and run.truth(item, scope, item.constraint, context, dot=text) is False:
-        message = f.constraint_message or f"不符合要求（{expr.describe(item.constraint[1], run.plan.labels)}）"
+        message = f.constraint_message or f"不符合要求（{expr.describe(item.constraint.node, run.plan.labels)}）"
         run.problem(f, scope, message, text)
 
 
-def _answers(run: _Run, node: expr.Node, context: Mapping[str, object]) -> str:
+def _answers(run: _Run, cond: _Cond, context: Mapping[str, object]) -> str:
     """What the condition's fields hold, e.g. '：是否入户填的是“2”（否）'."""
     fields = {f.name: f for f in run.instrument.fields()}
     said = []
-    for name in sorted(expr.references(node)):
+    for name in sorted(cond.refs):
         value = context.get(name, "")
         if name in fields and isinstance(value, str):
             f = fields[name]
@@ -396,7 +406,7 @@ def _relevant(run: _Run, scope: _Scope, item: _Item, text: str, context: Mapping
             return False
         if not truth:
             if text:
-                run.problem(item.field, scope, f"此题应跳过（条件「{expr.describe(cond[1], run.plan.labels)}」不成立"
-                            f"{_answers(run, cond[1], context)}），却填了值；为留痕不自动删除，请核对前面的回答，或清空此题", text)
+                run.problem(item.field, scope, f"此题应跳过（条件「{expr.describe(cond.node, run.plan.labels)}」不成立"
+                            f"{_answers(run, cond, context)}），却填了值；为留痕不自动删除，请核对前面的回答，或清空此题", text)
             return False
     return True
