@@ -264,3 +264,10 @@ def test_instrument_fixture_has_every_field_type():
     assert {f.type for f in VISIT.fields()} == {"select_one", "select_multiple", "integer", "decimal", "date", "text",
                                                 "note", "calculate"}
     assert isinstance(VISIT, Instrument)
+
+
+def test_export_of_a_person_level_instrument_carries_the_subject_key():
+    person = replace(VISIT_POINT, per="person")
+    r = replace(_response("411381001001", answers()), key="W7")
+    header, rows = export_rows(person, [r])
+    assert header[:3] == ["unit_code", "key", "visited"] and rows[0][:3] == ["411381001001", "W7", "1"]
