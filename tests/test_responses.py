@@ -271,3 +271,14 @@ def test_export_of_a_person_level_instrument_carries_the_subject_key():
     r = replace(_response("411381001001", answers()), key="W7")
     header, rows = export_rows(person, [r])
     assert header[:3] == ["unit_code", "key", "visited"] and rows[0][:3] == ["411381001001", "W7", "1"]
+
+
+def test_repeat_row_keys_are_unique_and_fixed_rows_are_the_listed_ones():
+    rows = {"women": [{"ref": "W1", "result": "ok"}, {"ref": "W2", "result": "ok"}, {"ref": "W1", "result": "gone"}]}
+    _, problems = check(answers(), rows)
+    assert where_and_what(problems) == [("育龄妇女核对", 5, "编号（ref）", "与第 3 行的编号相同：同一条记录只能核对一次")]
+    items = Group("items", "检查项目", repeat=True, rows="fixed", key="item", fixed=(("A1", "台账"), ("A2", "档案")),
+                  children=(Field("item", "text", "项目"), Field("ok", "select_one", "符合", choices="yn")))
+    inst = replace(VISIT_POINT, children=VISIT_POINT.children + (items,))
+    _, problems = check(answers(), {"items": [{"item": "A1", "ok": "1"}, {"item": "B9", "ok": "2"}]}, instrument=inst)
+    assert where_and_what(problems) == [("检查项目", 4, "项目（item）", "编号不是「检查项目」固定列出的行之一")]

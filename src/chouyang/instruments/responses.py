@@ -320,10 +320,34 @@ def validate(instrument: Instrument, raw: Response, today: date, where: Where) -
         given_rows = raw.rows.get(group.name, [])
         rows[group.name] = [_check(run, _Scope(items, row, context, group, i, set(top.invalid)))[0]
                             for i, row in enumerate(given_rows)]
+        _row_keys(run, group, items, rows[group.name])
     for name in raw.rows:
         if name not in rows:
             run.problem(None, top, f"调查表中没有重复组「{name}」", column=name)
     return replace(raw, values=values, rows=rows), run.problems
+
+
+def _row_keys(run: _Run, group: Group, items: tuple[_Item, ...], rows: list[dict[str, str]]) -> None:
+    """A repeat's row keys are unique (one register row is checked once), and a fixed list's are its own."""
+    if not group.key:
+        return
+    key_field = next((i.field for i in items if i.field.name == group.key), None)
+    column = None if key_field else group.key
+    first: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        key = row.get(group.key, "")
+        message = _key_problem(run, group, key_field, key, first)
+        if message:
+            run.problem(key_field, _Scope(items, row, {}, group, i), message, key, column)
+        first.setdefault(key, i)
+
+
+def _key_problem(run: _Run, group: Group, key_field: Field | None, key: str, first: dict[str, int]) -> str | None:
+    if key and key in first:
+        return f"与第 {run.where(key_field, group, first[key]).row} 行的编号相同：同一条记录只能核对一次"
+    if group.fixed and key not in {k for k, _ in group.fixed}:
+        return f"编号不是「{group.label}」固定列出的行之一"
+    return None
 
 
 def _check(run: _Run, scope: _Scope) -> tuple[dict[str, str], dict[str, object]]:
