@@ -282,3 +282,12 @@ def test_repeat_row_keys_are_unique_and_fixed_rows_are_the_listed_ones():
     inst = replace(VISIT_POINT, children=VISIT_POINT.children + (items,))
     _, problems = check(answers(), {"items": [{"item": "A1", "ok": "1"}, {"item": "B9", "ok": "2"}]}, instrument=inst)
     assert where_and_what(problems) == [("检查项目", 4, "项目（item）", "编号不是「检查项目」固定列出的行之一")]
+
+
+def test_top_level_expressions_count_a_repeats_rows():
+    total = Field("checked", "integer", "核对人数", constraint=". = count(${result})", constraint_message="核对人数与明细行数不符")
+    inst = replace(VISIT, children=VISIT.children + (total,))
+    rows = {"women": [{"ref": "W1", "result": "ok"}, {"ref": "W2", "result": "gone"}, {"ref": "W3", "result": " "}]}
+    assert check({**answers(), "checked": "2"}, rows, instrument=inst)[1][0].column == "核实结果（result）"   # W3 required
+    _, problems = check({**answers(), "checked": "3"}, rows, instrument=inst)
+    assert [p.message for p in problems] == ["核对人数与明细行数不符", "必填，未填写"]

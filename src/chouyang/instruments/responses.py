@@ -19,6 +19,11 @@ Decisions (an audit needs to see what was written, not what a tool guessed):
   question depending on it fail too.
 - Text keeps line breaks (a phone's multi-line answer) but refuses every other control character,
   and more than `TEXT_LIMIT` characters; it is stored, never executed.
+- A repeat's rows are unique by its `key` (one register row is checked once) and, for a fixed
+  list, are rows of that list.  A repeat inside a repeat is flattened: its fields belong to the
+  innermost repeat and its rows are not linked to a parent row (not supported yet).
+Where a problem sits is the caller's business (`Where`: a workbook sheet and row, a CSV line and
+header); `sheet_where` is the default for workbooks.
 """
 
 from __future__ import annotations
@@ -97,8 +102,8 @@ class _Cond:
 @dataclass(frozen=True)
 class _Item:
     field: Field
-    repeat: Group | None                           # innermost repeat holding the field
-    relevant: tuple[_Cond, ...]    # enclosing groups' then the field's own, outermost first
+    repeat: Group | None            # innermost repeat holding the field
+    relevant: tuple[_Cond, ...]     # enclosing groups' then the field's own, outermost first
     required: bool | _Cond
     constraint: _Cond | None
 
@@ -311,7 +316,8 @@ def validate(instrument: Instrument, raw: Response, today: date, where: Where) -
     holds is missing; a relevant answered question whose `constraint` is false gets `constraint_message`.
     """
     run = _Run(instrument, _plan(instrument), today, where)
-    lists = {i.field.name: [row.get(i.field.name, "") for row in raw.rows.get(g.name, [])]
+    # top-level expressions see a repeat's field as the list of its rows' values (what count() counts)
+    lists = {i.field.name: [(row.get(i.field.name) or "").strip() for row in raw.rows.get(g.name, [])]
              for g, items in run.plan.repeats for i in items}
     top = _Scope(run.plan.top, raw.values, lists, None, None)
     values, context = _check(run, top)
