@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -28,7 +28,7 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in files(BUILTIN_PACKAGE).iterdir() if p.name.endswith(".toml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin(name: str) -> Instrument:
     if name not in builtin_names():
         raise ChouyangError(f"没有名为 {name} 的内置调查表（内置：{'、'.join(builtin_names())}）")
@@ -93,17 +93,23 @@ def _string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _value(value) -> str:
+def _float(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+
+
+def _scalar(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str):
-        return _string(value)
+    return _float(value) if isinstance(value, float) else _string(value)
+
+
+def _value(value) -> str:
+    if isinstance(value, (bool, int, float, str)):
+        return _scalar(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -164,6 +164,10 @@ class _Checker:
             self.at_top("title", "调查表标题缺失或不含中文（填写人员读中文）", inst.title)
         if not re.fullmatch(r"[A-Za-z0-9_\-]{1,16}", inst.code or ""):
             self.at_top("code", "表单编码应为 1 至 16 个 ASCII 字母、数字、_ 或 -（如 HC2）", inst.code)
+        self.head_rest()
+
+    def head_rest(self) -> None:
+        inst = self.inst
         if not (inst.version or "").strip():
             self.at_top("version", "缺少版本号")
         if inst.per not in PER:
@@ -234,21 +238,36 @@ class _Checker:
         if group.rows == ROWS_REGISTER and not NAME_RE.fullmatch(group.table or ""):
             self.at_node(path, "table", "按在册名单重复的组必须写明登记表（table，如 women）", group.table)
         if group.rows == ROWS_FIXED:
-            if not group.fixed:
-                self.at_node(path, "fixed", "固定行（rows = fixed）的组必须列出各行（fixed）")
-            keys = [k for k, _ in group.fixed]
-            for k, label in group.fixed:
-                if not k or keys.count(k) > 1 or not has_chinese(label):
-                    self.at_node(path, "fixed", "固定行的编码不能为空或重复，标签必须含中文", k)
-                    break
+            self.fixed_rows(path, group)
+        self.row_key(path, group)
+
+    def row_key(self, path: Path_, group: Group) -> None:
         if group.blank_rows < 0:
             self.at_node(path, "blank_rows", "空白行数不能为负数", group.blank_rows)
         names = [c.name for c in group.children if isinstance(c, Field)]
         if group.key is not None and group.key not in names:
             self.at_node(path, "key", "行键（key）应为本组中的一个题目名称", group.key)
 
+    def fixed_rows(self, path: Path_, group: Group) -> None:
+        if not group.fixed:
+            self.at_node(path, "fixed", "固定行（rows = fixed）的组必须列出各行（fixed）")
+        keys = [k for k, _ in group.fixed]
+        for k, label in group.fixed:
+            if not k or keys.count(k) > 1 or not has_chinese(label):
+                self.at_node(path, "fixed", "固定行的编码不能为空或重复，标签必须含中文", k)
+                break
+
     def field(self, path: Path_, f: Field) -> None:
         self.name_and_label(path, f, label_needed=f.type != "calculate")
+        self.field_kind(path, f)
+        self.field_print(path, f)
+        self.field_texts(path, f)
+        if f.required not in (None, "yes"):
+            self.expression(path, "required", f.required)
+        for key in ("relevant", "constraint", "calculation"):
+            self.expression(path, key, getattr(f, key))
+
+    def field_kind(self, path: Path_, f: Field) -> None:
         if f.type not in FIELD_TYPES:
             self.at_node(path, "type", f"不支持的题型（支持：{'、'.join(FIELD_TYPES)}）", f.type)
         if f.is_select and f.choices not in self.inst.choices:
@@ -257,6 +276,8 @@ class _Checker:
             self.at_node(path, "choices", "只有选择题（select_one、select_multiple）才有选项列表", f.choices)
         if f.type == "calculate" and not f.calculation:
             self.at_node(path, "calculation", "计算题（calculate）必须有 calculation")
+
+    def field_print(self, path: Path_, f: Field) -> None:
         if f.paper is not None and f.paper not in PAPER_KINDS:
             self.at_node(path, "paper", f"纸面形式（paper）应为 {'、'.join(PAPER_KINDS)} 之一", f.paper)
         if f.digits is not None and not 1 <= f.digits <= 12:
@@ -265,6 +286,8 @@ class _Checker:
             value = getattr(f, key)
             if value is not None and not 0 < value < 1000:
                 self.at_node(path, key, "宽度应为大于 0、小于 1000 的毫米数", value)
+
+    def field_texts(self, path: Path_, f: Field) -> None:
         for key in ("prefill", "verifies", "scores"):
             value = getattr(f, key)
             if value is not None and not NAME_RE.fullmatch(value):
@@ -273,10 +296,6 @@ class _Checker:
             value = getattr(f, key)
             if value and (not not_english_only(value) or len(value) > MAX_LABEL):
                 self.at_node(path, key, f"{'提示' if key == 'hint' else '约束提示'}只有英文或超过 {MAX_LABEL} 个字符，请用中文", value)
-        if f.required not in (None, "yes"):
-            self.expression(path, "required", f.required)
-        for key in ("relevant", "constraint", "calculation"):
-            self.expression(path, key, getattr(f, key))
 
     def expression(self, path: Path_, key: str, text: str | None) -> None:
         if not text:
@@ -302,23 +321,30 @@ class _Checker:
 
     def cycles(self) -> None:
         """A relevant that depends on itself: directly, through other relevants, or through its groups'."""
-        edges = {p: set(t) for p, t in self.relevant_edges.items()}
-        for path in self.nodes:
-            for depth in range(1, len(path)):
-                if path[:depth] in self.relevant_edges:   # a node is shown only when its groups are
-                    edges.setdefault(path, set()).add(path[:depth])
+        edges = self.dependency_edges()
         reported: set[frozenset[Path_]] = set()
         for start in sorted(self.relevant_edges):
             cycle = _cycle_from(start, edges)
             if cycle and frozenset(cycle) not in reported:
                 reported.add(frozenset(cycle))
-                text = self._node_text(start)
-                a, b = cycle[0], cycle[-1]
-                if len(cycle) == 1 or (len(cycle) == 2 and (a[:len(b)] == b or b[:len(a)] == a)):
-                    self.at_node(start, "relevant", "relevant 引用了自身（本题或其所在的组）", text)
-                else:
-                    chain = " → ".join(self.nodes[p].name for p in cycle + [start])
-                    self.at_node(start, "relevant", f"relevant 形成循环：{chain}", text)
+                self.report_cycle(start, cycle)
+
+    def dependency_edges(self) -> dict[Path_, set[Path_]]:
+        edges = {p: set(t) for p, t in self.relevant_edges.items()}
+        for path in self.nodes:
+            for depth in range(1, len(path)):
+                if path[:depth] in self.relevant_edges:   # a node is shown only when its groups are
+                    edges.setdefault(path, set()).add(path[:depth])
+        return edges
+
+    def report_cycle(self, start: Path_, cycle: list[Path_]) -> None:
+        a, b = cycle[0], cycle[-1]
+        text = self._node_text(start)
+        if len(cycle) == 1 or (len(cycle) == 2 and (a[:len(b)] == b or b[:len(a)] == a)):
+            self.at_node(start, "relevant", "relevant 引用了自身（本题或其所在的组）", text)
+        else:
+            chain = " → ".join(self.nodes[p].name for p in cycle + [start])
+            self.at_node(start, "relevant", f"relevant 形成循环：{chain}", text)
 
     def _node_text(self, path: Path_) -> str | None:
         return self.nodes[path].relevant
