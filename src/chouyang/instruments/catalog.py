@@ -14,11 +14,11 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from ..atomic import write_many
-from ..errors import ChouyangError
-from .checks import GROUP_TYPE, array_name
-from .definition import FIELD_KEYS, load, loads
-from .model import Field, Group, Instrument
+from chouyang.atomic import write_many
+from chouyang.errors import ChouyangError
+from chouyang.instruments.checks import GROUP_TYPE, array_name
+from chouyang.instruments.definition import FIELD_KEYS, load, loads
+from chouyang.instruments.model import Field, Group, Instrument
 
 BUILTIN_PACKAGE = "chouyang.instruments.builtins"
 ROUND_FOLDER = "instruments"

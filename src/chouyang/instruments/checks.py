@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..errors import Problem
-from .expr import ExprError, parse, references, uses_dot
-from .model import FIELD_TYPES, PAPER_KINDS, PER, ROW_SOURCES, ROWS_FIXED, ROWS_REGISTER, Field, Group, Instrument
+from chouyang.errors import Problem
+from chouyang.instruments.expr import ExprError, parse, references, uses_dot
+from chouyang.instruments.model import FIELD_TYPES, PAPER_KINDS, PER, ROW_SOURCES, ROWS_FIXED, ROWS_REGISTER, Field, Group, Instrument
 
 GROUP_TYPE = "group"   # a nested group's `type` in a TOML `field` array
 MAX_LABEL = 2000

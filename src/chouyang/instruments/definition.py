@@ -48,9 +48,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ..errors import ChouyangError, Problem
-from .checks import GROUP_TYPE, Locator, TomlLocator, array_name, canonical_prefix, check, node_paths, resolve
-from .model import Choice, ChoiceList, Field, Group, Instrument
+from chouyang.errors import ChouyangError, Problem
+from chouyang.instruments.checks import GROUP_TYPE, Locator, TomlLocator, array_name, canonical_prefix, check, node_paths, resolve
+from chouyang.instruments.model import Choice, ChoiceList, Field, Group, Instrument
 
 __all__ = ["load", "loads", "check", "resolve", "node_paths", "Locator", "TomlLocator",
            "array_name", "canonical_prefix", "FIELD_KEYS", "GROUP_KEYS", "INSTRUMENT_KEYS"]

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import openpyxl
 
-from ..atomic import atomic_path
-from .checks import names_index, node_paths, resolve
-from .model import Field, Group, Instrument
-from .xlsform_read import FIELD_EXTRAS, GROUP_EXTRAS, LANGUAGE, UNIT_CODE, UNIT_CODE_LABEL, read
+from chouyang.atomic import atomic_path
+from chouyang.instruments.checks import names_index, node_paths, resolve
+from chouyang.instruments.model import Field, Group, Instrument
+from chouyang.instruments.xlsform_read import FIELD_EXTRAS, GROUP_EXTRAS, LANGUAGE, UNIT_CODE, UNIT_CODE_LABEL, read
 
 __all__ = ["export", "read", "SURVEY_COLUMNS", "FIELD_EXTRAS", "GROUP_EXTRAS", "LANGUAGE"]
 

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import openpyxl
 
-from ..errors import ChouyangError, Problem
-from .checks import Locator, check, node_paths, resolve
-from .model import ROWS_BLANK, Choice, ChoiceList, Field, Group, Instrument
+from chouyang.errors import ChouyangError, Problem
+from chouyang.instruments.checks import Locator, check, node_paths, resolve
+from chouyang.instruments.model import ROWS_BLANK, Choice, ChoiceList, Field, Group, Instrument
 
 LANGUAGE = "中文 (zh)"
 UNIT_CODE = "unit_code"
