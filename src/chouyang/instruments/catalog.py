@@ -50,7 +50,7 @@ def round_instruments(round_dir: Path) -> dict[str, Instrument]:
 
 def add_to_round(round_dir: Path, xlsx_path: Path) -> Instrument:
     """Import an XLSForm into a round that is not drawn yet: ROUND/instruments/<name>.toml and a copy of the xlsx."""
-    from .xlsform import read  # the XLSForm reader needs openpyxl: load it only for this command
+    from chouyang.instruments.xlsform import read  # the XLSForm reader needs openpyxl: load it only for this command
 
     round_dir, xlsx_path = Path(round_dir), Path(xlsx_path)
     if (round_dir / "draw.json").exists():
