@@ -166,7 +166,8 @@ class _Reader:
         try:
             sheets = {ws.title.strip().lower(): ws for ws in wb.worksheets}
             if "survey" not in sheets:
-                raise ChouyangError(f"{self.source} 不是 XLSForm，没有导入", [Problem(self.source, "缺少 survey 工作表", sheet="survey")])
+                missing = Problem(self.source, "缺少 survey 工作表", sheet="survey")
+                raise ChouyangError(f"{self.source} 不是 XLSForm，没有导入", [missing])
             survey = _Sheet(sheets["survey"], self)
             choices = _Sheet(sheets["choices"], self) if "choices" in sheets else None
             settings = _Sheet(sheets["settings"], self) if "settings" in sheets else None
