@@ -165,6 +165,16 @@ def test_a_form_over_2000_fields_is_refused():
     one_problem(BASE + fields, "instrument.name", "有 2001 个题目，超过上限 2000 个")
 
 
+def test_a_repeat_name_must_be_unique_in_the_whole_form():
+    text = BASE + '\n[[group]]\nname = "other"\nlabel = "另一组"\n  [[group.field]]\n  type = "group"\n  name = "g"\n' \
+                  '  label = "同名"\n    [[group.field.field]]\n    name = "c"\n    type = "text"\n    label = "丙"\n'
+    one_problem(text, "group[1].name", "重复组的名称在整个调查表中必须唯一")
+
+
+def test_names_differing_only_in_case_are_duplicates():
+    one_problem(BASE.replace('name = "b"', 'name = "A"'), "group[1].field[2].name", "名称重复")
+
+
 def test_both_arrays_in_one_container_are_refused():
     text = BASE + '\n[[field]]\nname = "top"\ntype = "text"\nlabel = "顶"\n'
     one_problem(text, "group", "不能同时使用 field 和 group")
@@ -373,6 +383,12 @@ def test_round_instruments_extend_and_override_the_builtins(tmp_path):
     found = catalog.round_instruments(tmp_path)
     assert sorted(found) == ["survey", "t"]
     assert found["survey"].version == "3" and found["t"].title == "测试表"
+
+
+def test_a_temporary_file_left_by_an_interrupted_write_is_not_an_instrument(tmp_path):
+    (tmp_path / "instruments").mkdir()
+    (tmp_path / "instruments" / ".chouyang-tmp-0123abcd-t.toml").write_text(BASE, encoding="utf-8")
+    assert sorted(catalog.round_instruments(tmp_path)) == ["survey"]
 
 
 def test_a_round_file_must_be_named_after_its_instrument(tmp_path):

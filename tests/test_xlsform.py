@@ -7,12 +7,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pyxform.xls2xform import convert
 
 from chouyang.atomic import leftovers
 from chouyang.errors import ChouyangError
 from chouyang.instruments import catalog, definition, xlsform
-from chouyang.instruments.model import Field, Group
+from chouyang.instruments.model import Choice, ChoiceList, Field, Group, Instrument
 
 SURVEY = catalog.builtin("survey")
 
@@ -220,6 +222,13 @@ def test_the_base_form_imports(tmp_path):
     assert basic.children[1].relevant == "${married} = '1'" and inst.children[1].type == "note"
 
 
+@pytest.mark.parametrize("header", ["label", "label::zh", "label::中文", "label::Chinese (zh)", "LABEL::中文 (zh)"])
+def test_label_columns_in_every_spelling(tmp_path, header):
+    rows = [["type", "name", header, "label::English (en)"], ["text", "name_q", "姓名", "Name"]]
+    (field,) = xlsform.read(write_form(tmp_path / "q.xlsx", survey=rows)).children
+    assert field.label == "姓名"
+
+
 SURVEY_REFUSALS = [  # (row, column index, new value, column header, words)
     (4, 0, "geopoint", "type", "不支持的题型"),
     (4, 1, "married", "name", "名称重复"),
@@ -411,3 +420,52 @@ def test_add_to_round_refusals_change_nothing(tmp_path, case):
     with pytest.raises(ChouyangError, match=words.replace("$", r"\$").replace("{", r"\{").replace("}", r"\}")):
         catalog.add_to_round(round_dir, source)
     assert snapshot(round_dir) == before
+
+
+# --- any valid instrument: export → pyxform → read is the identity (with unit_code added) ------------
+
+_ZH = st.text(alphabet="调查表题目甲乙丙丁一二三满意", min_size=1, max_size=5)
+
+
+@st.composite
+def shared_name_instruments(draw):
+    """Names drawn from a small pool (unique among siblings only), so references cross repeats by path."""
+    pool = ["result", "note", "count_a", "x"]
+    choices = {"yn": ChoiceList("yn", (Choice("1", "是"), Choice("0", "否")))}
+    everywhere: list[str] = []
+
+    def fields(names, depth: int) -> tuple:
+        here: list[str] = []
+        out = []
+        for name in names:
+            refs = st.sampled_from([None] + [f"${{{s}}} != ''" for s in here + everywhere[-2:]])
+            if name.startswith("sub") and depth < 2:
+                inner = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
+                out.append(Group(f"{name}_{len(everywhere)}", draw(_ZH), relevant=draw(refs), children=fields(inner, depth + 1)))
+                continue
+            kind = draw(st.sampled_from(["select_one", "integer", "text", "date"]))
+            out.append(Field(name, kind, draw(_ZH), choices="yn" if kind == "select_one" else None, relevant=draw(refs),
+                             constraint=draw(st.sampled_from([None, ". != ''"] + [f". != ${{{s}}}" for s in here]))))
+            here.append(name)
+            everywhere.append(name)
+        return tuple(out)
+
+    groups = []
+    for i in range(draw(st.integers(1, 3))):
+        names = draw(st.lists(st.sampled_from(pool + ["sub"]), min_size=1, max_size=4, unique=True))
+        repeat = draw(st.booleans())
+        groups.append(Group(f"g{i}", draw(_ZH), repeat=repeat, rows="blank" if repeat else None, children=fields(names, 1)))
+    top = fields(draw(st.lists(st.sampled_from(["x", "note"]), max_size=2, unique=True)), 0)
+    return Instrument("gen", "生成的表", "G1", "1", draw(st.sampled_from(["point", "person"])), tuple(groups) + top,
+                      choices, {"page": [210, 297]}, "gen.xlsx")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(shared_name_instruments())
+def test_export_then_read_is_the_identity(tmp_path_factory, inst):
+    assume(definition.check(inst) == [] and not any(c.name == "unit_code" for c in inst.children))
+    path = tmp_path_factory.mktemp("gen") / "gen.xlsx"
+    xlsform.export(inst, path)
+    pyxform_ok(path)
+    back = xlsform.read(path)
+    assert (without_unit_code(back) if inst.per == "point" else back) == inst

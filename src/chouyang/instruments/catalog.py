@@ -40,7 +40,8 @@ def round_instruments(round_dir: Path) -> dict[str, Instrument]:
     """The instruments of a round: the built-ins, then `ROUND/instruments/*.toml` (which may override one)."""
     found = {name: builtin(name) for name in builtin_names()}
     folder = Path(round_dir) / ROUND_FOLDER
-    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+    # a name starting with "." is a temporary file an interrupted write left behind (chouyang.atomic)
+    for path in sorted(p for p in folder.glob("*.toml") if not p.name.startswith(".")) if folder.is_dir() else []:
         instrument = load(path)
         if instrument.name != path.stem:
             raise ChouyangError(f"{path}：文件名应与调查表名称（instrument.name = {instrument.name}）一致")

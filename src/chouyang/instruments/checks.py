@@ -203,10 +203,13 @@ class _Checker:
     def siblings(self, path: Path_, children) -> None:
         seen: dict[str, int] = {}
         for i, node in enumerate(children):
-            if node.name in seen:
-                self.at_node(path + (i,), "name", f"名称重复：同一层第 {seen[node.name] + 1} 项已使用这个名称", node.name)
-            seen.setdefault(node.name, i)
+            key = node.name.lower()   # ODK compares names without case
+            if key in seen:
+                self.at_node(path + (i,), "name", f"名称重复：同一层第 {seen[key] + 1} 项已使用这个名称", node.name)
+            seen.setdefault(key, i)
             if isinstance(node, Group):
+                if node.repeat and len(self.by_name.get(node.name, ())) > 1:
+                    self.at_node(path + (i,), "name", "重复组的名称在整个调查表中必须唯一（ODK、Kobo 的要求）", node.name)
                 self.siblings(path + (i,), node.children)
 
     def name_and_label(self, path: Path_, node, label_needed: bool = True) -> None:
