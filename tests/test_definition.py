@@ -364,7 +364,7 @@ def instruments(draw) -> Instrument:
                       children, choices, layout, "gen.toml")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instruments())
 def test_dumps_then_loads_is_the_identity(inst):
     assert definition.check(inst) == []

@@ -460,7 +460,7 @@ def shared_name_instruments(draw):
                       choices, {"page": [210, 297]}, "gen.xlsx")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(shared_name_instruments())
 def test_export_then_read_is_the_identity(tmp_path_factory, inst):
     assume(definition.check(inst) == [] and not any(c.name == "unit_code" for c in inst.children))

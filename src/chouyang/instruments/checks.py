@@ -306,7 +306,8 @@ class _Checker:
         try:
             tree = parse(text)
         except ExprError as exc:
-            self.at_node(path, key, f"表达式有误：{exc.reason}" + (f"（第 {exc.position} 个字符处）" if exc.position else ""), text)
+            reason, position = getattr(exc, "reason", str(exc)), getattr(exc, "position", None)
+            self.at_node(path, key, f"表达式有误：{reason}" + (f"（第 {position} 个字符处）" if position else ""), text)
             return
         if key == "relevant" and uses_dot(tree):
             self.at_node(path, key, "relevant 引用了自身（. 是本题自己的值）", text)
