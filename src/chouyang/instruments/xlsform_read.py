@@ -178,7 +178,8 @@ class _Reader:
         inst = self.relative_paths(inst)
         problems = self.problems + check(inst, self.loc)
         if problems:
-            unique = list({str(p): p for p in problems}.values())
+            order = {"survey": 0, "choices": 1, "settings": 2}   # the sheets in the order a user reads them
+            unique = sorted({str(p): p for p in problems}.values(), key=lambda p: (order.get(p.sheet, 3), p.row or 0))
             raise ChouyangError(f"{self.source}：XLSForm 有错误，没有导入", unique)
         return inst
 
