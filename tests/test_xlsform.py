@@ -338,6 +338,7 @@ KOBO_SURVEY = [
     ["note", "thanks", "调查结束，谢谢！", "Thank you", None, None, "count-selected(${known_policies}) >= 0", None, None, None,
      "k11", "thanks"],
 ]
+KOBO_SURVEY.append([None] * 10 + ["k12", None])   # a row Kobo left with only its $kuid: not a question
 KOBO_CHOICES = [
     ["list_name", "name", "label::Chinese (zh)", "label::English (en)", "$autovalue"],
     ["sex", "male", "男", "Male", "male"], ["sex", "female", "女", "Female", "female"],

@@ -82,6 +82,8 @@ class _Sheet:
             values = {}
             for i, cell in enumerate(cells):
                 column = self.headers[i] if i < len(self.headers) and self.headers[i] else _letter(i)
+                if column.startswith("$"):   # KoboToolbox's bookkeeping ($kuid, $autoname, …)
+                    continue
                 text = reader.cell_text(self.title, r, column, cell)
                 if text:
                     values[column] = text
@@ -184,9 +186,9 @@ class _Reader:
         return inst
 
     def columns(self, sheet: _Sheet, known: tuple[str, ...]) -> dict[str, str]:
-        """Header → known key (lower case); `$` headers dropped; an unknown header with a value is refused."""
+        """Header → known key (lower case); an unknown header with a value is refused."""
         keys = {h: h.lower() for h in sheet.headers if h.lower() in known}
-        ignored = lambda h: h in keys or h.startswith("$") or _languaged(h)
+        ignored = lambda h: h in keys or _languaged(h)
         for row, values in sheet.rows:
             for header in [h for h in values if not ignored(h)]:
                 self.bad(sheet.title, row, header, "不支持的列（chouyang 不认识这一列，不能忽略其中的内容）", values[header][:50])
