@@ -472,3 +472,9 @@ def test_export_then_read_is_the_identity(tmp_path_factory, inst):
     pyxform_ok(path)
     back = xlsform.read(path)
     assert (without_unit_code(back) if inst.per == "point" else back) == inst
+
+
+def test_add_to_a_round_folder_that_does_not_exist_is_refused(tmp_path):
+    with pytest.raises(ChouyangError, match="轮次文件夹不存在"):
+        catalog.add_to_round(tmp_path / "missing", write_form(tmp_path / "q.xlsx"))
+    assert not (tmp_path / "missing").exists()

@@ -54,6 +54,8 @@ def add_to_round(round_dir: Path, xlsx_path: Path) -> Instrument:
     from chouyang.instruments.xlsform import read  # the XLSForm reader needs openpyxl: load it only for this command
 
     round_dir, xlsx_path = Path(round_dir), Path(xlsx_path)
+    if not round_dir.is_dir():
+        raise ChouyangError(f"{round_dir}：轮次文件夹不存在")
     if (round_dir / "draw.json").exists():
         raise ChouyangError(f"{round_dir}：已抽样的轮次不能再添加调查表")
     instrument = read(xlsx_path)
