@@ -129,6 +129,7 @@ REFUSALS = [  # (replace this, with this, key path, words of the message)
     ('relevant = "${a} = \'1\'"', 'relevant = ". = 1"', "group[1].field[2].relevant", "引用了自身"),
     ('label = "甲"', 'label = ""', "group[1].field[1].label", "缺少中文标签"),
     ('label = "甲"', 'label = "Sex"', "group[1].field[1].label", "不含中文"),
+    ('label = "甲"', 'label = "甲\\u0007"', "group[1].field[1].label", "控制字符"),
     ('label = "甲"', f'label = "{"甲" * 2001}"', "group[1].field[1].label", "超过 2000 个字符"),
     ('name = "a"', 'name = "甲a"', "group[1].field[1].name", "ASCII"),
     ('rows = "blank"', 'rows = "sometimes"', "group[1].rows", "行来源"),

@@ -23,6 +23,7 @@ MAX_CODE = 100
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _LATIN = re.compile(r"[A-Za-z]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")   # no cell, page or phone shows these
 _NAME_RULE = "名称只能使用 ASCII 字母、数字、_、-、.（以字母或 _ 开头，不超过 64 个字符）"
 
 Path_ = tuple[int, ...]
@@ -155,6 +156,22 @@ class _Checker:
             else:
                 self.field(path, node)
         self.cycles()
+        self.control_characters()
+
+    def control_characters(self) -> None:
+        """Invisible characters in printed text: openpyxl cannot even write them into a workbook cell."""
+        message = "含有不可见的控制字符，请删除"
+        if _CONTROL.search(self.inst.title or ""):
+            self.at_top("title", message, repr(self.inst.title[:30]))
+        for path, node in self.nodes.items():
+            for key in ("label", "hint", "constraint_message"):
+                value = getattr(node, key, None)
+                if value and _CONTROL.search(value):
+                    self.at_node(path, key, message, repr(value[:30]))
+        for name, clist in self.inst.choices.items():
+            for i, choice in enumerate(clist.choices):
+                if _CONTROL.search(choice.label + choice.code):
+                    self.at_choice(name, i, "label", message, repr(choice.label[:30]))
 
     def head(self) -> None:
         inst = self.inst
