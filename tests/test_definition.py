@@ -276,13 +276,13 @@ def value_of(text: str | None, values: dict, dot=None) -> bool:
 
 
 @pytest.mark.parametrize("sheet", vocab.CHECK_SHEETS)
-def test_witnesses_and_verified_are_asked_exactly_on_error_rows(sheet):
+def test_witnesses_and_verified_are_required_exactly_on_error_rows(sheet):
     group = SURVEY.group(sheet)
     for name in ("witnesses", "verified"):
         f = next(f for f in group.children if f.name == name)
-        assert f.required == "yes"
+        assert f.relevant is None   # ingest accepts (and ignores) them on rows that are not errors
         for result in vocab.RESULTS[sheet]:
-            assert value_of(f.relevant, {"result": result}) == vocab.is_error(sheet, result), (name, result)
+            assert value_of(f.required, {"result": result}) == vocab.is_error(sheet, result), (name, result)
 
 
 def test_every_new_row_needs_witnesses_and_verified():
@@ -402,3 +402,24 @@ def test_a_round_file_must_be_named_after_its_instrument(tmp_path):
 def test_unknown_builtin_is_refused():
     with pytest.raises(ChouyangError, match="没有名为 nope 的内置调查表"):
         catalog.builtin("nope")
+
+
+def test_the_survey_definition_validates_rows_as_ingest_decides():
+    from datetime import date
+
+    from chouyang.instruments.responses import Response, sheet_where, validate
+
+    woman = {"name": "王芳", "person_id": "411381********1234", "birth_date": "1990-01-01", "household_no": "H1",
+             "marital_status": "初婚", "contraception": "上环"}
+    birth = {"mother_name": "王芳", "child_name": "李明", "sex": "男", "birth_date": "2025-03-01", "parity": "2",
+             "policy": "政策内"}
+    rows = {"women_check": [{"ref": "W001", **woman, "result": "属实", "witnesses": "2"},      # ignored on a 属实 row
+                            {"ref": "W002", **woman, "result": "查无此人"}],                   # an error: witnesses needed
+            "births_check": [{"ref": "B001", **birth, "result": "错报", "true_sex": "男", "witnesses": "3", "verified": "是"}],
+            "missed_births": [{"mother_name": "张丽", "sex": "女", "birth_date": "2025-05-01", "parity": "1",
+                               "policy": "政策内", "witnesses": "1", "verified": "是"}]}
+    _, problems = validate(SURVEY, Response("survey", "U1", "", {}, rows), date(2026, 1, 1), sheet_where("x.xlsx"))
+    assert [(p.sheet, p.row, p.column) for p in problems] == [
+        ("育龄妇女核对", 3, "反映群众人数（witnesses）"), ("育龄妇女核对", 3, "调查组查实（verified）"),
+        ("出生核对", 2, "核实结果（result）")]
+    assert "错报必须至少填写一项与在册不同的实际值" in problems[2].message
