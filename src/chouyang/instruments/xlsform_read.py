@@ -79,16 +79,20 @@ class _Sheet:
             if r > MAX_ROWS + 1:
                 reader.bad(self.title, r, None, f"工作表超过 {MAX_ROWS} 行，不像是调查表")
                 break
-            values = {}
-            for i, cell in enumerate(cells):
-                column = self.headers[i] if i < len(self.headers) and self.headers[i] else _letter(i)
-                if column.startswith("$"):   # KoboToolbox's bookkeeping ($kuid, $autoname, …)
-                    continue
-                text = reader.cell_text(self.title, r, column, cell)
-                if text:
-                    values[column] = text
+            values = self.row_values(reader, r, cells)
             if values:
                 self.rows.append((r, values))
+
+    def row_values(self, reader: _Reader, r: int, cells) -> dict[str, str]:
+        values = {}
+        for i, cell in enumerate(cells):
+            column = self.headers[i] if i < len(self.headers) and self.headers[i] else _letter(i)
+            if column.startswith("$"):   # KoboToolbox's bookkeeping ($kuid, $autoname, …)
+                continue
+            text = reader.cell_text(self.title, r, column, cell)
+            if text:
+                values[column] = text
+        return values
 
 
 def _letter(i: int) -> str:
