@@ -67,15 +67,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from chouyang.config.toml import decode_toml, loads_toml, read_bytes
 from chouyang.errors import ChouyangError, Problem
 
+_WHAT = "考核方案"  # how messages name scheme.toml
 PERIODS = {"half": "半年考核", "full": "全年考核"}
 
 # rule kind -> (Chinese name, rule keys it takes besides `points`)
@@ -339,23 +340,12 @@ def load_scheme_preset(name: str) -> Scheme:
 
 def load_scheme(path: Path) -> Scheme:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ChouyangError(f"无法读取考核方案 {path}：{exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ChouyangError(f"考核方案 {path} 不是 UTF-8 编码的文本") from None
-    return parse_scheme(text, str(path))
+    return parse_scheme(decode_toml(read_bytes(path, _WHAT), str(path), _WHAT), str(path))
 
 
 def parse_scheme(text: str, source: str) -> Scheme:
     """Parse and validate a scheme; every problem is listed with the file, the element and the key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ChouyangError(f"考核方案 {source} 不是有效的 TOML：{exc}") from None
+    data = loads_toml(text, source, _WHAT)
     parser = _Parser(source)
     scheme = parser.scheme(data, hashlib.sha256(text.encode("utf-8")).hexdigest())
     if parser.problems:
