@@ -36,6 +36,7 @@ from chouyang.assessment.scheme_reader import (
     GROUP_KEYS,
     SCHEME_KEYS,
     SchemeReader,
+    known,
 )
 
 _TOP = {"scheme", "composite", "item", "component", "adjustment", "flag", "consequence"}
@@ -94,7 +95,7 @@ def _components(r: SchemeReader, tables: list[dict], items: dict[str, Item]) -> 
     for ident, (table, where) in raw.items():
         parent = table.get("parent")
         if parent is not None:
-            if parent not in raw or parent == ident:
+            if not known(parent, raw) or parent == ident:
                 r.bad(f"{where}.parent", "上级组成部分不存在", parent)
             else:
                 children[parent].append(ident)
@@ -123,7 +124,7 @@ def _component(r: SchemeReader, ident: str, table: dict, where: str, kids: tuple
     return Component(
         id=ident, title=r.text(table, "title", where, required=True), points=points,
         weight=weight if weight is not None else Decimal(1),
-        parent=table.get("parent") if table.get("parent") in raw else None, children=kids, source=source,
+        parent=table.get("parent") if known(table.get("parent"), raw) else None, children=kids, source=source,
         quote=r.text(table, "quote", where), note=r.text(table, "note", where),
         borrowed_from=r.text(table, "borrowed_from", where), **args)
 
@@ -135,7 +136,7 @@ def _component_source(r: SchemeReader, table: dict, where: str, kids: tuple[str,
         if source is not None:
             r.bad(f"{where}.source", "有下级的组成部分不能有来源（由下级合计）", source)
         return None
-    if source not in SOURCES:
+    if not known(source, SOURCES):
         r.bad(f"{where}.source", f"未知或缺少得分来源（可用：{'、'.join(SOURCES)}）", source)
         return None
     return source
@@ -175,13 +176,13 @@ def _groups(r: SchemeReader, tables: list[dict]) -> tuple[AdjustmentGroup, ...]:
     out = []
     for table, where, ident in r.entries(tables, "adjustment", GROUP_KEYS):
         sign = table.get("sign")
-        if sign not in SIGNS:
+        if not known(sign, SIGNS):
             r.bad(f"{where}.sign", "应为 bonus（加分）或 deduction（减分）", sign)
         items = _group_items(r, table, where, ident, seen_items)
         if not items:
             r.bad(f"{where}.item", "加减分组中没有条目")
         out.append(AdjustmentGroup(
-            id=ident, title=r.text(table, "title", where, required=True), sign=sign if sign in SIGNS else
+            id=ident, title=r.text(table, "title", where, required=True), sign=sign if known(sign, SIGNS) else
             "deduction", cap=r.number(table, "cap", where), items=tuple(items),
             quote=r.text(table, "quote", where), note=r.text(table, "note", where),
             borrowed_from=r.text(table, "borrowed_from", where)))
@@ -208,7 +209,7 @@ def _group_items(r: SchemeReader, table: dict, where: str, group: str, seen: set
 def _adjustment_item(r: SchemeReader, table: dict, where: str, group: str, seen: set[str]) -> AdjustmentItem:
     ident = r.ident(table, where, seen)
     rule = table.get("rule")
-    if rule not in ADJUSTMENT_RULES:
+    if not known(rule, ADJUSTMENT_RULES):
         r.bad(f"{where}.rule", f"未知的加减分规则（可用：{'、'.join(ADJUSTMENT_RULES)}）", rule)
         rule = "entered"
     used = _ADJUSTMENT_KEYS[rule]
@@ -299,7 +300,7 @@ def _ranked_args(r: SchemeReader, kind: str, table: dict, where: str, components
         r.bad(f"{where}.n", "缺少必填的键")
     comp = table.get("component")
     if comp is not None:
-        if comp not in components:
+        if not known(comp, components):
             r.bad(f"{where}.component", "没有这个得分组成部分", comp)
         else:
             args["component"] = comp

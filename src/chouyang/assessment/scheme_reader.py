@@ -35,6 +35,11 @@ def decimal(value: float | int) -> Decimal:
     return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
+def known(value: Any, names) -> bool:
+    """`value in names` for a name read from the file; an array or a table (unhashable) names nothing."""
+    return isinstance(value, str) and value in names
+
+
 class SchemeReader:
     """The problems of one scheme file, and the typed readers that record them."""
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from chouyang.assessment.scheme_model import DEFAULT_FACT, ITEM_RULES, PERIODS, RULE_KEYS, SHORTFALL, Item, Rule, fmt_points
-from chouyang.assessment.scheme_reader import ITEM_KEYS, VARIANT_KEYS, SchemeReader
+from chouyang.assessment.scheme_reader import ITEM_KEYS, VARIANT_KEYS, SchemeReader, known
 
 # what an item's own keys give every period unless its variant says otherwise
 _INHERITED_TEXTS = ("quote", "fact", "evidence", "note", "borrowed_from")
@@ -34,7 +34,7 @@ def _children(r: SchemeReader, raw: dict[str, tuple[dict, str]]) -> dict[str, li
         parent = table.get("parent")
         if parent is None:
             continue
-        if parent not in raw:
+        if not known(parent, raw):
             r.bad(f"{where}.parent", "上级条目不存在", parent)
         elif parent == ident:
             r.bad(f"{where}.parent", "条目不能是自己的上级", parent)
@@ -57,7 +57,7 @@ def _item(r: SchemeReader, ident: str, table: dict, where: str, kids: tuple[str,
         rules = period_rules(r, table, where, points)
     return Item(
         id=ident, title=r.text(table, "title", where, required=True), points=points or Decimal(0),
-        parent=table.get("parent") if table.get("parent") in raw else None, children=kids,
+        parent=table.get("parent") if known(table.get("parent"), raw) else None, children=kids,
         quote=r.text(table, "quote", where), note=r.text(table, "note", where),
         borrowed_from=r.text(table, "borrowed_from", where),
         incomplete=r.text(table, "incomplete", where),
@@ -124,7 +124,7 @@ def rule(r: SchemeReader, table: dict, where: str, points: Decimal | None, defau
     if kind is None:
         r.bad(f"{where}.rule", "末级条目缺少计分规则（rule）")
         return None
-    if kind not in ITEM_RULES:
+    if not known(kind, ITEM_RULES):
         r.bad(f"{where}.rule", f"未知的计分规则（可用：{'、'.join(ITEM_RULES)}）", kind)
         return None
     takes = set(ITEM_RULES[kind][1])
