@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -37,6 +36,7 @@ from chouyang.assessment.facts import SHEETS, adjustment_fields, fact_fields, fl
 from chouyang.assessment.scheme import PERIODS, SIGNS, Rule, Scheme, fmt_points
 from chouyang.assessment.scoring import item_points
 from chouyang.atomic import atomic_path, write_text
+from chouyang.config.toml import loads_toml
 from chouyang.errors import ChouyangError
 from chouyang.pool import default_workers, map_in_workers
 from chouyang.render.pdf import ChinesePDF, FontFile, subset_font
@@ -54,7 +54,7 @@ _MIN_PER_WORKER = 6  # townships: fewer are drawn faster than a worker process s
 
 def load_checklist_layout() -> dict:
     """The [form] table of forms/checklist.toml (geometry and form code)."""
-    return tomllib.loads(files("chouyang.formdefs").joinpath("checklist.toml").read_text(encoding="utf-8"))["form"]
+    return loads_toml(files("chouyang.formdefs").joinpath("checklist.toml").read_bytes(), "forms/checklist.toml", "表格版式")["form"]
 
 
 # --- what is printed ---------------------------------------------------------------

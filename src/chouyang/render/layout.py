@@ -7,11 +7,11 @@ have the same columns in the same order.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 
 from chouyang import vocab
+from chouyang.config.toml import loads_toml
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _column(section: dict, key: str, form: dict) -> FormColumn:
 
 
 def load_layout(name: str = "survey") -> FormLayout:
-    data = tomllib.loads(files("chouyang.formdefs").joinpath(f"{name}.toml").read_text(encoding="utf-8"))
+    data = loads_toml(files("chouyang.formdefs").joinpath(f"{name}.toml").read_bytes(), f"forms/{name}.toml", "表格版式")
     form = data["form"]
     table_width = float(form["table_right"]) - float(form["table_left"])
     sections = []
