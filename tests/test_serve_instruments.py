@@ -91,6 +91,7 @@ def test_the_entry_page_is_made_from_the_definition(rnd):
     assert 'type="checkbox" name="f/methods" value="iud"' in page
     assert '<textarea name="f/reason"' in page and 'name="f/people"' in page and 'inputmode="numeric"' in page
     assert "说明：逐户核对" in page  # the note, as text
+    assert f'data-field="unit_code" data-scope="" data-row="" data-locked data-value="{UNIT}"' in page  # preloaded
     # the register repeat: W001 printed and locked, its result asked in the row
     assert 'data-field="ref" data-scope="women" data-row="0" data-locked data-value="W001"' in page
     assert 'name="r/women/0/result"' in page and 'name="r/women/1/result"' not in page

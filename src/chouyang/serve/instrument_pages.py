@@ -192,7 +192,7 @@ def _entry_get(rnd, name: str, unit: str, clerk: str) -> tuple[str, dict]:
     if s.settled or number is None or s.done(number):
         return "instrument_wait.html", _wait_context(instrument, s, number)
     rows = ie.prefilled_rows(instrument, _checklist(rnd, instrument, unit))
-    return "instrument_entry.html", _entry_context(instrument, s, number, {}, rows, set())
+    return "instrument_entry.html", _entry_context(instrument, s, number, {"unit_code": unit}, rows, set())
 
 
 async def entry_page(request: Request) -> Response:
