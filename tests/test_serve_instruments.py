@@ -12,12 +12,15 @@ import re
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from responses_support import VISIT
 from starlette.testclient import TestClient
 
 from chouyang.entry import instrument_entry as ie
 from chouyang.instruments.model import Field, Group
 from chouyang.round import instrument_store
+from chouyang.round.inputs import mask_id
 from chouyang.serve import create_app
 
 from serve_support import UNIT, cheap_password_hashes, copy_round, make_round  # noqa: F401 (a fixture)
@@ -198,3 +201,66 @@ def test_unknown_instruments_and_points_are_refused(rnd):
     assert "411381999999 不是本轮的样本点" in client.get("/instruments/household/411381999999").text
     r = post(client, URL, {"csrf": "forged"})
     assert r.status_code == 403
+
+
+# --- fixed lists, masked register IDs, a broken definition ---------------------------------------
+
+ROSTER = replace(VISIT, name="roster", title="服务室核查", children=(
+    Group("women", "育龄妇女", repeat=True, rows="register", table="women", key="ref", children=(
+        Field("ref", "text", "编号", prefill="ref"),
+        Field("person_id", "text", "身份证号", prefill="person_id"),
+        Field("result", "select_one", "核实结果", choices="result", required="yes"),
+    )),
+    Group("items", "服务设施", repeat=True, rows="fixed", key="item", fixed=(("room", "计生服务室"), ("board", "宣传栏")),
+          children=(Field("present", "select_one", "有无", choices="yn", required="yes"),)),
+))
+
+
+def test_fixed_rows_and_register_ids_masked_on_the_page_kept_whole_in_the_pass(rnd, monkeypatch):
+    monkeypatch.setattr(ie, "SOURCE", lambda rnd: {"roster": ROSTER})
+    person_id = rnd.checklists([UNIT])[UNIT].sections["women_check"].person_id.iloc[0]
+    client = client_for(rnd)
+    page = client.get(f"/instruments/roster/{UNIT}").text
+    assert person_id not in page and f'data-value="{mask_id(person_id)}"' in page
+    assert "<td>计生服务室</td>" in page and "<td>宣传栏</td>" in page
+    form = {"r/women/0/result": "ok", "r/items/0/present": "1", "r/items/1/present": "2",
+            "r/women/0/person_id": "000000000000000000", "r/items/0/item": "forged"}  # locked cells: ignored
+    assert post(client, f"/instruments/roster/{UNIT}", form).status_code == 303
+    with rnd.store() as con:
+        [first] = instrument_store.passes(con, "roster")
+    assert first.data["rows"] == {"women": [{"ref": "W001", "person_id": person_id, "result": "ok"}],
+                                  "items": [{"item": "room", "present": "1"}, {"item": "board", "present": "2"}]}
+
+
+def test_a_definition_with_a_broken_expression_is_named(rnd, monkeypatch):
+    broken = replace(VISIT, name="broken", children=(Field("age", "integer", "年龄", constraint=". >= "),))
+    monkeypatch.setattr(ie, "SOURCE", lambda rnd: {"broken": broken})
+    r = client_for(rnd).get(f"/instruments/broken/{UNIT}")
+    assert r.status_code == 400 and "调查表「入户核查」的题目「年龄（age）」的表达式有误" in r.text
+
+
+# --- adjudication: taking one pass everywhere gives that pass back (hypothesis) --------------------
+
+_TEXT = st.sampled_from(["", "1", "2", "iud pill", "李梅"])
+_FOUND_ROW = st.fixed_dictionaries({"found_name": st.sampled_from(["李梅", "王芳"]), "found_age": st.sampled_from(["", "30"])})
+
+
+@st.composite
+def pass_data(draw) -> dict:
+    values = {f.name: draw(_TEXT) for f in ie.top_fields(HOUSEHOLD) if f.type not in ("note", "calculate")}
+    return {"values": {"unit_code": UNIT, **values},
+            "rows": {"women": [{"ref": "W001", "result": draw(_TEXT), "true_birth_date": draw(_TEXT)}],
+                     "found": draw(st.lists(_FOUND_ROW, max_size=3))}}
+
+
+@settings(max_examples=150, deadline=None)
+@given(pass_data(), pass_data(), st.sampled_from(["@1", "@2"]))
+def test_settling_every_difference_one_way_gives_that_pass(a, b, pick):
+    assert ie.compare(HOUSEHOLD, a, a) == []
+    subject = ie.Subject(UNIT, "东关社区", "古城街道", {n: instrument_store.StoredPass("household", UNIT, "", n, c, "done", d, "")
+                                                        for n, c, d in ((1, "张三", a), (2, "李四", b))})
+    adj = ie.Adjudication(subject, ie.compare(HOUSEHOLD, a, b))
+    chosen, open_ = ie._decided(adj, {ie.decision_path(d.path): pick for d in adj.differences}, "测试")
+    assert open_ == []
+    final = ie._final_raw(HOUSEHOLD, adj, chosen)
+    assert instrument_store.response_data(final) == (a if pick == "@1" else b)

@@ -23,6 +23,7 @@ from chouyang.entry import keyed
 from chouyang.errors import ChouyangError
 from chouyang.instruments import expr
 from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, ROWS_REGISTER, Field, Group, Instrument
+from chouyang.instruments.responses import column_name
 from chouyang.round.inputs import mask_id
 from chouyang.serve import workstation
 from chouyang.serve.app import guarded, render, session_of, state_of, user_of
@@ -64,7 +65,7 @@ def _constraint_message(instrument: Instrument, f: Field) -> str:
     if f.constraint_message:
         return f.constraint_message
     labels = {x.name: x.label for x in instrument.fields()}
-    return f"不符合要求（{expr.describe(expr.parse(f.constraint), labels)}）"
+    return f"不符合要求（{expr.describe(_parsed(instrument, f, f.constraint), labels)}）"
 
 
 def _shown_locked(f: Field, value: str) -> str:
@@ -124,7 +125,8 @@ def logic(instrument: Instrument, today: date) -> dict:
     for groups, f in instrument.walk():
         relevant = [g.relevant for g in groups if g.relevant] + ([f.relevant] if f.relevant else [])
         if f.type != "note" and (relevant or f.constraint):
-            fields[f"{_scope(groups)}/{f.name}"] = {"relevant": [_tree(t) for t in relevant], "constraint": _tree(f.constraint)}
+            fields[f"{_scope(groups)}/{f.name}"] = {"relevant": [_tree(instrument, f, t) for t in relevant],
+                                                   "constraint": _tree(instrument, f, f.constraint)}
     return {"today": today.isoformat(), "fields": fields}
 
 
@@ -133,8 +135,16 @@ def _scope(groups: tuple[Group, ...]) -> str:
     return next((g.name for g in reversed(groups) if g.repeat), "")
 
 
-def _tree(text: str | None) -> list | None:
-    return expr.to_json(expr.parse(text)) if text else None
+def _tree(instrument: Instrument, f: Field, text: str | None) -> list | None:
+    return expr.to_json(_parsed(instrument, f, text)) if text else None
+
+
+def _parsed(instrument: Instrument, f: Field, text: str) -> expr.Node:
+    """The parsed expression; a definition that slipped past its checks is named with the question."""
+    try:
+        return expr.parse(text)
+    except expr.ExprError as exc:
+        raise ChouyangError(f"调查表「{instrument.title}」的题目「{column_name(f)}」的表达式有误：{exc}") from None
 
 
 def shown_value(instrument: Instrument, f: Field, value: str) -> str:
