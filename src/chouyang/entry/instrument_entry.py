@@ -281,7 +281,7 @@ def save_pass(rnd: Round, instrument: Instrument, unit_code: str, clerk: str, fo
         store.save_pass(con, store.StoredPass(instrument.name, unit_code, "", n, clerk, keyed.DONE, data, utc_now()))
         rnd.log("instrument_pass", {"instrument": instrument.name, "unit_code": unit_code, "pass": n,
                                     "content_sha256": store.content_sha256(data)}, con, user=clerk)
-        other = found.get(3 - n)
+        other = next((found.get(m) for m in keyed.PASSES if m != n), None)
         if other is None or other.state != keyed.DONE:
             return Saved(n, checked)
         differences = compare(instrument, other.data, data)
