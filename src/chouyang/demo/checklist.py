@@ -7,8 +7,8 @@ rarely a violation or veto flag.  `demo_assessment` scores them with the survey'
 table (report/townships.csv of the demo run, or None) and `summary_lines` gives the Chinese
 lines `chouyang demo` prints: top and bottom townships with their consequences.
 
-The townships are passed in (demo.demo_townships() for the built-in county), so this module
-does not import demo.py and demo.py may import it.
+The townships are passed in (demo.population.demo_townships() for the built-in county), so this module
+does not import demo.county and demo.county may import it.
 """
 
 from __future__ import annotations
