@@ -87,63 +87,87 @@ def make_frame(seed: str) -> pd.DataFrame:
     return frame
 
 
-def make_register(frame: pd.DataFrame, seed: str, start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
-    rng = _rng(seed, "register")
-    taken: set[str] = set()
-    women, births, procedures, benefits = [], [], [], []
-    for unit in frame.itertuples():
-        n_households = max(1, int(unit.wcba * 0.8))
-        for _ in range(unit.wcba):
-            birth = _date_between(rng, dt.date(start.year - 49, 7, 1), dt.date(end.year - 15, 6, 30))
-            age = (end - birth).days // 365
-            pid = _person_id(rng, birth, True, taken)
-            married = age >= 21 and rng.random() < 0.85
-            marital = (str(rng.choice(["初婚", "再婚", "离婚", "丧偶"], p=[0.9, 0.05, 0.03, 0.02]))
-                       if married else "未婚")
-            method, method_date = "无", ""
-            if marital in ("初婚", "再婚"):
-                method = str(rng.choice(["上环", "结扎", "皮埋", "药具", "无"], p=[0.45, 0.2, 0.03, 0.12, 0.2]))
-                if method != "无":
-                    recent = rng.random() < 0.15
-                    d = (_date_between(rng, start, end) if recent else
-                         _date_between(rng, dt.date(max(birth.year + 20, start.year - 15), 1, 1),
-                                       start - dt.timedelta(days=1)))
-                    method_date = d.isoformat()
-                    if recent and method in ("上环", "结扎"):
-                        procedures.append({"person_id": pid, "type": method, "date": method_date,
-                                           "unit_code": unit.unit_code})
-            name = _name(rng, True)
-            women.append({"person_id": pid, "name": name, "birth_date": birth.isoformat(),
+_IN_UNION = ("初婚", "再婚")  # currently married: the women who use contraception and give birth
+
+
+def _marital_status(rng: np.random.Generator, age: int) -> str:
+    if not (age >= 21 and rng.random() < 0.85):
+        return "未婚"
+    return str(rng.choice(["初婚", "再婚", "离婚", "丧偶"], p=[0.9, 0.05, 0.03, 0.02]))
+
+
+def _contraception(rng: np.random.Generator, birth: dt.date, start: dt.date, end: dt.date) -> tuple[str, str, bool]:
+    """(method, date, recent) of a married woman; `recent` when the method began in the reference period."""
+    method = str(rng.choice(["上环", "结扎", "皮埋", "药具", "无"], p=[0.45, 0.2, 0.03, 0.12, 0.2]))
+    if method == "无":
+        return method, "", False
+    recent = rng.random() < 0.15
+    d = (_date_between(rng, start, end) if recent else
+         _date_between(rng, dt.date(max(birth.year + 20, start.year - 15), 1, 1), start - dt.timedelta(days=1)))
+    return method, d.isoformat(), recent
+
+
+def _registered_birth(rng: np.random.Generator, unit_code: str, pid: str, mother_name: str, start: dt.date,
+                      end: dt.date) -> dict:
+    """A birth to this mother, mostly inside the reference period, some in the year before it."""
+    parity = int(rng.choice([1, 2, 3, 4], p=[0.5, 0.42, 0.07, 0.01]))
+    inside = rng.random() < 0.88
+    bdate = (_date_between(rng, start, end) if inside else
+             _date_between(rng, start - dt.timedelta(days=365), start - dt.timedelta(days=1)))
+    female = rng.random() < 1 / 2.12
+    return {"mother_id": pid, "child_name": mother_name[0] + _name(rng, female)[1:],
+            "sex": "女" if female else "男", "birth_date": bdate.isoformat(),
+            "parity": parity, "policy": "政策内" if parity <= 2 else "政策外",
+            "unit_code": unit_code, "mother_name": mother_name}
+
+
+def _register_woman(rng: np.random.Generator, unit, n_households: int, start: dt.date, end: dt.date,
+                    taken: set[str], rows: dict[str, list]) -> None:
+    """Add one woman of childbearing age to `rows`, with her births, procedures and benefits."""
+    birth = _date_between(rng, dt.date(start.year - 49, 7, 1), dt.date(end.year - 15, 6, 30))
+    age = (end - birth).days // 365
+    pid = _person_id(rng, birth, True, taken)
+    marital = _marital_status(rng, age)
+    method, method_date, recent = _contraception(rng, birth, start, end) if marital in _IN_UNION else ("无", "", False)
+    if recent and method in ("上环", "结扎"):
+        rows["procedures"].append({"person_id": pid, "type": method, "date": method_date, "unit_code": unit.unit_code})
+    name = _name(rng, True)
+    rows["women"].append({"person_id": pid, "name": name, "birth_date": birth.isoformat(),
                           "unit_code": unit.unit_code,
                           "household_no": f"{unit.unit_code[-6:]}{int(rng.integers(1, n_households + 1)):04d}",
                           "marital_status": marital, "contraception": method,
                           "contraception_date": method_date})
-            if marital in ("初婚", "再婚") and 20 <= age <= 42 and rng.random() < 0.09:
-                parity = int(rng.choice([1, 2, 3, 4], p=[0.5, 0.42, 0.07, 0.01]))
-                inside = rng.random() < 0.88
-                bdate = (_date_between(rng, start, end) if inside else
-                         _date_between(rng, start - dt.timedelta(days=365), start - dt.timedelta(days=1)))
-                female = rng.random() < 1 / 2.12
-                births.append({"mother_id": pid, "child_name": name[0] + _name(rng, female)[1:],
-                               "sex": "女" if female else "男", "birth_date": bdate.isoformat(),
-                               "parity": parity, "policy": "政策内" if parity <= 2 else "政策外",
-                               "unit_code": unit.unit_code, "mother_name": name})
-            if marital in ("初婚", "再婚") and rng.random() < 0.01:
-                procedures.append({"person_id": pid, "type": str(rng.choice(["取环", "补救措施"])),
+    if marital in _IN_UNION and 20 <= age <= 42 and rng.random() < 0.09:
+        rows["births"].append(_registered_birth(rng, unit.unit_code, pid, name, start, end))
+    if marital in _IN_UNION and rng.random() < 0.01:
+        rows["procedures"].append({"person_id": pid, "type": str(rng.choice(["取环", "补救措施"])),
                                    "date": _date_between(rng, start, end).isoformat(),
                                    "unit_code": unit.unit_code})
-            if age >= 40 and rng.random() < 0.05:
-                benefits.append({"person_id": pid, "program": str(rng.choice(["奖励扶助", "特别扶助", "孕前优生健康检查"])),
+    if age >= 40 and rng.random() < 0.05:
+        rows["benefits"].append({"person_id": pid, "program": str(rng.choice(["奖励扶助", "特别扶助", "孕前优生健康检查"])),
                                  "amount": 960, "unit_code": unit.unit_code})
-    births_df = pd.DataFrame(births)
-    births_df.insert(0, "birth_id", [f"B{i:07d}" for i in range(1, len(births_df) + 1)])
-    proc_df = pd.DataFrame(procedures)
-    proc_df.insert(0, "procedure_id", [f"P{i:07d}" for i in range(1, len(proc_df) + 1)])
-    ben_df = pd.DataFrame(benefits)
-    ben_df.insert(0, "benefit_id", [f"Z{i:07d}" for i in range(1, len(ben_df) + 1)])
-    return {"women": pd.DataFrame(women), "births": births_df.drop(columns="mother_name"),
-            "procedures": proc_df, "benefits": ben_df, "_mother_names": births_df[["birth_id", "mother_name"]],
-            "_taken_ids": taken}
+
+
+def _numbered(rows: list[dict], column: str, prefix: str) -> pd.DataFrame:
+    """The rows as a table whose first column numbers them: B0000001, B0000002, ..."""
+    table = pd.DataFrame(rows)
+    table.insert(0, column, [f"{prefix}{i:07d}" for i in range(1, len(table) + 1)])
+    return table
+
+
+def make_register(frame: pd.DataFrame, seed: str, start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
+    rng = _rng(seed, "register")
+    taken: set[str] = set()
+    rows: dict[str, list] = {"women": [], "births": [], "procedures": [], "benefits": []}
+    for unit in frame.itertuples():
+        n_households = max(1, int(unit.wcba * 0.8))
+        for _ in range(unit.wcba):
+            _register_woman(rng, unit, n_households, start, end, taken, rows)
+    births_df = _numbered(rows["births"], "birth_id", "B")
+    return {"women": pd.DataFrame(rows["women"]), "births": births_df.drop(columns="mother_name"),
+            "procedures": _numbered(rows["procedures"], "procedure_id", "P"),
+            "benefits": _numbered(rows["benefits"], "benefit_id", "Z"),
+            "_mother_names": births_df[["birth_id", "mother_name"]], "_taken_ids": taken}
 
 
 def _witnesses(rng: np.random.Generator) -> tuple[int, str]:
@@ -152,18 +176,19 @@ def _witnesses(rng: np.random.Generator) -> tuple[int, str]:
     return w, "是" if rng.random() < 0.88 else "否"
 
 
-def make_truth(frame: pd.DataFrame, register: dict, seed: str, start: dt.date,
-               end: dt.date) -> dict[str, pd.DataFrame]:
-    """What a team would find in each unit, keyed by register ids (never shown to the tool)."""
-    rng = _rng(seed, "truth")
-    out: dict[str, list] = {k: [] for k in ("women_check", "births_check", "procedures_check",
-                                            "benefits_check", "missed_births", "missed_women")}
+def _error_fields(rng: np.random.Generator) -> dict:
+    w, v = _witnesses(rng)
+    return {"witnesses": w, "verified": v}
 
-    def error_fields() -> dict:
-        w, v = _witnesses(rng)
-        return {"witnesses": w, "verified": v}
 
-    for w in register["women"].itertuples():
+def _in_period(dates: pd.Series, start: dt.date, end: dt.date) -> pd.Series:
+    return dates.map(lambda d: start.isoformat() <= d <= end.isoformat())
+
+
+def _women_checks(rng: np.random.Generator, women: pd.DataFrame) -> list[dict]:
+    """A few women are not found, moved away or died; a few use another method than registered."""
+    out = []
+    for w in women.itertuples():
         r = rng.random()
         result = "查无此人" if r < 0.015 else "迁出" if r < 0.03 else "死亡" if r < 0.033 else "属实"
         actual = w.contraception
@@ -172,69 +197,103 @@ def make_truth(frame: pd.DataFrame, register: dict, seed: str, start: dt.date,
         row = {"person_id": w.person_id, "unit_code": w.unit_code, "result": result,
                "actual_contraception": actual if result == "属实" else "", "witnesses": "", "verified": ""}
         if result == "查无此人":
-            row.update(error_fields())
-        out["women_check"].append(row)
-    births = register["births"]
-    period = births.birth_date.map(lambda d: start.isoformat() <= d <= end.isoformat())
-    for b in births[period].itertuples():
+            row.update(_error_fields(rng))
+        out.append(row)
+    return out
+
+
+def _births_checks(rng: np.random.Generator, births: pd.DataFrame) -> list[dict]:
+    """3 % of births are invented, 4 % misreported (wrong sex or parity)."""
+    out = []
+    for b in births.itertuples():
         r = rng.random()
         row = {"birth_id": b.birth_id, "unit_code": b.unit_code, "result": "属实", "true_sex": "",
                "true_birth_date": "", "true_parity": "", "witnesses": "", "verified": ""}
         if r < 0.03:
-            row.update(result="虚报", **error_fields())
+            row.update(result="虚报", **_error_fields(rng))
         elif r < 0.07:
-            row.update(result="错报", **error_fields())
+            row.update(result="错报", **_error_fields(rng))
             if rng.random() < 0.5:
                 row["true_sex"] = "女" if b.sex == "男" else "男"
             else:
                 row["true_parity"] = int(b.parity) + 1
-        out["births_check"].append(row)
-    procs = register["procedures"]
-    period = procs.date.map(lambda d: start.isoformat() <= d <= end.isoformat())
-    for p in procs[period].itertuples():
+        out.append(row)
+    return out
+
+
+def _procedures_checks(rng: np.random.Generator, procs: pd.DataFrame) -> list[dict]:
+    out = []
+    for p in procs.itertuples():
         r = rng.random()
         row = {"procedure_id": p.procedure_id, "unit_code": p.unit_code, "result": "属实", "true_type": "",
                "witnesses": "", "verified": ""}
         if r < 0.04:
-            row.update(result="虚报", **error_fields())
+            row.update(result="虚报", **_error_fields(rng))
         elif r < 0.06:
-            row.update(result="错报", true_type="取环" if p.type == "上环" else "上环", **error_fields())
-        out["procedures_check"].append(row)
-    for z in register["benefits"].itertuples():
+            row.update(result="错报", true_type="取环" if p.type == "上环" else "上环", **_error_fields(rng))
+        out.append(row)
+    return out
+
+
+def _benefits_checks(rng: np.random.Generator, benefits: pd.DataFrame) -> list[dict]:
+    out = []
+    for z in benefits.itertuples():
         r = rng.random()
         row = {"benefit_id": z.benefit_id, "unit_code": z.unit_code, "result": "属实", "witnesses": "",
                "verified": ""}
         if r < 0.04:
-            row.update(result=str(rng.choice(["资格不符", "发放不符"])), **error_fields())
-        out["benefits_check"].append(row)
+            row.update(result=str(rng.choice(["资格不符", "发放不符"])), **_error_fields(rng))
+        out.append(row)
+    return out
+
+
+def _missed_birth(rng: np.random.Generator, unit_code: str, mothers: pd.DataFrame, start: dt.date, end: dt.date) -> dict:
+    """A birth the register lacks; mostly to a registered married woman of the unit, else to an unknown one."""
+    female = rng.random() < 1 / 2.12
+    row = {"unit_code": unit_code, "mother_id": "", "mother_name": "",
+           "child_name": "", "sex": "女" if female else "男",
+           "birth_date": _date_between(rng, start, end).isoformat(),
+           "parity": int(rng.choice([1, 2, 3], p=[0.45, 0.45, 0.1])), "policy": "政策内",
+           **_error_fields(rng)}
+    if not mothers.empty and rng.random() < 0.8:
+        m = mothers.iloc[int(rng.integers(0, len(mothers)))]
+        row.update(mother_id=m.person_id, mother_name=m["name"])
+    else:
+        row["mother_name"] = _name(rng, True)
+    row["child_name"] = row["mother_name"][0] + _name(rng, female)[1:]
+    if row["parity"] >= 3:
+        row["policy"] = "政策外"
+    return row
+
+
+def _missed_woman(rng: np.random.Generator, unit_code: str, start: dt.date, end: dt.date, taken: set[str]) -> dict:
+    birth = _date_between(rng, dt.date(start.year - 45, 1, 1), dt.date(end.year - 20, 1, 1))
+    return {"unit_code": unit_code, "person_id": _person_id(rng, birth, True, taken),
+            "name": _name(rng, True), "birth_date": birth.isoformat(),
+            "marital_status": "初婚", "contraception": str(rng.choice(["上环", "药具", "无"])),
+            **_error_fields(rng)}
+
+
+def make_truth(frame: pd.DataFrame, register: dict, seed: str, start: dt.date,
+               end: dt.date) -> dict[str, pd.DataFrame]:
+    """What a team would find in each unit, keyed by register ids (never shown to the tool)."""
+    # One generator, drawn from in this order: women, births, procedures, benefits, then unit by unit the missed rows.
+    rng = _rng(seed, "truth")
+    out: dict[str, list] = {"women_check": _women_checks(rng, register["women"])}
+    births, procs = register["births"], register["procedures"]
+    out["births_check"] = _births_checks(rng, births[_in_period(births.birth_date, start, end)])
+    out["procedures_check"] = _procedures_checks(rng, procs[_in_period(procs.date, start, end)])
+    out["benefits_check"] = _benefits_checks(rng, register["benefits"])
+    out["missed_births"], out["missed_women"] = [], []
     women = register["women"]
-    married = women[women.marital_status.isin(["初婚", "再婚"])]
+    married = women[women.marital_status.isin(_IN_UNION)]
     taken = register["_taken_ids"]
     for unit in frame.itertuples():
         for _ in range(int(rng.poisson(0.45))):
-            mothers = married[married.unit_code == unit.unit_code]
-            female = rng.random() < 1 / 2.12
-            row = {"unit_code": unit.unit_code, "mother_id": "", "mother_name": "",
-                   "child_name": "", "sex": "女" if female else "男",
-                   "birth_date": _date_between(rng, start, end).isoformat(),
-                   "parity": int(rng.choice([1, 2, 3], p=[0.45, 0.45, 0.1])), "policy": "政策内",
-                   **error_fields()}
-            if not mothers.empty and rng.random() < 0.8:
-                m = mothers.iloc[int(rng.integers(0, len(mothers)))]
-                row.update(mother_id=m.person_id, mother_name=m["name"])
-            else:
-                row["mother_name"] = _name(rng, True)
-            row["child_name"] = row["mother_name"][0] + _name(rng, female)[1:]
-            if row["parity"] >= 3:
-                row["policy"] = "政策外"
-            out["missed_births"].append(row)
+            out["missed_births"].append(_missed_birth(rng, unit.unit_code, married[married.unit_code == unit.unit_code],
+                                                      start, end))
         for _ in range(int(rng.poisson(0.35))):
-            birth = _date_between(rng, dt.date(start.year - 45, 1, 1), dt.date(end.year - 20, 1, 1))
-            out["missed_women"].append({
-                "unit_code": unit.unit_code, "person_id": _person_id(rng, birth, True, taken),
-                "name": _name(rng, True), "birth_date": birth.isoformat(),
-                "marital_status": "初婚", "contraception": str(rng.choice(["上环", "药具", "无"])),
-                **error_fields()})
+            out["missed_women"].append(_missed_woman(rng, unit.unit_code, start, end, taken))
     return {k: pd.DataFrame(v) for k, v in out.items()}
 
 
