@@ -234,6 +234,22 @@ def _paper_answer(key: str, value) -> object:
     return str(value).replace("-", "") if "date" in key else value
 
 
+def _paper_answers(checklist, unit: str, truth: dict, by_key: dict) -> dict:
+    """What the team writes on one unit's forms: the truth of every register row, then every missed row."""
+    answers = {}
+    for sheet in vocab.CHECK_SHEETS:
+        table = checklist.sections.get(sheet)
+        for reg in ([] if table is None else table.to_dict("records")):
+            values = _check_row_values(sheet, reg, by_key[sheet].loc[reg[REGISTER_KEY[sheet]]])
+            answers[(sheet, reg["ref"])] = {k: _paper_answer(k, v) for k, v in values.items()}
+    for sheet in vocab.MISSED_SHEETS:
+        rows = truth[sheet][truth[sheet].unit_code == unit].to_dict("records")
+        for i, found in enumerate(rows, start=1):
+            answers[(sheet, i)] = {k: _paper_answer(k, found[k]) for k in vocab.ENTRY_COLUMNS[sheet]
+                                   if found.get(k, "") != ""}
+    return answers
+
+
 def simulate_scans(rnd, truth_dir: Path, out_dir: Path, seed: str, progress=None, units=None) -> list[Path]:
     """Print, fill by hand (from the truth) and scan every form page: one JPEG per page, shuffled.
 
@@ -253,18 +269,7 @@ def simulate_scans(rnd, truth_dir: Path, out_dir: Path, seed: str, progress=None
     for unit in primary.unit_code:
         if units is not None and unit not in units:
             continue
-        cl = checklists[unit]
-        answers = {}
-        for sheet in vocab.CHECK_SHEETS:
-            table = cl.sections.get(sheet)
-            for reg in ([] if table is None else table.to_dict("records")):
-                values = _check_row_values(sheet, reg, by_key[sheet].loc[reg[REGISTER_KEY[sheet]]])
-                answers[(sheet, reg["ref"])] = {k: _paper_answer(k, v) for k, v in values.items()}
-        for sheet in vocab.MISSED_SHEETS:
-            rows = truth[sheet][truth[sheet].unit_code == unit].to_dict("records")
-            for i, found in enumerate(rows, start=1):
-                answers[(sheet, i)] = {k: _paper_answer(k, found[k]) for k in vocab.ENTRY_COLUMNS[sheet]
-                                       if found.get(k, "") != ""}
+        answers = _paper_answers(checklists[unit], unit, truth, by_key)
         writer = random_writer(rng)
         for i, page in enumerate(layouts[unit]["pages"]):
             dpi = float(rng.choice([150, 200, 300], p=[0.4, 0.45, 0.15]))
