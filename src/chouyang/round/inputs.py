@@ -150,6 +150,42 @@ _KIND_TEXT = {
 }
 
 
+_NUMERIC = ("date", "int", "pos_int", "number")  # kinds whose empty cell is None, not ""
+
+
+def _convert_column(values: list[str], col: Column, file: str, problems: list[Problem],
+                    warnings: list[Problem]) -> list:
+    """Every cell of one column converted; a bad cell adds a problem (a wrong ID check digit only a warning)."""
+    converted = []
+    for i, text in enumerate(values):
+        row = i + 2
+        if text == "":
+            if col.allow_empty or col.kind == "flag":
+                converted.append(None if col.kind in _NUMERIC else "")
+                continue
+            problems.append(Problem(file, "不能为空", row, col.name))
+            converted.append(None)
+            continue
+        value, message = _convert(text, col)
+        if message == "id_check":
+            warnings.append(Problem(file, ID_CHECK_WARNING, row, col.name, mask_id(text)))
+            message = None
+        if message:
+            problems.append(Problem(file, message, row, col.name, text))
+        converted.append(value)
+    return converted
+
+
+def _duplicate_keys(frame: pd.DataFrame, key: str, file: str) -> list[Problem]:
+    """One problem per row whose (non-empty) key an earlier row has, naming that earlier row."""
+    problems = []
+    dup = frame[key].duplicated(keep="first") & (frame[key] != "")
+    for i in frame.index[dup]:
+        first = frame.index[(frame[key] == frame.at[i, key])][0]
+        problems.append(Problem(file, f"重复的编号（与第 {first + 2} 行相同）", i + 2, key, frame.at[i, key]))
+    return problems
+
+
 def validate_columns(frame: pd.DataFrame, schema: Schema, file: str,
                      warnings: list[Problem]) -> tuple[pd.DataFrame, list[Problem]]:
     """Check and convert columns; returns (typed frame, problems).  Bad ID check digits are warnings."""
@@ -163,66 +199,67 @@ def validate_columns(frame: pd.DataFrame, schema: Schema, file: str,
     for col in schema.columns:
         if col.name not in frame.columns:
             continue
-        values = frame[col.name]
-        converted = []
-        for i, text in enumerate(values.tolist()):  # iterating an arrow-backed Series is 10x slower
-            row = i + 2
-            if text == "":
-                if col.allow_empty or col.kind == "flag":
-                    converted.append(None if col.kind in ("date", "int", "pos_int", "number") else "")
-                    continue
-                problems.append(Problem(file, "不能为空", row, col.name))
-                converted.append(None)
-                continue
-            value, message = _convert(text, col)
-            if message == "id_check":
-                warnings.append(Problem(file, ID_CHECK_WARNING, row, col.name, mask_id(text)))
-                message = None
-            if message:
-                problems.append(Problem(file, message, row, col.name, text))
-            converted.append(value)
+        # .tolist(): iterating an arrow-backed Series is 10x slower
+        converted = _convert_column(frame[col.name].tolist(), col, file, problems, warnings)
         out[col.name] = pd.Series(converted, index=frame.index, dtype=object)
     if schema.key and schema.key in frame.columns:
-        dup = frame[schema.key].duplicated(keep="first") & (frame[schema.key] != "")
-        for i in frame.index[dup]:
-            first = frame.index[(frame[schema.key] == frame.at[i, schema.key])][0]
-            problems.append(Problem(file, f"重复的编号（与第 {first + 2} 行相同）", i + 2,
-                                    schema.key, frame.at[i, schema.key]))
+        problems += _duplicate_keys(frame, schema.key, file)
     return out, problems
 
 
-def _convert(text: str, col: Column):
-    kind = col.kind
-    if kind == "text":
+def _as_code(text: str, col: Column):
+    width = 9 if col.kind == "code9" else 12
+    return text, None if (len(text) == width and text.isdigit()) else _KIND_TEXT[col.kind]
+
+
+def _as_int(text: str, col: Column):
+    t = text[:-2] if text.endswith(".0") else text
+    if not t.isdigit() or (col.kind == "pos_int" and int(t) < 1):
+        return None, _KIND_TEXT[col.kind]
+    return int(t), None
+
+
+def _as_number(text: str, col: Column):
+    try:
+        return float(text), None
+    except ValueError:
+        return None, _KIND_TEXT[col.kind]
+
+
+def _as_flag(text: str, col: Column):
+    if text in ("0", "1"):
+        return int(text), None
+    return 0, _KIND_TEXT[col.kind]
+
+
+def _as_date(text: str, col: Column):
+    value = parse_date(text)
+    return value, None if value else _KIND_TEXT[col.kind]
+
+
+def _as_enum(text: str, col: Column):
+    if text in col.choices:
         return text, None
-    if kind in ("code9", "code12"):
-        width = 9 if kind == "code9" else 12
-        return text, None if (len(text) == width and text.isdigit()) else _KIND_TEXT[kind]
-    if kind in ("int", "pos_int"):
-        t = text[:-2] if text.endswith(".0") else text
-        if not t.isdigit() or (kind == "pos_int" and int(t) < 1):
-            return None, _KIND_TEXT[kind]
-        return int(t), None
-    if kind == "number":
-        try:
-            return float(text), None
-        except ValueError:
-            return None, _KIND_TEXT[kind]
-    if kind == "flag":
-        if text in ("0", "1"):
-            return int(text), None
-        return 0, _KIND_TEXT[kind]
-    if kind == "date":
-        value = parse_date(text)
-        return value, None if value else _KIND_TEXT[kind]
-    if kind == "enum":
-        if text in col.choices:
-            return text, None
-        return text, f"不在允许的取值中（{'/'.join(col.choices)}）"
-    if kind == "id18":
-        pid = text.upper()
-        return pid, id_problem(pid)
-    raise AssertionError(kind)  # pragma: no cover
+    return text, f"不在允许的取值中（{'/'.join(col.choices)}）"
+
+
+def _as_id18(text: str, col: Column):
+    pid = text.upper()
+    return pid, id_problem(pid)
+
+
+# Column.kind -> (text, column) -> (value, None or the Chinese problem, or "id_check" for a wrong check digit)
+_CONVERTERS = {
+    "text": lambda text, col: (text, None), "code9": _as_code, "code12": _as_code, "int": _as_int,
+    "pos_int": _as_int, "number": _as_number, "flag": _as_flag, "date": _as_date, "enum": _as_enum, "id18": _as_id18,
+}
+
+
+def _convert(text: str, col: Column):
+    converter = _CONVERTERS.get(col.kind)
+    if converter is None:
+        raise AssertionError(col.kind)  # pragma: no cover
+    return converter(text, col)
 
 
 # --- loaders -----------------------------------------------------------------
@@ -255,21 +292,31 @@ def load_frame(path: Path) -> Loaded:
     return Loaded(frame.reset_index(drop=True), encoding, warnings)
 
 
+def _split_list(text: str) -> list[str]:
+    """"张三；李四, 王五" -> the names (any of ; ； , ， separates them)."""
+    return [p.strip() for p in re.split(r"[;；,，]", text or "") if p.strip()]
+
+
+def _home_township_problems(homes: pd.Series, name: str, township_codes: set[str] | None) -> list[Problem]:
+    problems = []
+    for i, codes in homes.items():
+        for code in codes:
+            if not (len(code) == 9 and code.isdigit()):
+                problems.append(Problem(name, "乡镇代码应为 9 位数字", i + 2, "home_townships", code))
+            elif township_codes is not None and code not in township_codes:
+                problems.append(Problem(name, "抽样框中没有这个乡镇代码", i + 2, "home_townships", code))
+    return problems
+
+
 def load_teams(path: Path, township_codes: set[str] | None = None) -> Loaded:
     raw, encoding = read_table(path)
     warnings: list[Problem] = []
     name = Path(path).name
     frame, problems = validate_columns(raw, TEAMS, name, warnings)
     if "home_townships" in raw.columns and "members" in raw.columns:
-        split = lambda s: [p.strip() for p in re.split(r"[;；,，]", s or "") if p.strip()]  # noqa: E731
-        frame["members"] = raw["members"].map(split)
-        frame["home_townships"] = raw["home_townships"].map(split)
-        for i, codes in frame["home_townships"].items():
-            for code in codes:
-                if not (len(code) == 9 and code.isdigit()):
-                    problems.append(Problem(name, "乡镇代码应为 9 位数字", i + 2, "home_townships", code))
-                elif township_codes is not None and code not in township_codes:
-                    problems.append(Problem(name, "抽样框中没有这个乡镇代码", i + 2, "home_townships", code))
+        frame["members"] = raw["members"].map(_split_list)
+        frame["home_townships"] = raw["home_townships"].map(_split_list)
+        problems += _home_township_problems(frame["home_townships"], name, township_codes)
     if problems:
         raise ChouyangError(f"调查组名单 {name} 有错误", problems)
     if frame.empty:
@@ -295,6 +342,29 @@ def find_register_file(directory: Path, stem: str) -> Path | None:
     return None
 
 
+def _unknown_units(raw: pd.DataFrame, unit_codes: set[str], file: str) -> list[Problem]:
+    """Rows whose (well-formed) unit_code is not in the frame."""
+    return [Problem(file, "抽样框中没有这个村/社区代码", i + 2, "unit_code", code)
+            for i, code in raw["unit_code"].items()
+            if code and len(code) == 12 and code.isdigit() and code not in unit_codes]
+
+
+def _load_register_table(path: Path, schema: Schema, unit_codes: set[str] | None, problems: list[Problem],
+                         warnings: list[Problem]) -> tuple[pd.DataFrame | None, str | None]:
+    """(typed table or None when it has problems, encoding or None when unreadable); problems added to `problems`."""
+    try:
+        raw, encoding = read_table(path)
+    except ChouyangError as exc:
+        problems += as_problems(exc, path.name)
+        return None, None
+    typed, found = validate_columns(raw, schema, path.name, warnings)
+    problems += found
+    if unit_codes is not None and "unit_code" in raw.columns:
+        # checked even when other columns have errors, so one run lists every problem
+        problems += _unknown_units(raw, unit_codes, path.name)
+    return (typed.reset_index(drop=True) if not found else None), encoding
+
+
 def load_register(directory: Path, unit_codes: set[str] | None = None) -> Register:
     """Read women/births/procedures (required) and benefits (optional) from a folder."""
     directory = Path(directory)
@@ -311,20 +381,9 @@ def load_register(directory: Path, unit_codes: set[str] | None = None) -> Regist
                 problems.append(Problem(f"{stem}.csv", f"在 {directory} 中找不到 {stem}.csv（或 .xlsx）"))
             tables[stem] = None
             continue
-        try:
-            raw, encodings[stem] = read_table(path)
-        except ChouyangError as exc:
-            problems += as_problems(exc, path.name)
-            tables[stem] = None
-            continue
-        typed, found = validate_columns(raw, schema, path.name, warnings)
-        problems += found
-        if unit_codes is not None and "unit_code" in raw.columns:
-            # checked even when other columns have errors, so one run lists every problem
-            for i, code in raw["unit_code"].items():
-                if code and len(code) == 12 and code.isdigit() and code not in unit_codes:
-                    problems.append(Problem(path.name, "抽样框中没有这个村/社区代码", i + 2, "unit_code", code))
-        tables[stem] = typed.reset_index(drop=True) if not found else None
+        tables[stem], encoding = _load_register_table(path, schema, unit_codes, problems, warnings)
+        if encoding is not None:
+            encodings[stem] = encoding
     if problems:
         raise ChouyangError(f"全员人口信息（{directory}）有错误", problems)
     return Register(tables["women"], tables["births"], tables["procedures"], tables["benefits"],
