@@ -12,7 +12,7 @@ STAGES = {f"survey.{m}" for m in ("draw", "plan", "cases", "check_rows", "deduct
                                   "feedback", "progress")}
 ROUND_IO = {"round", "round.folder", "steps"}
 RENDERERS = {"render.plan_pdf", "render.report", "render.pdf", "render.forms", "render.survey_pdf", "render.survey_workbook",
-             "render.qr", "render.checklist_pdf", "render.checklist_workbook", "demo.scansim"}
+             "render.qr", "render.checklist_content", "render.checklist_pdf", "render.checklist_workbook", "demo.scansim"}
 
 
 def _module_name(path: Path) -> str:
