@@ -20,7 +20,7 @@ from chouyang import steps, vocab
 from chouyang.assessment.facts import Entries
 from chouyang.config.rules import load_preset
 from chouyang.demo.checklist import simulate_entries, summary_lines
-from chouyang.demo.population import _rng, write_county
+from chouyang.demo.population import demo_rng, write_county
 from chouyang.demo.scansim import fill_page, flatbed, photo, random_writer, render_page
 from chouyang.entry.checklist import survey_computed
 from chouyang.errors import ChouyangError
@@ -261,7 +261,7 @@ def simulate_scans(rnd, truth_dir: Path, out_dir: Path, seed: str, progress=None
     truth = _truth(truth_dir)
     by_key = {k: truth[k].set_index(REGISTER_KEY[k]) for k in vocab.CHECK_SHEETS}
     layouts = rnd.layouts()
-    rng = _rng(seed, "scans")
+    rng = demo_rng(seed, "scans")
     font = full_font()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,8 @@ def demo_townships() -> pd.DataFrame:
     return pd.concat([table, extra], ignore_index=True)
 
 
-def _rng(seed: str, part: str) -> np.random.Generator:
+def demo_rng(seed: str, part: str) -> np.random.Generator:
+    """The generator of one part of the demo (frame, register, truth, teams, scans): each part draws on its own."""
     digest = hashlib.sha256(f"chouyang-demo|{seed}|{part}".encode("utf-8")).digest()
     return np.random.default_rng(int.from_bytes(digest[:16], "big"))
 
@@ -60,7 +61,7 @@ def _date_between(rng: np.random.Generator, start: dt.date, end: dt.date) -> dt.
 
 
 def make_frame(seed: str) -> pd.DataFrame:
-    rng = _rng(seed, "frame")
+    rng = demo_rng(seed, "frame")
     rows = []
     for t in demo_townships().itertuples():
         street = t.township_name.endswith("街道")
@@ -156,7 +157,7 @@ def _numbered(rows: list[dict], column: str, prefix: str) -> pd.DataFrame:
 
 
 def make_register(frame: pd.DataFrame, seed: str, start: dt.date, end: dt.date) -> dict[str, pd.DataFrame]:
-    rng = _rng(seed, "register")
+    rng = demo_rng(seed, "register")
     taken: set[str] = set()
     rows: dict[str, list] = {"women": [], "births": [], "procedures": [], "benefits": []}
     for unit in frame.itertuples():
@@ -278,7 +279,7 @@ def make_truth(frame: pd.DataFrame, register: dict, seed: str, start: dt.date,
                end: dt.date) -> dict[str, pd.DataFrame]:
     """What a team would find in each unit, keyed by register ids (never shown to the tool)."""
     # One generator, drawn from in this order: women, births, procedures, benefits, then unit by unit the missed rows.
-    rng = _rng(seed, "truth")
+    rng = demo_rng(seed, "truth")
     out: dict[str, list] = {"women_check": _women_checks(rng, register["women"])}
     births, procs = register["births"], register["procedures"]
     out["births_check"] = _births_checks(rng, births[_in_period(births.birth_date, start, end)])
@@ -298,7 +299,7 @@ def make_truth(frame: pd.DataFrame, register: dict, seed: str, start: dt.date,
 
 
 def make_teams(frame: pd.DataFrame, seed: str, n_teams: int = 14, size: int = 6) -> pd.DataFrame:
-    rng = _rng(seed, "teams")
+    rng = demo_rng(seed, "teams")
     codes = sorted(frame.township_code.unique())
     rows = []
     for i in range(1, n_teams + 1):
