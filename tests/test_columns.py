@@ -1,4 +1,4 @@
-"""Column checks of round.inputs one kind at a time (validate_columns and its converters), and round.tables' readers."""
+"""Column checks of inputs.readers one kind at a time (validate_columns and its converters), and inputs.tables' readers."""
 
 import datetime as dt
 
@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chouyang.round.inputs import Column, Schema, validate_columns
-from chouyang.round.tables import read_table
+from chouyang.inputs.readers import Column, Schema, validate_columns
+from chouyang.inputs.tables import read_table
 
 from conftest import make_id
 

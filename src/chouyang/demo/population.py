@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chouyang.round.inputs import id_check_digit
+from chouyang.inputs.readers import id_check_digit
 
 XINGSHAN = ("411381550", "杏山旅游管理区")  # not an official division; synthetic code
 COUNTY_REGION = "411381"

@@ -18,8 +18,8 @@ import pandas as pd
 
 from chouyang import vocab
 from chouyang.errors import Problem
+from chouyang.inputs.readers import ID_CHECK_WARNING, id_problem, mask_id, parse_date
 from chouyang.render.survey_workbook import EntryFile
-from chouyang.round.inputs import ID_CHECK_WARNING, id_problem, mask_id, parse_date
 from chouyang.survey.check_rows import UnitChecklist
 
 

@@ -30,7 +30,7 @@ from chouyang import __version__, vocab
 from chouyang.assessment.facts import ENTRY_COLUMNS, SHEETS, Entries, adjustment_fields, fact_fields, flag_fields, score_fields
 from chouyang.assessment.scheme import PERIODS, SIGNS, Scheme, fmt_points
 from chouyang.errors import ChouyangError, Problem
-from chouyang.round.tables import _cell_text
+from chouyang.inputs.tables import _cell_text
 from chouyang.xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
 
 FORM_CODE = "assessment_checklist"

@@ -24,8 +24,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from chouyang import __version__, vocab
 from chouyang.errors import ChouyangError, Problem
+from chouyang.inputs.tables import _cell_text, decode_csv_bytes
 from chouyang.render.survey_pdf import display_value
-from chouyang.round.tables import _cell_text, decode_csv_bytes
 from chouyang.survey.check_rows import UnitChecklist
 from chouyang.xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
 

@@ -21,10 +21,10 @@ from starlette.routing import Route
 from chouyang.entry import instrument_entry as ie
 from chouyang.entry import keyed
 from chouyang.errors import ChouyangError
+from chouyang.inputs.readers import mask_id
 from chouyang.instruments import expr
 from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, ROWS_REGISTER, Field, Group, Instrument
 from chouyang.instruments.responses import column_name
-from chouyang.round.inputs import mask_id
 from chouyang.serve import workstation
 from chouyang.serve.app import guarded, render, session_of, state_of, user_of
 

@@ -29,8 +29,8 @@ from chouyang import steps, vocab
 from chouyang.entry import keyed
 from chouyang.entry.ingest import IngestResult
 from chouyang.errors import ChouyangError
+from chouyang.inputs import readers as inp
 from chouyang.render.report import write_feedback_pdf
-from chouyang.round import inputs as inp
 from chouyang.round.folder import Round, utc_now
 from chouyang.scan import review
 from chouyang.serve import accounts

@@ -3,7 +3,7 @@
 CSV files may be UTF-8 (with or without BOM) or GBK/GB18030; the encoding is
 detected and reported, never guessed silently (a Big5 file is refused with an
 example of its garbled reading).  XLSX is read with openpyxl.  Every value is
-read as text, stripped, so codes keep their leading zeros; round.inputs checks
+read as text, stripped, so codes keep their leading zeros; inputs.readers checks
 and converts the columns.  A header that names a column twice is refused.
 """
 

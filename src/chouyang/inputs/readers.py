@@ -1,6 +1,6 @@
 """Read the sampling frame, the teams and the register extract (SPEC §2.2).
 
-Files are read as text by round.tables (CSV in UTF-8 or GBK/GB18030, detected
+Files are read as text by inputs.tables (CSV in UTF-8 or GBK/GB18030, detected
 and reported; or XLSX), so codes keep their leading zeros; then each column is
 checked and converted.  All problems of a file are collected and raised
 together, each naming file, row, column and value.
@@ -17,7 +17,7 @@ import pandas as pd
 
 from chouyang import vocab
 from chouyang.errors import ChouyangError, Problem
-from chouyang.round.tables import read_table
+from chouyang.inputs.tables import read_table
 
 # --- value parsers -----------------------------------------------------------
 
