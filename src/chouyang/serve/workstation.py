@@ -1,6 +1,6 @@
 """Round-level steps of the web workstation (`chouyang serve`): what its routes call.
 
-The same shape as steps.py: load through the Round, call pure functions
+The same shape as steps/: load through the Round, call pure functions
 (progress, review, keyed, feedback), write through the Round's store in one
 `BEGIN IMMEDIATE` transaction per write, and log every write with the web
 user's name.  Results reach the store only through `steps.ingest` /
