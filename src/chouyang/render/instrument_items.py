@@ -90,16 +90,24 @@ def _bound(node) -> tuple[str, int] | None:
     if not isinstance(node, expr.Binary) or node.op not in _FLIP:
         return None
     op, left, right = node.op, node.left, node.right
-    if isinstance(right, expr.Dot) and isinstance(left, expr.Lit):
+    if isinstance(right, expr.Dot):
         op, left, right = _FLIP[op], right, left
-    if not (isinstance(left, expr.Dot) and isinstance(right, expr.Lit) and isinstance(right.value, float)):
+    v = _number(right)
+    if not isinstance(left, expr.Dot) or v is None:
         return None
-    v = right.value
     if op in (">=", ">"):
         low = int(v) + 1 if op == ">" or v != int(v) else int(v)
         return "low", low
     high = int(v) - 1 if op == "<" and v == int(v) else int(v)
     return "high", high
+
+
+def _number(node) -> float | None:
+    """A numeric literal, or minus one."""
+    if isinstance(node, expr.Unary) and node.op == "-":
+        inner = _number(node.operand)
+        return None if inner is None else -inner
+    return node.value if isinstance(node, expr.Lit) and isinstance(node.value, float) else None
 
 
 def _digit_labels(n: int) -> tuple[str, ...]:
@@ -222,6 +230,11 @@ def _walk(instrument: Instrument, nodes, section: str, items: list[Item], counte
                 number = 0 if answer.kind == "printed" else sum(isinstance(i, Question) and i.number > 0
                                                                 for i in items) + 1
                 items.append(Question(node, answer, section, number))
+
+
+def condition_text(instrument: Instrument, text: str) -> str:
+    """A `relevant` condition in Chinese words, choices by their labels (for printed and workbook notes)."""
+    return _said(instrument, text)
 
 
 def _numeral(n: int) -> str:

@@ -32,7 +32,7 @@ from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, ROWS_REGISTER, In
 from chouyang.render import instrument_items as items_module
 from chouyang.render.instrument_items import ROOT, Answer, Column, Item, NoteItem, Question, Table, Title, print_plan
 from chouyang.render.pdf import ChinesePDF, FontFile, data_font
-from chouyang.render.qr import PageId, draw_page_markers
+from chouyang.render.qr import PageId
 from chouyang.render.survey_pdf import TextFitter
 
 _PT = 0.3528       # mm per point

@@ -27,7 +27,7 @@ from chouyang import __version__
 from chouyang.errors import ChouyangError, Problem
 from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, Field, Group, Instrument
 from chouyang.instruments.responses import Place, Response, validate
-from chouyang.render.instrument_items import ROOT, integer_range, table_for
+from chouyang.render.instrument_items import ROOT, condition_text, integer_range, table_for
 from chouyang.render.instrument_pdf import table_rows
 from chouyang.round.inputs import _cell_text
 from chouyang.xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
@@ -177,7 +177,7 @@ def _note(instrument: Instrument, f: Field) -> str:
     if cl is not None:
         parts.append(("可多选，用“、”分隔：" if f.type == "select_multiple" else "选项：") + "、".join(c.label for c in cl.choices))
     if f.relevant:
-        parts.append(f"仅当 {f.relevant} 时填写")
+        parts.append(f"仅当{condition_text(instrument, f.relevant)}时填写")
     return "；".join(p for p in parts if p)
 
 

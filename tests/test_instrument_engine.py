@@ -1,0 +1,374 @@
+"""One engine for any instrument (issue 18 points 2 and 7): print → simulated fill → scan → interpret, and the
+entry workbook's round trip, for instruments written only here as test fixtures (no TOML, no new Python).
+
+满意度: a section of 5 questions (select_one, select_multiple, a yes/no whose relevant skips the next
+question, a count printed as digit rows, a text) and a note, then a repeat over blank household-member
+rows (a count there is a tick scale from its constraint).  核对: a register repeat of 40 women over
+several pages and a fixed-list repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import openpyxl
+import pypdfium2 as pdfium
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chouyang.demo import scansim
+from chouyang.errors import ChouyangError
+from chouyang.instruments.model import Choice, ChoiceList, Field, Group, Instrument
+from chouyang.instruments.responses import sheet_where, validate
+from chouyang.render.instrument_items import Question, answer_for, integer_range, print_plan
+from chouyang.render.instrument_pdf import InstrumentRenderer, instrument_font, render_instrument
+from chouyang.render.instrument_workbook import read_instrument_workbook, write_instrument_workbook
+from chouyang.render.pdf import full_font
+from chouyang.scan.instrument import field_answer, interpret
+from chouyang.scan.reader import EMPTY, MARKED, UNCERTAIN, FieldRead, PageImage, load_layouts, read_page
+
+SECRET = b"\x07" * 32
+ROUND, TITLE = "2016H1", "测试县2016年上半年人口和计划生育目标管理责任制考核"
+SUBJECT = {"unit_code": "411381001201", "unit_name": "东关社区", "township_name": "古城街道"}
+TODAY = dt.date(2016, 7, 26)
+
+
+def _list(name, *pairs):
+    return ChoiceList(name, tuple(Choice(code, label) for code, label in pairs))
+
+
+YES_NO = _list("yesno", ("yes", "是"), ("no", "否"))
+SATISFACTION = Instrument(
+    name="satisfaction_test", title="计划生育服务满意度调查表（测试）", code="MY1", version="1", per="point",
+    choices={c.name: c for c in (
+        YES_NO,
+        _list("satisfaction", ("1", "非常满意"), ("2", "比较满意"), ("3", "一般"), ("4", "不太满意"), ("5", "很不满意")),
+        _list("services", ("a", "孕前优生检查"), ("b", "避孕药具发放"), ("c", "生育登记"), ("d", "奖励扶助"), ("e", "其他")),
+        _list("sex", ("1", "男"), ("2", "女")),
+        _list("relation", ("1", "户主"), ("2", "配偶"), ("3", "子女"), ("4", "其他")))},
+    children=(
+        Group("s1", "服务评价", children=(
+            Field("q1", "select_one", "您对本村计划生育服务总体是否满意？", choices="satisfaction", required="yes",
+                  hint="按最接近的一项勾选"),
+            Field("q2", "select_multiple", "过去一年您接受过哪些服务？", choices="services"),
+            Field("q3", "select_one", "是否有工作人员上门宣传过政策？", choices="yesno", required="yes"),
+            Field("q4", "integer", "上门宣传过几次？", relevant="${q3} = 'yes'", paper="digits", digits=2),
+            Field("q5", "text", "您对计划生育工作有什么意见或建议？"),
+            Field("n1", "note", "以下家庭成员情况由调查员逐人询问填写。"),
+        )),
+        Group("members", "家庭成员", repeat=True, rows="blank", blank_rows=6, children=(
+            Field("name", "text", "姓名"),
+            Field("sex", "select_one", "性别", choices="sex"),
+            Field("relation", "select_one", "与户主关系", choices="relation"),
+            Field("kids", "integer", "子女数", constraint=". >= 0 and . <= 4"),
+            Field("home", "select_one", "是否在家", choices="yesno"),
+        )),
+    ),
+)
+# What the team ticked (every decisive value a tick box; write-ins are read by people, see below).
+TICKED = {"q1": "2", "q2": "a d", "q3": "yes", "q4": "12"}
+MEMBERS = [{"sex": "2", "relation": "1", "kids": "2", "home": "yes"},
+           {"sex": "1", "relation": "2", "kids": "0", "home": "no"}]
+WRITTEN = {("s1", "q5"): {"q5": "多宣传"}, ("members", 1): {"name": "张三"}}
+
+CHECK = Instrument(
+    name="women_check_test", title="育龄妇女核对表（测试）", code="WT1", version="2", per="point",
+    choices={"result": _list("result", ("ok", "属实"), ("absent", "查无此人"), ("wrong", "错报")), "yesno": YES_NO},
+    children=(
+        Field("head", "text", "村（居）委会主任姓名"),
+        Group("women", "育龄妇女核对", repeat=True, rows="register", table="women", key="ref", children=(
+            Field("ref", "text", "编号", prefill="ref", width=12),
+            Field("name", "text", "姓名", prefill="name", width=16),
+            Field("result", "select_one", "核实结果", choices="result", required="yes"),
+            Field("witnesses", "integer", "反映群众人数", constraint=". >= 0 and . <= 5", relevant="${result} != 'ok'"),
+            Field("note", "text", "备注"),
+        )),
+        Group("items", "工作检查", repeat=True, rows="fixed", key="item",
+              fixed=(("A1", "有村级计生专干"), ("A2", "有宣传栏"), ("A3", "台账完整")), children=(
+                  Field("done", "select_one", "是否做到", choices="yesno"),)),
+    ),
+)
+WOMEN = [{"ref": f"W{i:03d}", "name": "王" + "秀英芳兰"[i % 4] * (1 + i % 3)} for i in range(1, 41)]
+# A careful writer: ticks, checks, crosses and slashes of a black pen, none overshooting its box.
+CAREFUL = scansim.Writer((25, 25, 35), 0.95, 0.35, False, (0.4, 0.2, 0.25, 0.15, 0.0), 1.0, 0.2, 4.0, 0.04, 0.0)
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("instrument")
+    font = instrument_font(SATISFACTION, [SUBJECT], round_title=TITLE)
+    record = InstrumentRenderer(SATISFACTION, SECRET, font).render(SUBJECT, {}, ROUND, TITLE, folder / "u.pdf")
+    (folder / f"{SUBJECT['unit_code']}.layout.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    return folder, record, font
+
+
+def _rows(page: dict) -> dict:
+    return {(r["section"], r["ref"] or r["blank_index"]): r for r in page["rows"]}
+
+
+def _box(row: dict, key: str, value) -> dict:
+    return next(o for o in row["fields"][key]["options"] if o["value"] == value)
+
+
+def _filled_page(pdf, page: dict, dpi: int, rng) -> object:
+    """The page rendered, and the answers above ticked and written by the careful writer."""
+    img = scansim.render_page(pdf, 0, dpi, "RGB")
+    font = full_font()
+    pen = scansim.Painter(img, dpi, rng, font.path, font.collection_index)
+    rows = _rows(page)
+    for name, value in TICKED.items():
+        row = rows[("s1", name)]
+        if name == "q4":
+            for i, digit in enumerate(value, start=1):
+                pen.mark(_box(row, f"q4#{i}", int(digit)), CAREFUL)
+        else:
+            for code in value.split():
+                pen.mark(_box(row, name, code), CAREFUL)
+    for i, member in enumerate(MEMBERS, start=1):
+        for name, code in member.items():
+            pen.mark(_box(rows[("members", i)], name, code), CAREFUL)
+    for key, texts in WRITTEN.items():
+        for name, text in texts.items():
+            pen.write(rows[key]["fields"][name], text, CAREFUL)
+    return img
+
+
+# --- the printed pages and their layout record ------------------------------------------------------
+
+def test_questions_are_numbered_and_the_yes_no_prints_where_to_skip_to():
+    questions = [i for i in print_plan(SATISFACTION) if isinstance(i, Question)]
+    assert [(q.number, q.field.name) for q in questions] == [(1, "q1"), (2, "q2"), (3, "q3"), (4, "q4"), (5, "q5")]
+    assert questions[2].skip == "（若本题为“否” → 跳至 第5题）"
+    assert [q.skip for q in questions if q.field.name != "q3"] == ["", "", "", ""]
+
+
+def test_layout_record_is_read_by_the_scan_readers_loader_with_every_box(printed):
+    folder, record, _ = printed
+    layouts = load_layouts(folder)   # the reader's own check of the format
+    assert list(layouts) == [SUBJECT["unit_code"]]
+    assert (record["format"], record["form"], record["round_id"], record["unit_code"]) == (2, "MY1", ROUND, SUBJECT["unit_code"])
+    assert len(record["pages"]) == 1
+    page = record["pages"][0]
+    assert page["qr"]["payload"].startswith(f"{ROUND}|{SUBJECT['unit_code']}|MY1|1/1|")
+    rows = _rows(page)
+    assert list(rows) == [("s1", f"q{i}") for i in range(1, 6)] + [("members", i) for i in range(1, 7)]
+    fields = rows[("s1", "q4")]["fields"]
+    assert list(fields) == ["q4#1", "q4#2"]   # one 0-9 row per digit, tens first
+    assert [o["value"] for o in fields["q4#1"]["options"]] == list(range(10))
+    assert [o["value"] for o in rows[("s1", "q2")]["fields"]["q2"]["options"]] == ["a", "b", "c", "d", "e"]
+    assert rows[("s1", "q2")]["fields"]["q2"]["multiple"] is True
+    assert rows[("s1", "q5")]["fields"]["q5"]["kind"] == "write"
+    member = rows[("members", 3)]["fields"]
+    assert [o["value"] for o in member["kids"]["options"]] == ["0", "1", "2", "3", "4"]   # a tick scale from its constraint
+    assert [o["label"] for o in member["home"]["options"]] == ["是", "否"]
+    assert member["name"]["kind"] == "write"
+    boxes = [o for r in page["rows"] for f in r["fields"].values() if f["kind"] == "ticks" for o in f["options"]]
+    assert len(boxes) == 5 + 5 + 2 + 20 + 6 * (2 + 4 + 5 + 2)
+    for b in boxes:   # every box inside the table area of the page
+        assert 13.5 <= b["x"] and b["x"] + b["w"] <= 196.5 and 40 <= b["y"] and b["y"] + b["h"] <= 276
+
+
+def test_every_page_names_round_point_and_instrument_and_a_long_register_runs_over_pages(tmp_path):
+    record = render_instrument(CHECK, SUBJECT, {"women": WOMEN}, SECRET, ROUND, TITLE, tmp_path / "c.pdf")
+    pages = record["pages"]
+    assert len(pages) >= 2
+    doc = pdfium.PdfDocument(tmp_path / "c.pdf")
+    texts = [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    for i, text in enumerate(texts, start=1):
+        for wanted in ("育龄妇女核对表（测试）", TITLE, "东关社区（411381001201）", "轮次：2016H1", "表号：WT1",
+                       f"第 {i} 页 共 {len(pages)} 页"):
+            assert wanted in text.replace("\r\n", "").replace("\n", ""), (i, wanted)
+    refs = [r["ref"] for p in pages for r in p["rows"] if r["section"] == "women"]
+    assert refs == [w["ref"] for w in WOMEN]   # every register row once, in the register's order
+    for p in pages[1:]:   # continuation pages repeat the table's header above its rows
+        women = [r for r in p["rows"] if r["section"] == "women"]
+        if women:
+            assert p["headers"][women[0]["header"]]["section"] == "women"
+            assert p["headers"][women[0]["header"]]["y"] < women[0]["y"]
+        assert "育龄妇女核对（续）" in texts[pages.index(p)] or not women
+    fixed = [r for p in pages for r in p["rows"] if r["section"] == "items"]
+    assert [r["ref"] for r in fixed] == ["A1", "A2", "A3"]
+    for p in pages:
+        for r in p["rows"]:
+            assert 40 <= r["y"] and r["y"] + r["h"] <= 276   # A4 portrait: no row crosses the bottom margin
+    assert "王芳芳" in "".join(texts) and "有宣传栏" in "".join(texts)
+
+
+def test_a_table_wider_than_the_page_is_refused_naming_it(printed):
+    wide = Instrument("wide", "家庭", "WD1", "1", "point", choices={"yesno": YES_NO}, children=(
+        Group("g", "家庭成员", repeat=True, rows="blank", blank_rows=2, children=tuple(
+            Field(f"f{i}", "integer", "子女数", paper="digits", digits=2) for i in range(3)) + (
+            Field("t", "text", "姓名"),)),), layout={"orientation": "L"})
+    with pytest.raises(ChouyangError, match="「家庭成员」的表格比纸面宽 [0-9]+ 毫米"):
+        InstrumentRenderer(wide, SECRET, printed[2])
+
+
+# --- simulated fill, scan, interpret -----------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["flatbed", "photo"])
+def test_filled_page_scanned_or_photographed_reads_back_what_was_ticked(printed, how):
+    folder, record, _ = printed
+    rng = np.random.default_rng(11 if how == "flatbed" else 12)
+    img = _filled_page(folder / "u.pdf", record["pages"][0], 200, rng)
+    image = scansim.flatbed(img, 200, rng, angle=1.5, quality=85) if how == "flatbed" else scansim.photo(img, rng, turn=90)
+    read = read_page(PageImage("p.jpg", 1, image.convert("L")), SECRET, ROUND, load_layouts(folder))
+    assert read.problem == ""
+    response, review = interpret(SATISFACTION, [read], record)
+    assert (response.instrument, response.unit_code) == ("satisfaction_test", SUBJECT["unit_code"])
+    assert response.values == TICKED
+    assert response.rows == {"members": MEMBERS}
+    # the write-ins are never read: each one written sends its row to review, at its place in the workbook
+    assert [(i.sheet, i.workbook_row, i.issues) for i in review] == [
+        ("s1", 8, ["「您对计划生育工作有什么意见或建议？」有手写内容，请人工录入"]),
+        ("members", 4, ["新发现的一行，请核对并补录手写内容", "「姓名」有手写内容，请人工录入"])]
+    checked, problems = validate(SATISFACTION, response, TODAY, sheet_where("p.jpg"))
+    assert problems == []
+    assert checked.values["q2"] == "a d" and checked.values["q5"] == ""
+
+
+def _reads(*states: list[str], key="f") -> list[FieldRead]:
+    return [FieldRead(f"{key}#{i}" if len(states) > 1 else key, "ticks", f"数（{i}）",
+                      [{"label": str(d), "value": d} for d in range(len(s))], list(s)) for i, s in enumerate(states, 1)]
+
+
+def _digit(d: int | None) -> list[str]:
+    return [MARKED if i == d else EMPTY for i in range(10)]
+
+
+@given(st.integers(0, 999), st.integers(0, 2))
+def test_digit_rows_give_the_number_with_leading_rows_left_empty(n, blank_leading):
+    digits = [int(c) for c in f"{n:03d}"]
+    lead = min(blank_leading, len(str(n)) and 3 - len(str(n)))   # only rows that hold a leading zero
+    states = [_digit(None) if i < lead else _digit(d) for i, d in enumerate(digits)]
+    f = Field("f", "integer", "数", paper="digits", digits=3)
+    assert field_answer(CHECK, f, _reads(*states)) == (str(n), [])
+
+
+def test_digit_rows_with_a_gap_two_marks_or_an_unclear_mark_go_to_review():
+    f = Field("f", "integer", "数", paper="digits", digits=2)
+    assert field_answer(CHECK, f, _reads(_digit(3), _digit(None))) == ("", ["「数（2）」未勾选"])
+    two = _digit(1)
+    two[4] = MARKED
+    assert field_answer(CHECK, f, _reads(two, _digit(2)))[1] == ["「数（1）」同时勾选了 1、4"]
+    unclear = _digit(None)
+    unclear[7] = UNCERTAIN
+    assert field_answer(CHECK, f, _reads(_digit(1), unclear)) == ("", ["「数（2）」标记不清（7）"])
+    assert field_answer(CHECK, f, _reads(_digit(None), _digit(None))) == ("", [])
+
+
+def test_select_multiple_keeps_every_tick_and_a_select_one_refuses_two():
+    multi = SATISFACTION.fields()[1]
+    states = [MARKED, EMPTY, MARKED, EMPTY, MARKED]
+    read = FieldRead("q2", "ticks", multi.label, [{"label": c, "value": c} for c in "abcde"], states)
+    assert field_answer(SATISFACTION, multi, [read]) == ("a c e", [])
+    one = SATISFACTION.fields()[0]
+    read = FieldRead("q1", "ticks", one.label, [{"label": c, "value": c} for c in "12345"], states)
+    assert field_answer(SATISFACTION, one, [read])[0] == ""
+
+
+@given(st.integers(-50, 50), st.integers(0, 30), st.sampled_from([(">=", "<="), (">", "<")]))
+def test_integer_range_reads_both_bounds_of_a_constraint(low, span, ops):
+    high = low + span
+    text = f". {ops[0]} {low} and . {ops[1]} {high}"
+    expected = (low, high) if ops[0] == ">=" else (low + 1, high - 1)
+    assert integer_range(text) == (expected if expected[0] <= expected[1] else None)
+    assert integer_range(f"{high} {'>=' if ops[0] == '>=' else '>'} . and . {ops[0]} {low}") == integer_range(text)
+
+
+def test_how_each_kind_is_answered_on_paper():
+    kinds = {f.name: answer_for(SATISFACTION, f) for f in SATISFACTION.fields()}
+    assert {k: a.kind for k, a in kinds.items()} == {
+        "q1": "ticks", "q2": "ticks", "q3": "ticks", "q4": "digits", "q5": "write", "n1": "note", "name": "write",
+        "sex": "ticks", "relation": "ticks", "kids": "ticks", "home": "ticks"}
+    assert kinds["q4"].digit_labels == ("十位", "个位")
+    assert answer_for(SATISFACTION, Field("d", "date", "日期")).kind == "write"
+    assert answer_for(SATISFACTION, Field("d", "date", "日期", paper="digits")).digits == 8
+    assert answer_for(SATISFACTION, Field("n", "integer", "数", constraint=". >= 0 and . <= 200")).digits == 3
+
+
+# --- the entry workbook -----------------------------------------------------------------------------
+
+def _fill(path, out, answers: dict[str, object], members: list[dict[str, object]]):
+    wb = openpyxl.load_workbook(path)
+    ws = wb["服务评价"]
+    rows = {ws.cell(r, 1).value: r for r in range(4, ws.max_row + 1)}
+    for name, value in answers.items():
+        ws.cell(rows[name], 4).value = value
+    ws = wb["家庭成员"]
+    header = {ws.cell(3, c).value: c for c in range(1, ws.max_column + 1)}
+    for i, member in enumerate(members):
+        for label, value in member.items():
+            ws.cell(4 + i, header[label]).value = value
+    wb.save(out)
+
+
+HOSTILE = '=HYPERLINK("http://example.com","点我")'
+
+
+def test_workbook_round_trip_gives_the_answers_and_a_formula_stays_text(tmp_path):
+    path = tmp_path / "u.xlsx"
+    write_instrument_workbook(SATISFACTION, SUBJECT, {}, path, {"round_id": ROUND, "round_title": TITLE})
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["服务评价", "家庭成员", "_meta"] and wb["_meta"].sheet_state == "veryHidden"
+    ws = wb["服务评价"]
+    assert ws.protection.sheet and ws["C4"].protection.locked and not ws["D4"].protection.locked
+    lists = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
+    assert lists["D4"].formula1 == '"非常满意,比较满意,一般,不太满意,很不满意"' and lists["D7"].type == "whole"
+    assert [c.value for c in wb["家庭成员"][3]] == ["姓名", "性别", "与户主关系", "子女数", "是否在家"]
+    members = wb["家庭成员"].data_validations.dataValidation
+    assert {dv.type for dv in members} == {"list", "whole"}
+    filled = tmp_path / "filled.xlsx"
+    _fill(path, filled, {"q1": "比较满意", "q2": "孕前优生检查、奖励扶助", "q3": "是", "q4": 12, "q5": HOSTILE},
+          [{"姓名": "张三", "性别": "女", "与户主关系": "户主", "子女数": 2, "是否在家": "是"},
+           {"姓名": "李四", "性别": "1", "与户主关系": "配偶", "子女数": 0, "是否在家": "no"}])
+    response = read_instrument_workbook(SATISFACTION, filled, today=TODAY)
+    assert (response.instrument, response.unit_code) == ("satisfaction_test", SUBJECT["unit_code"])
+    assert response.values == TICKED | {"q5": HOSTILE}
+    assert response.rows == {"members": [{"name": "张三"} | MEMBERS[0], {"name": "李四"} | MEMBERS[1]]}
+    again = tmp_path / "again.xlsx"   # written back (as a scan's results would be): the formula is text
+    write_instrument_workbook(SATISFACTION, SUBJECT, {}, again, {"round_id": ROUND}, response=response)
+    cell = openpyxl.load_workbook(again)["服务评价"]["D8"]
+    assert (cell.value, cell.data_type) == (HOSTILE, "s")
+    assert read_instrument_workbook(SATISFACTION, again, today=TODAY).values == response.values
+
+
+def test_workbook_problems_name_file_sheet_row_and_column_all_at_once(tmp_path):
+    path = tmp_path / "u.xlsx"
+    write_instrument_workbook(SATISFACTION, SUBJECT, {}, path, {"round_id": ROUND})
+    _fill(path, tmp_path / "bad.xlsx", {"q1": "满意", "q3": "否", "q4": 3},
+          [{"性别": "女", "子女数": "两个"}])
+    with pytest.raises(ChouyangError) as caught:
+        read_instrument_workbook(SATISFACTION, tmp_path / "bad.xlsx", today=TODAY)
+    where = {(p.sheet, p.row, p.column) for p in caught.value.problems}
+    assert where == {("服务评价", 4, "回答（您对本村计划生育服务总体是否满意？（q1））"),
+                     ("服务评价", 7, "回答（上门宣传过几次？（q4））"),
+                     ("家庭成员", 4, "子女数（kids）")}
+    text = str(caught.value)
+    assert "bad.xlsx，工作表「服务评价」，第 4 行" in text and "「满意」不是可选的选项" in text
+    assert "第 7 行" in text and "此题应跳过" in text
+    assert "应为整数（值：两个）" in text
+
+
+def test_a_register_repeat_in_the_workbook_is_prefilled_locked_and_keyed_by_ref(tmp_path):
+    path = tmp_path / "c.xlsx"
+    write_instrument_workbook(CHECK, SUBJECT, {"women": WOMEN[:3]}, path, {"round_id": ROUND})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["育龄妇女核对"]
+    assert [c.value for c in ws[3]] == ["编号", "姓名", "核实结果", "反映群众人数", "备注"]
+    assert [ws.cell(r, 1).value for r in (4, 5, 6)] == ["W001", "W002", "W003"]
+    assert ws["B5"].value == "王芳芳芳" and ws["B5"].protection.locked and not ws["C5"].protection.locked
+    assert [ws.cell(r, 2).value for r in (4, 5, 6)] == [w["name"] for w in WOMEN[:3]]
+    ws["C4"], ws["C5"], ws["D5"], ws["C6"] = "属实", "查无此人", 3, "wrong"
+    items = wb["工作检查"]
+    assert [c.value for c in items[3]] == ["编号", "项目", "是否做到"]
+    items["C5"] = "否"
+    wb["基本情况"]["D4"] = "赵主任"
+    wb.save(path)
+    response = read_instrument_workbook(CHECK, path, today=TODAY)
+    assert response.values == {"head": "赵主任"}
+    assert [(r["ref"], r["result"], r["witnesses"]) for r in response.rows["women"]] == \
+        [("W001", "ok", ""), ("W002", "absent", "3"), ("W003", "wrong", "")]
+    assert [(r["item"], r["done"]) for r in response.rows["items"]] == [("A1", ""), ("A2", "no"), ("A3", "")]
