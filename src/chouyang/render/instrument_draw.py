@@ -69,6 +69,7 @@ class PageDrawer:
 
     # -- blocks --
     def blocks(self, placed) -> tuple[list[dict], list[dict]]:
+        """Draw a page's blocks; its layout record's headers and rows."""
         headers: list[dict] = []
         rows: list[dict] = []
         run: list = []   # consecutive rows of one table: their grid is drawn at once
@@ -78,23 +79,28 @@ class PageDrawer:
                 run = []
             if b is None:
                 break
-            if b.kind in ("intro", "note"):
-                self.note(b.shape["lines"], y)
-            elif b.kind == "title":
-                self.title(b, y, headers)
-            elif b.kind == "header":
-                self.header(b.item, y)
-                headers.append({"section": b.item.group.name, "y": round(y, 3), "h": round(b.h, 3)})
-            elif b.kind == "empty":
-                self.pdf.set_font(size=float(self.g["text_size"]))
-                self.pdf.set_xy(float(self.g["table_left"]), y)
-                self.pdf.cell(sum(self.r.shapes[id(b.item)].widths), b.h, _EMPTY_TABLE, border=1, align="C")
+            if b.kind == "row":
+                rows.append(self.table_row(b, y) | {"header": len(headers) - 1})
+                run.append((b, y))
             elif b.kind == "question":
                 rows.append(self.question(b, y, headers))
             else:
-                rows.append(self.table_row(b, y) | {"header": len(headers) - 1})
-                run.append((b, y))
+                self.furniture(b, y, headers)
         return headers, rows
+
+    def furniture(self, b, y: float, headers: list[dict]) -> None:
+        """A block with nothing to fill: a note, a title, a table's header, an empty table."""
+        if b.kind in ("intro", "note"):
+            self.note(b.shape["lines"], y)
+        elif b.kind == "title":
+            self.title(b, y, headers)
+        elif b.kind == "header":
+            self.header(b.item, y)
+            headers.append({"section": b.item.group.name, "y": round(y, 3), "h": round(b.h, 3)})
+        else:
+            self.pdf.set_font(size=float(self.g["text_size"]))
+            self.pdf.set_xy(float(self.g["table_left"]), y)
+            self.pdf.cell(sum(self.r.shapes[id(b.item)].widths), b.h, _EMPTY_TABLE, border=1, align="C")
 
     def note(self, lines: list[str], y: float) -> None:
         size = float(self.g["small_size"])

@@ -22,6 +22,7 @@ How a field is answered on paper (a decision never rests on a handwritten digit)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from chouyang.instruments import expr
@@ -55,25 +56,22 @@ class Answer:
     digit_labels: tuple[str, ...] = ()          # digits: printed beside each row, most significant first
 
 
+def _bounds(constraint: str | None) -> list[tuple[str, int]]:
+    try:
+        parts = _conjuncts(expr.parse(constraint)) if constraint else []
+    except expr.ExprError:
+        return []
+    return [b for b in map(_bound, parts) if b is not None]
+
+
 def integer_range(constraint: str | None) -> tuple[int, int] | None:
     """(lowest, highest) an integer's constraint allows when it bounds `.` on both sides, else None."""
-    if not constraint:
+    bounds = _bounds(constraint)
+    lows = [v for side, v in bounds if side == "low"]
+    highs = [v for side, v in bounds if side == "high"]
+    if not lows or not highs or max(lows) > min(highs):
         return None
-    try:
-        node = expr.parse(constraint)
-    except expr.ExprError:
-        return None
-    low = high = None
-    for part in _conjuncts(node):
-        bound = _bound(part)
-        if bound is None:
-            continue
-        side, value = bound
-        if side == "low":
-            low = value if low is None else max(low, value)
-        else:
-            high = value if high is None else min(high, value)
-    return (low, high) if low is not None and high is not None and low <= high else None
+    return max(lows), min(highs)
 
 
 def _conjuncts(node) -> list:
@@ -83,6 +81,8 @@ def _conjuncts(node) -> list:
 
 
 _FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
+_INTEGER_BOUND = {">=": ("low", math.ceil, 0), ">": ("low", math.floor, 1),
+                  "<=": ("high", math.floor, 0), "<": ("high", math.ceil, -1)}
 
 
 def _bound(node) -> tuple[str, int] | None:
@@ -93,13 +93,10 @@ def _bound(node) -> tuple[str, int] | None:
     if isinstance(right, expr.Dot):
         op, left, right = _FLIP[op], right, left
     v = _number(right)
-    if not isinstance(left, expr.Dot) or v is None:
+    if not isinstance(left, expr.Dot) or v is None or not math.isfinite(v):
         return None
-    if op in (">=", ">"):
-        low = int(v) + 1 if op == ">" or v != int(v) else int(v)
-        return "low", low
-    high = int(v) - 1 if op == "<" and v == int(v) else int(v)
-    return "high", high
+    side, rounding, step = _INTEGER_BOUND[op]
+    return side, int(rounding(v)) + step
 
 
 def _number(node) -> float | None:
@@ -114,28 +111,38 @@ def _digit_labels(n: int) -> tuple[str, ...]:
     return tuple(_PLACES[i] if i < len(_PLACES) else f"第{n - i}位" for i in reversed(range(n)))
 
 
+def _scale(f: Field) -> tuple[int, int] | None:
+    """An integer's tick scale: its constraint's range when small enough and not asked for as digits."""
+    span = integer_range(f.constraint)
+    small = span is not None and span[1] - span[0] < MAX_SCALE
+    return span if small and f.paper in (None, PAPER_TICKS) else None
+
+
+def _digit_count(f: Field) -> int:
+    span = integer_range(f.constraint)
+    return f.digits or (len(str(span[1])) if span and span[0] >= 0 and span[1] > 0 else DEFAULT_DIGITS)
+
+
 def _integer_answer(instrument: Instrument, f: Field) -> Answer:
     cl = instrument.choice_list(f)
     if cl is not None and f.paper != PAPER_DIGITS:
         return Answer("ticks", tuple((c.label, c.code) for c in cl.choices))
-    span = integer_range(f.constraint)
-    small = span is not None and span[1] - span[0] + 1 <= MAX_SCALE
-    if small and f.paper in (None, PAPER_TICKS):
-        return Answer("ticks", tuple((str(v), str(v)) for v in range(span[0], span[1] + 1)))
-    n = f.digits or (len(str(max(span[1], 1))) if span and span[0] >= 0 else DEFAULT_DIGITS)
+    scale = _scale(f)
+    if scale is not None:
+        return Answer("ticks", tuple((str(v), str(v)) for v in range(scale[0], scale[1] + 1)))
+    n = _digit_count(f)
     return Answer("digits", digits=n, digit_labels=_digit_labels(n))
+
+
+_FIXED_ANSWERS = {"note": Answer("note"), "calculate": Answer("none")}
 
 
 def answer_for(instrument: Instrument, f: Field) -> Answer:
     """How field `f` is answered on paper (see the module docstring)."""
     if f.prefill is not None:
         return Answer("printed")
-    if f.type == "note":
-        return Answer("note")
-    if f.type == "calculate":
-        return Answer("none")
-    if f.paper == PAPER_WRITE:
-        return Answer("write")
+    if f.type in _FIXED_ANSWERS or f.paper == PAPER_WRITE:
+        return _FIXED_ANSWERS.get(f.type, Answer("write"))
     if f.is_select:
         cl = instrument.choice_list(f)
         options = tuple((c.label, c.code) for c in cl.choices) if cl else ()
@@ -204,32 +211,42 @@ Item = Question | Title | NoteItem | Table
 def print_plan(instrument: Instrument) -> list[Item]:
     """Every printed item in order, questions numbered, skip instructions written."""
     items: list[Item] = []
-    counter = [0]
-    _walk(instrument, instrument.children, ROOT, items, counter, top=True)
+    _walk(instrument, instrument.children, ROOT, items, [0, 0], top=True)
     questions = [q for q in items if isinstance(q, Question) and q.number]
     _skips(instrument, questions)
     return items
 
 
 def _walk(instrument: Instrument, nodes, section: str, items: list[Item], counter: list[int], top: bool) -> None:
+    """Items of `nodes` appended to `items`; counter = [sections numbered so far, questions numbered so far]."""
     for node in nodes:
-        if isinstance(node, Group) and node.repeat:
-            counter[0] += 1
-            items.append(table_for(instrument, node, f"{_numeral(counter[0])}、{node.label}"))
-        elif isinstance(node, Group):
-            if top:
-                counter[0] += 1
-            text = f"{_numeral(counter[0])}、{node.label}" if top else node.label
-            items.append(Title(text, node.name, _said(instrument, node.relevant) if node.relevant else ""))
-            _walk(instrument, node.children, node.name, items, counter, top=False)
-        else:
-            answer = answer_for(instrument, node)
-            if answer.kind == "note":
-                items.append(NoteItem(node.label, section))
-            elif answer.kind != "none":
-                number = 0 if answer.kind == "printed" else sum(isinstance(i, Question) and i.number > 0
-                                                                for i in items) + 1
-                items.append(Question(node, answer, section, number))
+        if isinstance(node, Group):
+            _group_items(instrument, node, items, counter, top)
+            continue
+        item = _field_item(instrument, node, section)
+        if isinstance(item, Question) and item.answer.kind != "printed":
+            counter[1] += 1
+            item.number = counter[1]
+        if item is not None:
+            items.append(item)
+
+
+def _group_items(instrument: Instrument, g: Group, items: list[Item], counter: list[int], top: bool) -> None:
+    numbered = g.repeat or top
+    counter[0] += numbered
+    text = f"{_numeral(counter[0])}、{g.label}" if numbered else g.label
+    if g.repeat:
+        items.append(table_for(instrument, g, text))
+        return
+    items.append(Title(text, g.name, _said(instrument, g.relevant) if g.relevant else ""))
+    _walk(instrument, g.children, g.name, items, counter, top=False)
+
+
+def _field_item(instrument: Instrument, f: Field, section: str) -> Question | NoteItem | None:
+    answer = answer_for(instrument, f)
+    if answer.kind == "note":
+        return NoteItem(f.label, section)
+    return None if answer.kind == "none" else Question(f, answer, section)
 
 
 def condition_text(instrument: Instrument, text: str) -> str:
@@ -306,16 +323,37 @@ def _label(instrument: Instrument, name: str, code):
     return label if label is not None else code
 
 
+def _is_label_test(node) -> bool:
+    """`${x} = '…'`"""
+    return isinstance(node, expr.Binary) and node.op == "=" and isinstance(node.left, expr.Ref) \
+        and isinstance(node.right, expr.Lit)
+
+
+def _two_choice_list(instrument: Instrument, node):
+    """The choice list of a two-choice select_one that `node` (`${x} = 'label'`) compares with a label of, else None."""
+    if not _is_label_test(node):
+        return None
+    f = next((f for f in instrument.fields() if f.name == node.left.name and f.type == "select_one"), None)
+    cl = instrument.choice_list(f) if f is not None else None
+    labels = [c.label for c in cl.choices] if cl is not None else []
+    return cl if len(labels) == 2 and node.right.value in labels else None
+
+
 def _negated(instrument: Instrument, node):
     """not(node), said positively where a two-choice question makes that exact: not(是否在家为“是”) → 为“否”."""
-    if isinstance(node, expr.Binary) and node.op == "=" and isinstance(node.left, expr.Ref) \
-            and isinstance(node.right, expr.Lit):
-        f = next((f for f in instrument.fields() if f.name == node.left.name), None)
-        cl = instrument.choice_list(f) if f is not None and f.type == "select_one" else None
-        if cl is not None and len(cl.choices) == 2 and node.right.value in [c.label for c in cl.choices]:
-            other = next(c.label for c in cl.choices if c.label != node.right.value)
-            return expr.Binary("=", node.left, expr.Lit(other))
-    return expr.Call("not", (node,))
+    cl = _two_choice_list(instrument, node)
+    if cl is None:
+        return expr.Call("not", (node,))
+    other = next(c.label for c in cl.choices if c.label != node.right.value)
+    return expr.Binary("=", node.left, expr.Lit(other))
+
+
+def _run_end(questions: list[Question], i: int) -> int:
+    """The last question of the run of consecutive questions that share question i's `relevant`."""
+    j = i
+    while j + 1 < len(questions) and questions[j + 1].field.relevant == questions[i].field.relevant:
+        j += 1
+    return j
 
 
 def _skips(instrument: Instrument, questions: list[Question]) -> None:
@@ -325,23 +363,22 @@ def _skips(instrument: Instrument, questions: list[Question]) -> None:
     names = {q.field.name: f"第{q.number}题" for q in questions}
     i = 0
     while i < len(questions):
-        rel = questions[i].field.relevant
-        if not rel:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(questions) and questions[j + 1].field.relevant == rel:
-            j += 1
-        before = questions[i - 1] if i > 0 else None
-        refs = _refs(rel)
-        if before is not None and before.field.name in refs:
-            target = f"跳至 第{questions[j + 1].number}题" if j + 1 < len(questions) else "本表结束"
-            said = _said(instrument, rel, negate=True, names=names | {before.field.name: "本题"})
-            before.skip = _join(before.skip, f"（若{said} → {target}）")
-        else:
-            for q in questions[i:j + 1]:
-                q.skip = _join(q.skip, f"（仅当{_said(instrument, rel, names=names)}时回答）")
+        j = _run_end(questions, i) if questions[i].field.relevant else i
+        if questions[i].field.relevant:
+            _skip_run(instrument, questions, i, j, names)
         i = j + 1
+
+
+def _skip_run(instrument: Instrument, questions: list[Question], i: int, j: int, names: dict[str, str]) -> None:
+    rel = questions[i].field.relevant
+    before = questions[i - 1] if i > 0 else None
+    if before is not None and before.field.name in _refs(rel):
+        target = f"跳至 第{questions[j + 1].number}题" if j + 1 < len(questions) else "本表结束"
+        said = _said(instrument, rel, negate=True, names=names | {before.field.name: "本题"})
+        before.skip = _join(before.skip, f"（若{said} → {target}）")
+        return
+    for q in questions[i:j + 1]:
+        q.skip = _join(q.skip, f"（仅当{_said(instrument, rel, names=names)}时回答）")
 
 
 def _refs(text: str) -> set[str]:

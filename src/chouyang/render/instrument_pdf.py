@@ -37,7 +37,6 @@ from chouyang.render.survey_pdf import TextFitter
 
 _PT = 0.3528       # mm per point
 _LINE = 1.25       # line height in font sizes
-_HEADER_FILL = (228, 228, 228)
 
 _COMMON = {
     "tick_box": 3.4, "option_width": 6.5, "max_option_width": 26.0, "digit_pitch": 5.5, "label_gap": 2.8,
@@ -61,7 +60,8 @@ LANDSCAPE = _COMMON | {
 INSTRUCTIONS = (
     "填表说明：在选项上方标注的方框内打「√」或「×」；单选题每题只选一项，多选题（注明“可多选”）可选多项；选错时把选错的方框整个涂黑作废，"
     "再勾选正确的一项。",
-    "数字逐位勾选（每一位勾一个 0–9），高位为 0 的可以不勾；文字和日期写在方框内，由录入员核对录入。按题后括号中的说明跳过不需回答的题。",
+    "数字逐位勾选（每一位勾一个 0–9），高位为 0 的可以不勾；文字和日期写在方框内，由录入员核对录入。"
+    "按题后括号中的说明跳过不需回答的题。",
 )
 
 
@@ -135,13 +135,13 @@ class InstrumentRenderer:
 
     def _table_shape(self, t: Table) -> TableShape:
         measured = [self._column_width(c) for c in t.columns]
-        rest = self._width() - sum(w for w, _ in measured)
         flexible = [i for i, c in enumerate(t.columns) if c.kind == "write" and measured[i][0] == 0]
-        if rest < 10 * len(flexible) - 1e-6:
-            raise ChouyangError(f"调查表「{self.instrument.title}」：「{t.group.label}」的表格比纸面宽 "
-                                f"{10 * len(flexible) - rest:.0f} 毫米，请减少栏目、缩小 width / option_width，"
-                                "或在 layout 中设 orientation = \"L\"（横向）")
-        share = rest / len(flexible) if flexible else 0.0
+        rest = self._width() - sum(w for w, _ in measured)
+        short = 10 * len(flexible) - rest   # a write-in column gets at least 10 mm
+        if short > 1e-6:
+            raise ChouyangError(f"调查表「{self.instrument.title}」：「{t.group.label}」的表格比纸面宽 {short:.0f} 毫米，"
+                                "请减少栏目、缩小 width / option_width，或在 layout 中设 orientation = \"L\"（横向）")
+        share = rest / max(len(flexible), 1)
         widths = tuple(share if i in flexible else w for i, (w, _) in enumerate(measured))
         return TableShape(widths, tuple(p for _, p in measured))
 
@@ -247,31 +247,38 @@ class InstrumentRenderer:
     def _header_height(self, t: Table) -> float:
         return float(self.g["header_label_height"]) + float(self.g["option_row_height"])
 
+    def _chain(self, blocks: list[Block], i: int) -> float:
+        """The height of block i and the blocks kept on its page with it."""
+        need, j = blocks[i].h, i
+        while blocks[j].keep and j + 1 < len(blocks):
+            j += 1
+            need += blocks[j].h + float(self.g["gap"])
+        return need
+
+    def _continued(self, b: Block) -> list[Block]:
+        """What a page starting with a table's row repeats first: the table's title and header."""
+        if b.kind != "row":
+            return []
+        return [Block("title", float(self.g["title_height"]), b.item, continued=True),
+                Block("header", self._header_height(b.item), b.item)]
+
     def paginate(self, blocks: list[Block]) -> list[list[tuple[Block, float]]]:
         """Blocks placed (block, y) on pages; a kept chain never split, a table's header repeated."""
         top, bottom = float(self.g["table_top"]), float(self.g["table_bottom"])
-        gap = float(self.g["gap"])
         pages: list[list[tuple[Block, float]]] = [[]]
         y = top
         for i, b in enumerate(blocks):
-            need = b.h
-            j = i
-            while blocks[j].keep and j + 1 < len(blocks):
-                j += 1
-                need += blocks[j].h + gap
-            if y + need > bottom and pages[-1]:
+            if y + self._chain(blocks, i) > bottom and pages[-1]:
                 pages.append([])
                 y = top
-                if b.kind == "row":
-                    for cont in (Block("title", float(self.g["title_height"]), b.item, continued=True),
-                                 Block("header", self._header_height(b.item), b.item)):
-                        pages[-1].append((cont, y))
-                        y += cont.h
+                for cont in self._continued(b):
+                    pages[-1].append((cont, y))
+                    y += cont.h
             if y + b.h > bottom:
                 what = b.item.field.label if isinstance(b.item, Question) else getattr(b.item, "title", "")
                 raise ChouyangError(f"调查表「{self.instrument.title}」：「{what}」一页印不下，请拆分或缩短")
             pages[-1].append((b, y))
-            y += b.h + (0.0 if b.kind in ("title", "header", "row") else gap)
+            y += b.h + (0.0 if b.kind in ("title", "header", "row") else float(self.g["gap"]))
         return pages
 
     # -- drawing --

@@ -101,27 +101,29 @@ class WorkbookReader:
     def _table(self, plan, sheet: str, grid: list[list[str]]) -> None:
         from chouyang.render.instrument_workbook import table_columns
 
-        group: Group = plan.group
         columns = [(n, lb) for n, lb in table_columns(plan) if n != "="]
         found = self._columns(plan, sheet, grid, columns)
         if found is None:
             return
         at, cols = found
-        by_name = {f.name: f for f in plan.fields}
-        labels = dict(columns)
-        key = group.key or "ref"
-        out = self.rows.setdefault(group.name, [])
+        entry = {f.name: f for f in plan.fields if f.prefill is None}
+        out = self.rows.setdefault(plan.group.name, [])
         for r in range(at + 1, len(grid)):
-            cells = {name: self._text(sheet, grid, r, j) for name, j in cols.items()}
-            entered = {n: v for n, v in cells.items() if n in by_name and by_name[n].prefill is None}
-            ref = cells.get(key, "") if group.rows != ROWS_BLANK else ""
-            if not ref and not any(entered.values()):
-                continue
-            row = {n: _answer(by_name[n], v) for n, v in entered.items()}
-            if ref and group.key:
-                row[group.key] = ref
-            self.row_places[(group.name, len(out))] = (sheet, r + 1, labels)
-            out.append(row)
+            row = self._table_row(plan.group, entry, {name: self._text(sheet, grid, r, j) for name, j in cols.items()})
+            if row is not None:
+                self.row_places[(plan.group.name, len(out))] = (sheet, r + 1, dict(columns))
+                out.append(row)
+
+    @staticmethod
+    def _table_row(group: Group, entry: dict[str, Field], cells: dict[str, str]) -> dict[str, str] | None:
+        """A sheet row's raw answers (with the row's key), or None for a row with nothing in it."""
+        row = {n: _answer(f, cells.get(n, "")) for n, f in entry.items() if n in cells}
+        ref = cells.get(group.key or "ref", "") if group.rows != ROWS_BLANK else ""
+        if not ref and not any(row.values()):
+            return None
+        if ref and group.key:
+            row[group.key] = ref
+        return row
 
     def response(self) -> Response:
         return Response(self.instrument.name, self.meta.get("unit_code", ""), self.meta.get("key", ""), self.values,

@@ -39,7 +39,6 @@ QUESTION_COLUMNS = (("name", "字段"), ("number", "题号"), ("label", "题目"
 _UNLOCKED = Protection(locked=False)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 _ENTRY_FILL = PatternFill("solid", fgColor="FFF9E0")
-_MULTI_SEPARATORS = str.maketrans({c: " " for c in "、，,;；"})
 _EXCEL_1900, _EXCEL_2100 = 1, 73415   # serials of 1900-01-01 and 2100-12-31
 
 
@@ -59,28 +58,25 @@ def _kept(f: Field) -> bool:
     return f.type not in ("note", "calculate")
 
 
+def _home(parents: tuple[Group, ...]) -> tuple[str, str, Group | None]:
+    """(sheet key, label, repeat) of a field inside `parents`: its innermost repeat, else its top section."""
+    repeat = next((g for g in reversed(parents) if g.repeat), None)
+    outer = repeat or (parents[0] if parents else None)
+    return (outer.name, outer.label, repeat) if outer else (ROOT, "基本情况", None)
+
+
 def workbook_plan(instrument: Instrument) -> list[SheetPlan]:
-    """The sheets of the instrument's workbook, in order."""
-    order: list[str] = []
-    fields: dict[str, list[Field]] = {}
-    groups: dict[str, Group | None] = {}
-    labels: dict[str, str] = {}
+    """The sheets of the instrument's workbook, in order (a repeat with no answered field still gets its sheet)."""
+    sheets: dict[str, tuple[str, Group | None, list[Field]]] = {}
     for parents, f in instrument.walk():
-        if not _kept(f):
-            continue
-        repeat = next((g for g in reversed(parents) if g.repeat), None)
-        outer = repeat or (parents[0] if parents else None)
-        key = outer.name if outer else ROOT
-        if key not in fields:
-            order.append(key)
-            fields[key], groups[key] = [], repeat
-            labels[key] = outer.label if outer else "基本情况"
-        fields[key].append(f)
-    for g in instrument.repeats():   # a repeat with no answered field still gets its sheet
-        if g.name not in fields:
-            order.append(g.name)
-            fields[g.name], groups[g.name], labels[g.name] = [], g, g.label
-    return [SheetPlan(k, _sheet_title(labels[k]), tuple(fields[k]), groups[k]) for k in order]
+        key, label, repeat = _home(parents)
+        entry = sheets.setdefault(key, (label, repeat, []))
+        if _kept(f):
+            entry[2].append(f)
+    for g in instrument.repeats():
+        sheets.setdefault(g.name, (g.label, g, []))
+    return [SheetPlan(k, _sheet_title(label), tuple(fields), repeat)
+            for k, (label, repeat, fields) in sheets.items() if fields or repeat is not None]
 
 
 def _sheet_title(label: str) -> str:
@@ -107,23 +103,36 @@ def table_columns(plan: SheetPlan) -> list[tuple[str, str]]:
 
 # --- writing ------------------------------------------------------------------------------------
 
-def _validation(instrument: Instrument, f: Field, cells: str) -> DataValidation | None:
+def _list_validation(instrument: Instrument, f: Field) -> DataValidation | None:
     cl = instrument.choice_list(f)
-    if f.type == "select_one" and cl is not None:
-        labels = [c.label for c in cl.choices]
-        if any("," in v or '"' in v for v in labels) or len(",".join(labels)) > 250:
-            return None   # Excel's inline list cannot hold them; validation at ingest still applies
-        dv = DataValidation(type="list", formula1='"' + ",".join(labels) + '"', allow_blank=True)
-        dv.error = f"只能填写：{'、'.join(labels)}"
-    elif f.type == "integer":
+    if f.type != "select_one" or cl is None:
+        return None
+    labels = [c.label for c in cl.choices]
+    if any("," in v or '"' in v for v in labels) or len(",".join(labels)) > 250:
+        return None   # Excel's inline list cannot hold them; validation at ingest still applies
+    dv = DataValidation(type="list", formula1='"' + ",".join(labels) + '"', allow_blank=True)
+    dv.error = f"只能填写：{'、'.join(labels)}"
+    return dv
+
+
+def _number_validation(f: Field) -> DataValidation | None:
+    if f.type == "integer":
         low, high = integer_range(f.constraint) or (-10 ** 9, 10 ** 9)
         dv = DataValidation(type="whole", operator="between", formula1=str(low), formula2=str(high), allow_blank=True)
         dv.error = f"请填写 {low} 到 {high} 之间的整数"
-    elif f.type == "date":
+        return dv
+    if f.type == "date":
         dv = DataValidation(type="date", operator="between", formula1=str(_EXCEL_1900), formula2=str(_EXCEL_2100),
                             allow_blank=True)
         dv.error = "请填写 1900—2100 年之间的日期（如 2016-07-26）"
-    else:
+        return dv
+    return None
+
+
+def _validation(instrument: Instrument, f: Field, cells: str) -> DataValidation | None:
+    """The drop-down or range check of an answer column, or None."""
+    dv = _list_validation(instrument, f) or _number_validation(f)
+    if dv is None:
         return None
     dv.errorTitle = "输入无效"
     dv.errorStyle = "stop"
@@ -132,24 +141,30 @@ def _validation(instrument: Instrument, f: Field, cells: str) -> DataValidation 
     return dv
 
 
+def _shown_choices(cl, f: Field, value: str):
+    if f.type == "select_one":
+        return cl.label_of(value) or value
+    labels = [cl.label_of(c) or c for c in value.split()]
+    return value if any(set(lb) & set("、，,;； ") for lb in labels) else "、".join(labels)
+
+
+def _shown_date(value: str):
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return value
+
+
 def _shown(instrument: Instrument, f: Field, value: str):
     """A stored value as the workbook shows it: a choice's label, a date as a date, a count as a number."""
     if value in ("", None):
         return None
     cl = instrument.choice_list(f)
-    if f.type == "select_one" and cl is not None:
-        return cl.label_of(value) or value
-    if f.type == "select_multiple" and cl is not None:
-        labels = [cl.label_of(c) or c for c in value.split()]
-        return "、".join(labels) if not any(set(lb) & set("、，,;； ") for lb in labels) else value
+    if f.is_select and cl is not None:
+        return _shown_choices(cl, f, value)
     if f.type == "integer" and value.lstrip("-").isdigit():
         return int(value)
-    if f.type == "date":
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return value
-    return str(value)
+    return _shown_date(value) if f.type == "date" else str(value)
 
 
 def _entry_cell(ws, row: int, col: int, f: Field, value) -> None:
@@ -200,31 +215,42 @@ def _question_sheet(ws, instrument: Instrument, plan: SheetPlan, subject: dict, 
             ws.add_data_validation(dv)
 
 
+def _table_cell(ws, r: int, j: int, name: str, f: Field | None, row: dict, key: str | None, answers: dict,
+                instrument: Instrument) -> None:
+    """One cell of a table sheet: a fixed row's label, the row's key or a prefilled value (locked), or an answer."""
+    if name == "=":
+        ws.cell(r, j, row["label"])
+    elif f is None or name == key:
+        ws.cell(r, j, row["ref"])
+    elif f.prefill is not None:
+        ws.cell(r, j, row["values"].get(name, ""))
+    else:
+        _entry_cell(ws, r, j, f, _shown(instrument, f, answers.get(name, "")))
+
+
+def _answers_by_row(plan: SheetPlan, rows: list[dict], answers: list[dict]) -> list[dict]:
+    """Each printed row's answers: a register or fixed row's by its key, blank rows' in order."""
+    if plan.group.rows == ROWS_BLANK:
+        return [answers[i] if i < len(answers) else {} for i in range(len(rows))]
+    by_key = {a.get(plan.group.key or "ref"): a for a in answers}
+    return [by_key.get(row["ref"], {}) for row in rows]
+
+
 def _table_sheet(ws, instrument: Instrument, plan: SheetPlan, given: list[dict], answers: list[dict]) -> None:
     columns = table_columns(plan)
     by_name = {f.name: f for f in plan.fields}
     _header(ws, [label for _, label in columns], [max(8.0, min(30.0, 2.2 * len(label) + 2)) for _, label in columns])
     rows = table_rows(table_for(instrument, plan.group), given)
-    answered = {a.get(plan.group.key or "ref"): a for a in answers} if plan.group.rows != ROWS_BLANK else {}
-    for i, row in enumerate(rows):
-        r = FIRST_ROW + i
-        mine = answered.get(row["ref"], {}) if row["ref"] is not None else (answers[i] if i < len(answers) else {})
+    for i, (row, mine) in enumerate(zip(rows, _answers_by_row(plan, rows, answers))):
         for j, (name, _) in enumerate(columns, start=1):
-            f = by_name.get(name)
-            if name == "=":
-                ws.cell(r, j, row["label"])
-            elif f is None or f.prefill is not None:
-                ws.cell(r, j, row["ref"] if f is None or name == plan.group.key else row["values"].get(name, ""))
-            else:
-                _entry_cell(ws, r, j, f, _shown(instrument, f, mine.get(name, "")))
+            _table_cell(ws, FIRST_ROW + i, j, name, by_name.get(name), row, plan.group.key, mine, instrument)
     last = FIRST_ROW + max(len(rows), 1) - 1
     for j, (name, _) in enumerate(columns, start=1):
         f = by_name.get(name)
-        if f is not None and f.prefill is None:
-            col = get_column_letter(j)
-            dv = _validation(instrument, f, f"{col}{FIRST_ROW}:{col}{last}")
-            if dv is not None:
-                ws.add_data_validation(dv)
+        dv = _validation(instrument, f, f"{get_column_letter(j)}{FIRST_ROW}:{get_column_letter(j)}{last}") \
+            if f is not None and f.prefill is None else None
+        if dv is not None:
+            ws.add_data_validation(dv)
 
 
 def write_instrument_workbook(instrument: Instrument, subject: dict, rows_by_group: dict[str, list[dict]], path,

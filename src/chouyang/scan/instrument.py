@@ -47,18 +47,23 @@ def _multiple(read: FieldRead) -> tuple[str, list[str]]:
     return " ".join(codes), issues
 
 
-def _digits(reads: list[FieldRead], f: Field, is_date: bool) -> tuple[str, list[str]]:
-    """A number (or date) from its digit rows, most significant first."""
-    read_values = [field_value(read) for read in reads]
-    issues = [issue for _, found in read_values for issue in found]
-    ticked = [i for i, (value, _) in enumerate(read_values) if value != ""]
-    if issues or not ticked:
+def _unticked(reads: list[FieldRead], values: list[str], is_date: bool) -> list[str]:
+    """Issues for digit rows left empty where a digit is needed: every row of a date, a number's rows after its first tick."""
+    first = 0 if is_date else next(i for i, v in enumerate(values) if v != "")
+    return [f"「{reads[i].label}」未勾选" for i in range(first, len(reads)) if values[i] == ""]
+
+
+def _digits(reads: list[FieldRead], is_date: bool) -> tuple[str, list[str]]:
+    """A number (or date) from its digit rows, most significant first; a number's leading rows may stay empty (0)."""
+    judged = [field_value(read) for read in reads]
+    values = [str(v) for v, _ in judged]
+    issues = sum((found for _, found in judged), [])
+    if issues or not any(values):
         return "", issues
-    first = 0 if is_date else ticked[0]   # a number's leading rows may stay empty (0); a date's may not
-    empty = [reads[i].label for i in range(first, len(reads)) if read_values[i][0] == ""]
-    if empty:
-        return "", [f"「{label}」未勾选" for label in empty]
-    return digits_value([int(v) if v != "" else 0 for v, _ in read_values], is_date), []
+    issues = _unticked(reads, values, is_date)
+    if issues:
+        return "", issues
+    return digits_value([int(v or 0) for v in values], is_date), []
 
 
 def field_answer(instrument: Instrument, f: Field, reads: list[FieldRead]) -> tuple[str, list[str]]:
@@ -68,7 +73,7 @@ def field_answer(instrument: Instrument, f: Field, reads: list[FieldRead]) -> tu
     answer = answer_for(instrument, f)
     if answer.kind == "digits":
         ordered = sorted(reads, key=lambda r: int(r.key.split("#", 1)[1]))
-        return _digits(ordered, f, f.type == "date")
+        return _digits(ordered, f.type == "date")
     merged = _merged(reads, f.label)
     if answer.multiple:
         return _multiple(merged)
@@ -91,42 +96,57 @@ def _row_values(instrument: Instrument, fields: dict[str, Field], row: dict) -> 
     return values, issues, anything
 
 
+class _Interpreter:
+    """Collects one subject's values, repeat rows and review items page by page."""
+
+    def __init__(self, instrument: Instrument):
+        self.instrument = instrument
+        self.fields = {f.name: f for f in instrument.fields()}
+        self.plans = {p.key: p for p in workbook_plan(instrument)}
+        self.sheet_of = {f.name: p for p in self.plans.values() if not p.table for f in p.fields}
+        self.values: dict[str, str] = {}
+        self.rows: dict[str, list[tuple[int, dict[str, str]]]] = {g.name: [] for g in instrument.repeats()}
+        self.review: list[ReviewItem] = []
+
+    def row(self, read: PageRead, row: dict, spec: dict) -> None:
+        found, issues, anything = _row_values(self.instrument, self.fields, row)
+        group = self.instrument.group(row["section"])
+        if group is not None and group.repeat:
+            place = self._repeat_row(group, row, spec, found, issues, anything)
+        else:
+            self.values.update(found)
+            sheet = self.sheet_of.get(row["ref"])
+            place = (sheet, question_row(sheet, row["ref"])) if sheet else None
+        if issues and place is not None:
+            sheet, wb_row = place
+            self.review.append(ReviewItem(read, row, sheet.key, wb_row, issues, found, sheet_label=sheet.label))
+
+    def _repeat_row(self, group, row: dict, spec: dict, found: dict, issues: list[str], anything: bool):
+        """Keep a repeat row (a blank one only when something is on it); its sheet and workbook row."""
+        index = spec.get("index", len(self.rows[group.name]))
+        if row["ref"] is not None and group.key:
+            found[group.key] = str(row["ref"])
+        if row["ref"] is None and group.rows == ROWS_BLANK:
+            if not anything:
+                return None
+            if any(r.written for r in row["fields"].values()):
+                issues.insert(0, "新发现的一行，请核对并补录手写内容")
+        self.rows[group.name].append((index, found))
+        return self.plans[group.name], FIRST_ROW + index
+
+
 def interpret(instrument: Instrument, reads: list[PageRead], layout: dict | None = None
               ) -> tuple[Response, list[ReviewItem]]:
     """One subject's pages (identified, located and read by scan.reader.read_page) as its Response and the rows
     people must check (scan.reader.ReviewItem: sheet and row of the instrument's workbook).  `layout`: the
     subject's layout record, which gives each repeat row's place in the workbook (else the order read)."""
-    fields = {f.name: f for f in instrument.fields()}
-    plans = {p.key: p for p in workbook_plan(instrument)}
-    sheet_of = {f.name: p for p in plans.values() if not p.table for f in p.fields}
-    values: dict[str, str] = {}
-    rows: dict[str, list[tuple[int, dict[str, str]]]] = {g.name: [] for g in instrument.repeats()}
-    review: list[ReviewItem] = []
+    work = _Interpreter(instrument)
     reads = sorted((r for r in reads if r.page_id is not None), key=lambda r: r.page_id.page)
     for read in reads:
         spec = layout["pages"][read.page_id.page - 1]["rows"] if layout else [{}] * len(read.rows)
         for row, spec_row in zip(read.rows, spec):
-            found, issues, anything = _row_values(instrument, fields, row)
-            group = instrument.group(row["section"])
-            if group is not None and group.repeat:
-                index = spec_row.get("index", len(rows[group.name]))
-                sheet, wb_row = plans[group.name], FIRST_ROW + index
-                if row["ref"] is not None and group.key:
-                    found[group.key] = str(row["ref"])
-                if row["ref"] is None and group.rows == ROWS_BLANK:
-                    if not anything:
-                        continue
-                    if any(r.written for r in row["fields"].values()):
-                        issues.insert(0, "新发现的一行，请核对并补录手写内容")
-                rows[group.name].append((index, found))
-            else:
-                values.update(found)
-                sheet = sheet_of.get(row["ref"])
-                wb_row = question_row(sheet, row["ref"]) if sheet else 0
-            if issues:
-                review.append(ReviewItem(read, row, sheet.key if sheet else row["section"], wb_row, issues, found,
-                                         sheet_label=sheet.label if sheet else row["section"]))
+            work.row(read, row, spec_row)
     unit = reads[0].page_id.unit_code if reads else ""
     source = ", ".join(sorted({r.source for r in reads}))
-    ordered = {name: [r for _, r in sorted(found, key=lambda p: p[0])] for name, found in rows.items()}
-    return Response(instrument.name, unit, "", values, ordered, source=source), review
+    rows = {name: [r for _, r in sorted(found, key=lambda p: p[0])] for name, found in work.rows.items()}
+    return Response(instrument.name, unit, "", work.values, rows, source=source), work.review
