@@ -282,17 +282,20 @@ class InstrumentRenderer:
         return pages
 
     # -- drawing --
-    def render(self, subject: dict, rows_by_group: dict[str, list[dict]], round_id: str, round_title: str,
-               out_pdf) -> dict:
-        """Write the subject's PDF; returns its layout record (format 2, JSON-ready)."""
-        g = self.g
-        pdf = ChinesePDF(orientation=g["orientation"], font=self.font)
+    def _document(self, title: str) -> ChinesePDF:
+        pdf = ChinesePDF(orientation=self.g["orientation"], font=self.font)
         pdf.set_auto_page_break(False)
-        pdf.set_title(f"{round_title} {subject.get('unit_name', '')} {self.instrument.title}")
+        pdf.set_title(title)
         pdf.set_creator("chouyang")
         pdf.set_line_width(0.2)
+        return pdf
+
+    def _draw(self, pdf: ChinesePDF, subject: dict, rows_by_group: dict[str, list[dict]], round_id: str,
+              round_title: str) -> dict:
+        """Add the subject's pages to `pdf`; their layout record."""
         from chouyang.render.instrument_draw import PageDrawer
 
+        g = self.g
         drawer = PageDrawer(self, pdf, subject)
         plans = self.paginate(self._blocks(rows_by_group))
         unit = str(subject["unit_code"])
@@ -304,8 +307,27 @@ class InstrumentRenderer:
             page = drawer.frame(PageId(round_id, unit, self.instrument.code, i, len(plans)), round_title)
             page["headers"], page["rows"] = drawer.blocks(placed)
             record["pages"].append(page)
+        return record
+
+    def render(self, subject: dict, rows_by_group: dict[str, list[dict]], round_id: str, round_title: str,
+               out_pdf) -> dict:
+        """Write the subject's PDF; returns its layout record (format 2, JSON-ready)."""
+        pdf = self._document(f"{round_title} {subject.get('unit_name', '')} {self.instrument.title}")
+        record = self._draw(pdf, subject, rows_by_group, round_id, round_title)
         pdf.output(str(out_pdf))
         return record
+
+    def render_many(self, jobs: list[tuple[dict, dict[str, list[dict]]]], round_id: str, round_title: str
+                    ) -> tuple[bytes, list[tuple[int, int]], list[dict]]:
+        """Many subjects into one PDF (fpdf2 cuts the font again at every output, which costs more than drawing
+        a subject's pages); the PDF, each subject's page range [first, end) and its layout record."""
+        pdf = self._document(f"{round_title} {self.instrument.title}")
+        spans, records = [], []
+        for subject, rows in jobs:
+            start = pdf.page
+            records.append(self._draw(pdf, subject, rows, round_id, round_title))
+            spans.append((start, pdf.page))
+        return bytes(pdf.output()), spans, records
 
 
 def _cell_text(value) -> str:
@@ -361,4 +383,54 @@ def render_instrument(instrument: Instrument, subject: dict, rows_by_group: dict
     return InstrumentRenderer(instrument, secret, font).render(subject, rows_by_group, round_id, round_title, out_pdf)
 
 
-__all__ = ["ROOT", "InstrumentRenderer", "instrument_font", "render_instrument", "table_rows"]
+_WORKER: dict = {}
+
+
+def _init_worker(instrument: Instrument, secret: bytes, font: FontFile, folder: str, round_id: str,
+                 round_title: str) -> None:
+    _WORKER.update(renderer=InstrumentRenderer(instrument, secret, font), folder=Path(folder), round_id=round_id,
+                   round_title=round_title)
+
+
+def _write_chunk(jobs: list[tuple[dict, dict[str, list[dict]]]]) -> int:
+    """Worker: some subjects drawn into one document, split into one PDF and layout record each."""
+    import json
+
+    import pypdfium2 as pdfium
+
+    from chouyang.atomic import atomic_path, write_text
+
+    folder = _WORKER["folder"]
+    data, spans, records = _WORKER["renderer"].render_many(jobs, _WORKER["round_id"], _WORKER["round_title"])
+    whole = pdfium.PdfDocument(data)
+    for record, (first, end) in zip(records, spans):
+        doc = pdfium.PdfDocument.new()
+        doc.import_pages(whole, list(range(first, end)))
+        with atomic_path(folder / f"{record['unit_code']}.pdf") as tmp:
+            doc.save(str(tmp))
+        doc.close()
+        write_text(folder / f"{record['unit_code']}.layout.json",
+                   json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+    whole.close()
+    return sum(end - first for first, end in spans)
+
+
+def write_instrument_pdfs(instrument: Instrument, jobs: list[tuple[dict, dict[str, list[dict]]]], folder: Path,
+                          secret: bytes, round_id: str, round_title: str, font: FontFile | None = None,
+                          workers: int | None = None, chunk: int = 25) -> int:
+    """<unit_code>.pdf and <unit_code>.layout.json of every (subject, rows_by_group) into `folder`; the pages
+    written.  Each worker draws `chunk` subjects into one document and splits it (pypdfium2); every file
+    appears whole or not at all."""
+    from chouyang.pool import map_in_workers
+
+    if not jobs:
+        return 0
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    font = font or instrument_font(instrument, [s for s, _ in jobs], [r for _, r in jobs], round_title)
+    chunks = [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
+    workers = min(workers or 1, len(chunks))
+    initargs = (instrument, secret, font, str(folder), round_id, round_title)
+    return sum(map_in_workers(_write_chunk, chunks, _init_worker, initargs, workers))
+
+
+__all__ = ["ROOT", "InstrumentRenderer", "instrument_font", "render_instrument", "table_rows", "write_instrument_pdfs"]
