@@ -28,7 +28,7 @@ from chouyang.render.instrument_pdf import InstrumentRenderer, instrument_font, 
 from chouyang.render.instrument_workbook import read_instrument_workbook, write_instrument_workbook
 from chouyang.render.pdf import full_font
 from chouyang.scan.instrument import field_answer, interpret
-from chouyang.scan.reader import EMPTY, MARKED, UNCERTAIN, FieldRead, PageImage, load_layouts, read_page
+from chouyang.scan.reader import EMPTY, MARKED, UNCERTAIN, FieldRead, PageImage, PageRead, load_layouts, read_page
 
 SECRET = b"\x07" * 32
 ROUND, TITLE = "2016H1", "测试县2016年上半年人口和计划生育目标管理责任制考核"
@@ -372,3 +372,127 @@ def test_a_register_repeat_in_the_workbook_is_prefilled_locked_and_keyed_by_ref(
     assert [(r["ref"], r["result"], r["witnesses"]) for r in response.rows["women"]] == \
         [("W001", "ok", ""), ("W002", "absent", "3"), ("W003", "wrong", "")]
     assert [(r["item"], r["done"]) for r in response.rows["items"]] == [("A1", ""), ("A2", "no"), ("A3", "")]
+
+
+# --- many subjects, many pages ----------------------------------------------------------------------
+
+def _perfect_read(record: dict, page: int, answers: dict) -> PageRead:
+    """What a flawless reader reports for page `page` of a layout record with `answers` ticked:
+    answers[(section, ref or blank_index)] = {layout field key: value ticked}."""
+    from chouyang.render.qr import PageId
+
+    spec = record["pages"][page - 1]
+    rows = []
+    for row in spec["rows"]:
+        wanted = answers.get((row["section"], row["ref"] or row["blank_index"]), {})
+        fields = {}
+        for key, f in row["fields"].items():
+            if f["kind"] == "write":
+                fields[key] = FieldRead(key, "write", f["label"], [], [], [0.0], 1.0, written=key in wanted)
+                continue
+            states = [MARKED if o["value"] == wanted.get(key) else EMPTY for o in f["options"]]
+            fields[key] = FieldRead(key, "ticks", f["label"], f["options"], states)
+        rows.append({k: row[k] for k in ("ref", "section", "blank_index", "y", "h", "header")} | {"fields": fields})
+    page_id = PageId(record["round_id"], record["unit_code"], record["form"], page, len(record["pages"]))
+    return PageRead("scan.pdf", page, payload="", page_id=page_id, rows=rows, headers=spec["headers"])
+
+
+def test_register_rows_over_several_pages_are_keyed_by_ref_in_register_order(tmp_path):
+    record = render_instrument(CHECK, SUBJECT, {"women": WOMEN}, SECRET, ROUND, TITLE, tmp_path / "c.pdf")
+    answers = {("women", w["ref"]): {"result": "ok"} for w in WOMEN}
+    answers[("women", "W007")] = {"result": "absent", "witnesses": "3", "note": "已迁"}
+    answers[("women", "W040")] = {"result": "wrong", "witnesses": "5"}
+    answers[("items", "A2")] = {"done": "no"}
+    reads = [_perfect_read(record, i, answers) for i in range(len(record["pages"]), 0, -1)]   # pages in any order
+    response, review = interpret(CHECK, reads, record)
+    women = response.rows["women"]
+    assert [r["ref"] for r in women] == [w["ref"] for w in WOMEN]
+    assert women[6] == {"ref": "W007", "result": "absent", "witnesses": "3"}
+    assert women[39] == {"ref": "W040", "result": "wrong", "witnesses": "5"}
+    assert response.rows["items"] == [{"item": "A1"}, {"item": "A2", "done": "no"}, {"item": "A3"}]
+    assert [(i.sheet, i.workbook_row, i.row["ref"], i.issues) for i in review] == [
+        ("women", 10, "W007", ["「备注」有手写内容，请人工录入"])]   # the 7th register row: workbook row 4 + 6
+    checked, problems = validate(CHECK, response, TODAY, sheet_where("scan.pdf"))
+    assert problems == []
+
+
+def test_many_subjects_drawn_in_one_document_are_split_into_one_pdf_each(tmp_path, printed):
+    from chouyang.render.instrument_pdf import write_instrument_pdfs
+
+    subjects = [SUBJECT | {"unit_code": f"41138100120{i}", "unit_name": name}
+                for i, name in enumerate(["东关社区", "东关一区", "东关二区"], start=1)]
+    pages = write_instrument_pdfs(SATISFACTION, [(s, {}) for s in subjects], tmp_path, SECRET, ROUND, TITLE,
+                                  font=printed[2], chunk=2)
+    assert pages == 3
+    layouts = load_layouts(tmp_path)
+    assert sorted(layouts) == [s["unit_code"] for s in subjects]
+    second = subjects[1]["unit_code"]
+    assert len(pdfium.PdfDocument(tmp_path / f"{second}.pdf")) == 1
+    image = scansim.render_page(tmp_path / f"{second}.pdf", 0, 150, "L")   # a blank page, as printed
+    read = read_page(PageImage("blank.png", 1, image), SECRET, ROUND, layouts)
+    assert (read.problem, read.page_id.unit_code) == ("", second)
+    response, review = interpret(SATISFACTION, [read], layouts[second])
+    assert (response.unit_code, response.values, response.rows, review) == (second, {}, {"members": []}, [])
+
+
+def test_random_writers_never_change_an_answer_silently(printed, tmp_path):
+    """Whatever a random writer does on a flatbed or a phone, every value read differs from what was ticked only on
+    a row that goes to review."""
+    from chouyang.scan.reader import save_review_crop
+
+    folder, record, _ = printed
+    page = record["pages"][0]
+    font = full_font()
+    for seed, how in ((21, "flatbed"), (22, "photo")):
+        rng = np.random.default_rng(seed)
+        answers = {}
+        for row in page["rows"]:
+            key = (row["section"], row["ref"] or row["blank_index"])
+            ticks = [k for k, f in row["fields"].items() if f["kind"] == "ticks"]
+            if row["section"] == "members" and row["blank_index"] > 3:
+                continue
+            answers[key] = {k: row["fields"][k]["options"][int(rng.integers(len(row["fields"][k]["options"])))]["value"]
+                            for k in ticks}
+        img = scansim.render_page(folder / "u.pdf", 0, 200, "RGB")
+        truth = scansim.fill_page(img, page, answers, 200, rng, scansim.random_writer(rng), font.path,
+                                  font.collection_index, stray_rate=0)
+        image = scansim.flatbed(img, 200, rng) if how == "flatbed" else scansim.photo(img, rng)
+        read = read_page(PageImage(f"{how}.jpg", 1, image.convert("L")), SECRET, ROUND, load_layouts(folder))
+        assert read.problem == ""
+        response, review = interpret(SATISFACTION, [read], record)
+        flagged = {(i.row["section"], i.row["ref"] or i.row["blank_index"]) for i in review}
+        got = {("s1", k): {k: v} for k, v in response.values.items()}
+        got |= {("members", i + 1): r for i, r in enumerate(response.rows["members"])}
+        compared = 0
+        for key, fields in truth.items():
+            expected = {}
+            for fkey, states in fields.items():
+                value = scansim.truth_value(states, _rows(page)[key]["fields"][fkey]["options"])
+                expected[fkey] = str(value)
+            if "q4#1" in expected:
+                expected = {"q4": str(int(expected.pop("q4#1") + expected.pop("q4#2")))}
+            if key not in flagged:
+                assert got.get(key, {}) == {k: v for k, v in expected.items() if v != ""}, (how, key)
+                compared += 1
+        assert compared >= 6, (how, compared, len(flagged))   # most rows read clean: the check is not vacuous
+        for item in review:   # every review item gets its crop (a question's header may be its own row)
+            save_review_crop(item, tuple(record["table_x"]), tmp_path)
+            assert (tmp_path / item.crop_name).stat().st_size > 0
+
+
+def test_english_names_are_accepted_as_headers_and_an_empty_register_prints_a_line(tmp_path):
+    path = tmp_path / "c.xlsx"
+    write_instrument_workbook(CHECK, SUBJECT, {"women": WOMEN[:2]}, path, {"round_id": ROUND})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["育龄妇女核对"]
+    for c, name in enumerate(["ref", "name", "result", "witnesses", "note"], start=1):
+        ws.cell(3, c).value = name
+    ws["C4"], ws["C5"] = "ok", "查无此人"
+    wb["基本情况"]["A3"], wb["基本情况"]["D3"] = "name", "value"
+    wb.save(path)
+    response = read_instrument_workbook(CHECK, path, today=TODAY)
+    assert [(r["ref"], r["result"]) for r in response.rows["women"]] == [("W001", "ok"), ("W002", "absent")]
+    record = render_instrument(CHECK, SUBJECT, {}, SECRET, ROUND, TITLE, tmp_path / "empty.pdf")
+    text = pdfium.PdfDocument(tmp_path / "empty.pdf")[0].get_textpage().get_text_range()
+    assert "（本样本点没有在册记录）" in text
+    assert [r["section"] for r in record["pages"][0]["rows"]] == ["_top", "items", "items", "items"]
