@@ -5,6 +5,7 @@ from __future__ import annotations
 from chouyang.errors import Problem
 from chouyang.instruments.model import ROWS_BLANK, Field, Group, Instrument
 from chouyang.instruments.responses import Place, Response, column_name
+from chouyang.render.instrument_sheets import QUESTION_COLUMNS, table_columns
 
 _SEPARATORS = str.maketrans({c: " " for c in "、，,;；"})
 _SCAN_HEADER = 10   # the header row is looked for in the first rows of a sheet
@@ -74,8 +75,6 @@ class WorkbookReader:
             self._questions(plan, sheet, grid)
 
     def _questions(self, plan, sheet: str, grid: list[list[str]]) -> None:
-        from chouyang.render.instrument_workbook import QUESTION_COLUMNS
-
         wanted = [QUESTION_COLUMNS[0], QUESTION_COLUMNS[3]]
         found = self._columns(plan, sheet, grid, wanted)
         if found is None:
@@ -99,8 +98,6 @@ class WorkbookReader:
                 self.values[name] = _answer(f, value)
 
     def _table(self, plan, sheet: str, grid: list[list[str]]) -> None:
-        from chouyang.render.instrument_workbook import table_columns
-
         columns = [(n, lb) for n, lb in table_columns(plan) if n != "="]
         found = self._columns(plan, sheet, grid, columns)
         if found is None:

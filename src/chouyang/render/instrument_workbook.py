@@ -14,7 +14,6 @@ formula found in a filled workbook is read as its text, never evaluated.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
@@ -25,80 +24,28 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from chouyang import __version__
 from chouyang.errors import ChouyangError, Problem
-from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, Field, Group, Instrument
+from chouyang.instruments.model import ROWS_BLANK, Field, Instrument
 from chouyang.instruments.responses import Place, Response, validate
-from chouyang.render.instrument_items import ROOT, condition_text, integer_range, table_for
+from chouyang.render.instrument_items import condition_text, integer_range, table_for
 from chouyang.render.instrument_pdf import table_rows
+from chouyang.render.instrument_read import WorkbookReader
+from chouyang.render.instrument_sheets import (
+    FIRST_ROW,
+    HEADER_ROW,
+    QUESTION_COLUMNS,
+    SheetPlan,
+    question_row,
+    table_columns,
+    workbook_plan,
+)
 from chouyang.round.inputs import _cell_text
 from chouyang.xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
 
-HEADER_ROW = 3
-FIRST_ROW = HEADER_ROW + 1
 MAX_ROWS = 5000
-QUESTION_COLUMNS = (("name", "字段"), ("number", "题号"), ("label", "题目"), ("value", "回答"), ("note", "说明"))
 _UNLOCKED = Protection(locked=False)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 _ENTRY_FILL = PatternFill("solid", fgColor="FFF9E0")
 _EXCEL_1900, _EXCEL_2100 = 1, 73415   # serials of 1900-01-01 and 2100-12-31
-
-
-@dataclass(frozen=True)
-class SheetPlan:
-    key: str                      # the section's or repeat's name (ROOT: fields outside any group)
-    label: str                    # the sheet's title
-    fields: tuple[Field, ...]     # answered or prefilled fields, in order
-    group: Group | None = None    # the repeat, for a table sheet
-
-    @property
-    def table(self) -> bool:
-        return self.group is not None
-
-
-def _kept(f: Field) -> bool:
-    return f.type not in ("note", "calculate")
-
-
-def _home(parents: tuple[Group, ...]) -> tuple[str, str, Group | None]:
-    """(sheet key, label, repeat) of a field inside `parents`: its innermost repeat, else its top section."""
-    repeat = next((g for g in reversed(parents) if g.repeat), None)
-    outer = repeat or (parents[0] if parents else None)
-    return (outer.name, outer.label, repeat) if outer else (ROOT, "基本情况", None)
-
-
-def workbook_plan(instrument: Instrument) -> list[SheetPlan]:
-    """The sheets of the instrument's workbook, in order (a repeat with no answered field still gets its sheet)."""
-    sheets: dict[str, tuple[str, Group | None, list[Field]]] = {}
-    for parents, f in instrument.walk():
-        key, label, repeat = _home(parents)
-        entry = sheets.setdefault(key, (label, repeat, []))
-        if _kept(f):
-            entry[2].append(f)
-    for g in instrument.repeats():
-        sheets.setdefault(g.name, (g.label, g, []))
-    return [SheetPlan(k, _sheet_title(label), tuple(fields), repeat)
-            for k, (label, repeat, fields) in sheets.items() if fields or repeat is not None]
-
-
-def _sheet_title(label: str) -> str:
-    clean = "".join("_" if c in "[]:*?/\\" else c for c in label)
-    return clean[:31] or "sheet"
-
-
-def question_row(plan: SheetPlan, name: str) -> int:
-    """The spreadsheet row of a question on its sheet."""
-    return FIRST_ROW + [f.name for f in plan.fields].index(name)
-
-
-def table_columns(plan: SheetPlan) -> list[tuple[str, str]]:
-    """(name, header label) of a table sheet's columns: the row key, a fixed row's label, then the fields."""
-    g = plan.group
-    names = [f.name for f in plan.fields]
-    columns = []
-    if g.rows != ROWS_BLANK and g.key not in names:
-        columns.append((g.key or "ref", "编号"))
-    if g.rows == ROWS_FIXED:
-        columns.append(("=", "项目"))
-    return columns + [(f.name, f.label) for f in plan.fields]
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -291,8 +238,6 @@ def write_instrument_workbook(instrument: Instrument, subject: dict, rows_by_gro
 def read_instrument_workbook(instrument: Instrument, path, today: dt.date | None = None) -> Response:
     """The filled workbook's answers, validated (responses.validate); every problem located by file, sheet,
     row and column, all of them at once in one ChouyangError."""
-    from chouyang.render.instrument_read import WorkbookReader
-
     path = Path(path)
     wb = open_for_reading(path)
     try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from chouyang.instruments.model import ROWS_BLANK, Field, Instrument
 from chouyang.instruments.responses import Response
 from chouyang.render.instrument_items import answer_for, digits_value
-from chouyang.render.instrument_workbook import FIRST_ROW, question_row, workbook_plan
+from chouyang.render.instrument_sheets import FIRST_ROW, question_row, workbook_plan
 from chouyang.scan.reader import EMPTY, FILLED, MARKED, UNCERTAIN, FieldRead, PageRead, ReviewItem, field_value
 
 
