@@ -492,7 +492,11 @@ def test_english_names_are_accepted_as_headers_and_an_empty_register_prints_a_li
     wb.save(path)
     response = read_instrument_workbook(CHECK, path, today=TODAY)
     assert [(r["ref"], r["result"]) for r in response.rows["women"]] == [("W001", "ok"), ("W002", "absent")]
-    record = render_instrument(CHECK, SUBJECT, {}, SECRET, ROUND, TITLE, tmp_path / "empty.pdf")
+    record = render_instrument(CHECK, SUBJECT, {"women": []}, SECRET, ROUND, TITLE, tmp_path / "empty.pdf")
     text = pdfium.PdfDocument(tmp_path / "empty.pdf")[0].get_textpage().get_text_range()
-    assert "（本样本点没有在册记录）" in text
+    assert "（本样本点没有在册记录）" in text and "一、育龄妇女核对" in text
     assert [r["section"] for r in record["pages"][0]["rows"]] == ["_top", "items", "items", "items"]
+    record = render_instrument(CHECK, SUBJECT, {}, SECRET, ROUND, TITLE, tmp_path / "none.pdf")   # no such table
+    text = pdfium.PdfDocument(tmp_path / "none.pdf")[0].get_textpage().get_text_range()
+    assert "一、工作检查" in text   # sections are numbered over those printed
+    assert "育龄妇女核对（" not in text and [h["section"] for h in record["pages"][0]["headers"]] == ["_top", "items"]

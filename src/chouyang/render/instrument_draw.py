@@ -110,7 +110,7 @@ class PageDrawer:
             self.pdf.text(x, y + (i + 0.8) * size * _PT * 1.25, ln)
 
     def title(self, b, y: float, headers: list[dict]) -> None:
-        text = (b.item.text if not isinstance(b.item, Table) else b.item.title) + ("（续）" if b.continued else "")
+        text = self.r.titles[id(b.item)] + ("（续）" if b.continued else "")
         self.pdf.set_font(size=10)
         self.pdf.text(float(self.g["table_left"]), y + 5.0, text)
         if not isinstance(b.item, Table):

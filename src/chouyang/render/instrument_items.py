@@ -178,6 +178,7 @@ class Title:
     text: str
     section: str
     relevant: str = ""      # the condition of the section, in words
+    numbered: bool = False  # a top-level section: 一、二、… as printed (sections left out are not counted)
 
 
 @dataclass
@@ -218,7 +219,8 @@ def print_plan(instrument: Instrument) -> list[Item]:
 
 
 def _walk(instrument: Instrument, nodes, section: str, items: list[Item], counter: list[int], top: bool) -> None:
-    """Items of `nodes` appended to `items`; counter = [sections numbered so far, questions numbered so far]."""
+    """Items of `nodes` appended to `items`; counter = [unused, questions numbered so far] (sections are numbered
+    when printed: render.instrument_pdf numbers those a subject has)."""
     for node in nodes:
         if isinstance(node, Group):
             _group_items(instrument, node, items, counter, top)
@@ -232,13 +234,10 @@ def _walk(instrument: Instrument, nodes, section: str, items: list[Item], counte
 
 
 def _group_items(instrument: Instrument, g: Group, items: list[Item], counter: list[int], top: bool) -> None:
-    numbered = g.repeat or top
-    counter[0] += numbered
-    text = f"{_numeral(counter[0])}、{g.label}" if numbered else g.label
     if g.repeat:
-        items.append(table_for(instrument, g, text))
+        items.append(table_for(instrument, g, g.label))
         return
-    items.append(Title(text, g.name, _said(instrument, g.relevant) if g.relevant else ""))
+    items.append(Title(g.label, g.name, _said(instrument, g.relevant) if g.relevant else "", numbered=top))
     _walk(instrument, g.children, g.name, items, counter, top=False)
 
 
@@ -254,7 +253,7 @@ def condition_text(instrument: Instrument, text: str) -> str:
     return _said(instrument, text)
 
 
-def _numeral(n: int) -> str:
+def numeral(n: int) -> str:
     return _NUMERALS[n - 1] if n <= len(_NUMERALS) else str(n)
 
 

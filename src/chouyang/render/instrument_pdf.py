@@ -12,6 +12,8 @@ the items of `render.instrument_items.print_plan` on A4 pages and draws them:
 - a repeat: a table as the survey form's (render/survey_pdf.py): a two-line header (label, then one
   label per option), prefilled register columns printed and locked in the register's order, blank
   rows numbered, fixed-list rows labelled; a table running over a page repeats its title and header.
+  A register repeat is printed when `rows_by_group` has its group (an empty list: one line saying the
+  point has no such records), and left out when it has not (a round without that register table).
 Nothing is split across pages but a table between its rows.
 
 The layout record is format 2, the survey form's, which `scan.reader.read_page` reads unchanged:
@@ -30,7 +32,7 @@ from pathlib import Path
 from chouyang.errors import ChouyangError
 from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, ROWS_REGISTER, Instrument
 from chouyang.render import instrument_items as items_module
-from chouyang.render.instrument_items import ROOT, Answer, Column, Item, NoteItem, Question, Table, Title, print_plan
+from chouyang.render.instrument_items import ROOT, Answer, Column, Item, NoteItem, Question, Table, Title, numeral, print_plan
 from chouyang.render.pdf import ChinesePDF, FontFile, data_font
 from chouyang.render.qr import PageId
 from chouyang.render.survey_pdf import TextFitter
@@ -56,6 +58,9 @@ LANDSCAPE = _COMMON | {
     "qr_size": 25, "qr_position": [250, 13], "table_left": 11, "table_right": 286, "table_top": 42,
     "table_bottom": 189, "text_width": 100.0,
 }
+
+# Names the survey form's geometry (forms/survey.toml, the built-in survey definition's [layout]) gives them.
+_ALIASES = {"label_row_height": "header_label_height", "section_title_height": "title_height"}
 
 INSTRUCTIONS = (
     "填表说明：在选项上方标注的方框内打「√」或「×」；单选题每题只选一项，多选题（注明“可多选”）可选多项；选错时把选错的方框整个涂黑作废，"
@@ -99,7 +104,7 @@ class InstrumentRenderer:
 
     # -- geometry --
     def _geometry(self) -> dict:
-        layout = dict(self.instrument.layout)
+        layout = {_ALIASES.get(k, k): v for k, v in self.instrument.layout.items()}
         orientation = layout.get("orientation")
         if orientation is None:  # portrait unless a table is too wide for it
             self.g = PORTRAIT | layout
@@ -219,8 +224,11 @@ class InstrumentRenderer:
     def _blocks(self, rows_by_group: dict[str, list[dict]]) -> list[Block]:
         blocks = [self._note_block(line, "intro") for line in INSTRUCTIONS]
         blocks[-1].keep = False
+        self.titles: dict[int, str] = {}   # this subject's printed section titles, numbered over those printed
+        self.numbered = 0
         for item in self.items:
             if isinstance(item, Title):
+                self._number(item, item.text, item.numbered)
                 blocks.append(Block("title", float(self.g["title_height"]), item, keep=True))
                 if item.relevant:
                     blocks.append(self._note_block(f"本部分仅当{item.relevant}时填写。", item=item))
@@ -229,9 +237,14 @@ class InstrumentRenderer:
                 blocks.append(self._note_block(item.text, item=item))
             elif isinstance(item, Question):
                 blocks.append(self._question_block(item))
-            else:
+            elif item.group.rows != ROWS_REGISTER or item.group.name in rows_by_group:
+                self._number(item, item.title, True)
                 blocks += self._table_blocks(item, rows_by_group.get(item.group.name, []))
         return blocks
+
+    def _number(self, item: Title | Table, label: str, numbered: bool) -> None:
+        self.numbered += numbered
+        self.titles[id(item)] = f"{numeral(self.numbered)}、{label}" if numbered else label
 
     def _table_blocks(self, t: Table, given: list[dict]) -> list[Block]:
         g = self.g
