@@ -500,3 +500,23 @@ def test_english_names_are_accepted_as_headers_and_an_empty_register_prints_a_li
     text = pdfium.PdfDocument(tmp_path / "none.pdf")[0].get_textpage().get_text_range()
     assert "一、工作检查" in text   # sections are numbered over those printed
     assert "育龄妇女核对（" not in text and [h["section"] for h in record["pages"][0]["headers"]] == ["_top", "items"]
+
+
+def test_a_long_choice_list_wraps_into_lines_of_boxes_read_as_one_question(printed, tmp_path):
+    many = _list("many", *((str(i), f"比较满意{i}") for i in range(1, 13)))
+    long = Instrument("long", "满意度", "LG1", "1", "point", choices={"many": many}, children=(
+        Field("q", "select_one", "您对本村计划生育服务总体是否满意？", choices="many"),
+        Field("m", "select_multiple", "过去一年您接受过哪些服务？", choices="many")))
+    record = InstrumentRenderer(long, SECRET, printed[2]).render(SUBJECT, {}, ROUND, TITLE, tmp_path / "l.pdf")
+    rows = _rows(record["pages"][0])
+    lines = rows[("_top", "q")]["fields"]
+    assert list(lines) == ["q@1", "q@2"]   # 12 choices do not fit on one line of the answer column
+    assert [o["value"] for f in lines.values() for o in f["options"]] == [str(i) for i in range(1, 13)]
+    assert lines["q@2"]["options"][0]["y"] > lines["q@1"]["options"][0]["y"] + 3.4
+    tail = lines["q@2"]["options"][-1]["value"]
+    read = _perfect_read(record, 1, {("_top", "q"): {"q@2": tail}, ("_top", "m"): {"m@1": "1", "m@2": "12"}})
+    response, review = interpret(long, [read], record)
+    assert (response.values, review) == ({"q": "12", "m": "1 12"}, [])
+    two = _perfect_read(record, 1, {("_top", "q"): {"q@1": "1", "q@2": "12"}})   # one tick on each line: two marks
+    response, review = interpret(long, [two], record)
+    assert "q" not in response.values and review[0].issues == ["「您对本村计划生育服务总体是否满意？」同时勾选了 比较满意1、比较满意12"]

@@ -18,6 +18,11 @@ _HEADER_FILL = (228, 228, 228)
 _EMPTY_TABLE = "（本样本点没有在册记录）"
 
 
+def _open_top(options: list[dict]) -> bool:
+    """The last option means "this value or more" (a scale printed 0 1 2 3 4 5+)."""
+    return str(options[-1]["label"]).endswith("+")
+
+
 class PageDrawer:
     def __init__(self, renderer, pdf: ChinesePDF, subject: dict):
         self.r = renderer
@@ -150,8 +155,8 @@ class PageDrawer:
         pad = (pitch - tick) / 2
         cell = {"x": round(first["x"] - pad, 3), "w": round(last["x"] - first["x"] + pitch, 3),
                 "y": round(first["y"] - 1.9, 3), "h": round(tick + 3.8, 3)}
-        return {"kind": "ticks", "label": q_label, "options": options, "open_top": False, "confirm_top": False,
-                "field": name, "cell": cell} | extra
+        return {"kind": "ticks", "label": q_label, "options": options, "open_top": _open_top(options),
+                "confirm_top": False, "field": name, "cell": cell} | extra
 
     def ticks(self, q: Question, shape: dict, x: float, top: float) -> dict:
         g = self.g
@@ -266,7 +271,7 @@ class PageDrawer:
             elif c.kind == "ticks":
                 options = [self._box(x + i * pitch + (pitch - tick) / 2, box_y, label, value)
                            for i, (label, value) in enumerate(c.answer.options)]
-                fields[c.key] = {"kind": "ticks", "label": c.label, "options": options, "open_top": False,
+                fields[c.key] = {"kind": "ticks", "label": c.label, "options": options, "open_top": _open_top(options),
                                  "confirm_top": False, "field": c.key, "multiple": c.answer.multiple}
             elif c.kind == "digits":
                 for i, place in enumerate(c.answer.digit_labels, start=1):
