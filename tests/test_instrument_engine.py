@@ -519,4 +519,5 @@ def test_a_long_choice_list_wraps_into_lines_of_boxes_read_as_one_question(print
     assert (response.values, review) == ({"q": "12", "m": "1 12"}, [])
     two = _perfect_read(record, 1, {("_top", "q"): {"q@1": "1", "q@2": "12"}})   # one tick on each line: two marks
     response, review = interpret(long, [two], record)
-    assert "q" not in response.values and review[0].issues == ["「您对本村计划生育服务总体是否满意？」同时勾选了 比较满意1、比较满意12"]
+    assert "q" not in response.values
+    assert review[0].issues == ["「您对本村计划生育服务总体是否满意？」同时勾选了 比较满意1、比较满意12"]
