@@ -145,6 +145,20 @@ def test_questions_are_numbered_and_the_yes_no_prints_where_to_skip_to():
     assert [q.skip for q in questions if q.field.name != "q3"] == ["", "", "", ""]
 
 
+def _values(field: dict, what: str = "value") -> list:
+    return [o[what] for o in field["options"]]
+
+
+def _boxes(pages: list[dict]) -> list[dict]:
+    return [o for p in pages for r in p["rows"] for f in r["fields"].values() if f["kind"] == "ticks" for o in f["options"]]
+
+
+def _outside(things: list[dict], x0: float, x1: float, y0: float, y1: float) -> list[dict]:
+    """Those of `things` (boxes, rows) not wholly within [x0, x1] x [y0, y1] (rows: only y)."""
+    return [t for t in things if not (x0 <= t.get("x", x0) <= t.get("x", x0) + t.get("w", 0) <= x1)
+            or not y0 <= t["y"] <= t["y"] + t["h"] <= y1]
+
+
 def test_layout_record_is_read_by_the_scan_readers_loader_with_every_box(printed):
     folder, record, _ = printed
     layouts = load_layouts(folder)   # the reader's own check of the format
@@ -155,46 +169,68 @@ def test_layout_record_is_read_by_the_scan_readers_loader_with_every_box(printed
     assert page["qr"]["payload"].startswith(f"{ROUND}|{SUBJECT['unit_code']}|MY1|1/1|")
     rows = _rows(page)
     assert list(rows) == [("s1", f"q{i}") for i in range(1, 6)] + [("members", i) for i in range(1, 7)]
+    boxes = _boxes(record["pages"])
+    assert len(boxes) == 5 + 5 + 2 + 20 + 6 * (2 + 4 + 5 + 2)
+    assert _outside(boxes, 13.5, 196.5, 40, 276) == []   # every box inside the table area of the page
+
+
+def test_each_kind_has_its_boxes_in_the_layout_record(printed):
+    rows = _rows(printed[1]["pages"][0])
     fields = rows[("s1", "q4")]["fields"]
     assert list(fields) == ["q4#1", "q4#2"]   # one 0-9 row per digit, tens first
-    assert [o["value"] for o in fields["q4#1"]["options"]] == list(range(10))
-    assert [o["value"] for o in rows[("s1", "q2")]["fields"]["q2"]["options"]] == ["a", "b", "c", "d", "e"]
+    assert _values(fields["q4#1"]) == list(range(10))
+    assert _values(rows[("s1", "q2")]["fields"]["q2"]) == ["a", "b", "c", "d", "e"]
     assert rows[("s1", "q2")]["fields"]["q2"]["multiple"] is True
     assert rows[("s1", "q5")]["fields"]["q5"]["kind"] == "write"
     member = rows[("members", 3)]["fields"]
-    assert [o["value"] for o in member["kids"]["options"]] == ["0", "1", "2", "3", "4"]   # a tick scale from its constraint
-    assert [o["label"] for o in member["home"]["options"]] == ["是", "否"]
+    assert _values(member["kids"]) == ["0", "1", "2", "3", "4"]   # a tick scale from its constraint
+    assert _values(member["home"], "label") == ["是", "否"]
     assert member["name"]["kind"] == "write"
-    boxes = [o for r in page["rows"] for f in r["fields"].values() if f["kind"] == "ticks" for o in f["options"]]
-    assert len(boxes) == 5 + 5 + 2 + 20 + 6 * (2 + 4 + 5 + 2)
-    for b in boxes:   # every box inside the table area of the page
-        assert 13.5 <= b["x"] and b["x"] + b["w"] <= 196.5 and 40 <= b["y"] and b["y"] + b["h"] <= 276
 
 
-def test_every_page_names_round_point_and_instrument_and_a_long_register_runs_over_pages(tmp_path):
+def _page_texts(path) -> list[str]:
+    doc = pdfium.PdfDocument(path)
+    return [doc[i].get_textpage().get_text_range().replace("\r\n", "").replace("\n", "") for i in range(len(doc))]
+
+
+def test_every_page_names_round_point_and_instrument(tmp_path):
     record = render_instrument(CHECK, SUBJECT, {"women": WOMEN}, SECRET, ROUND, TITLE, tmp_path / "c.pdf")
-    pages = record["pages"]
-    assert len(pages) >= 2
-    doc = pdfium.PdfDocument(tmp_path / "c.pdf")
-    texts = [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    texts = _page_texts(tmp_path / "c.pdf")
+    n = len(record["pages"])
+    assert n == len(texts) >= 2
     for i, text in enumerate(texts, start=1):
-        for wanted in ("育龄妇女核对表（测试）", TITLE, "东关社区（411381001201）", "轮次：2016H1", "表号：WT1",
-                       f"第 {i} 页 共 {len(pages)} 页"):
-            assert wanted in text.replace("\r\n", "").replace("\n", ""), (i, wanted)
-    refs = [r["ref"] for p in pages for r in p["rows"] if r["section"] == "women"]
-    assert refs == [w["ref"] for w in WOMEN]   # every register row once, in the register's order
-    for p in pages[1:]:   # continuation pages repeat the table's header above its rows
-        women = [r for r in p["rows"] if r["section"] == "women"]
-        if women:
-            assert p["headers"][women[0]["header"]]["section"] == "women"
-            assert p["headers"][women[0]["header"]]["y"] < women[0]["y"]
-        assert "育龄妇女核对（续）" in texts[pages.index(p)] or not women
-    fixed = [r for p in pages for r in p["rows"] if r["section"] == "items"]
-    assert [r["ref"] for r in fixed] == ["A1", "A2", "A3"]
-    for p in pages:
-        for r in p["rows"]:
-            assert 40 <= r["y"] and r["y"] + r["h"] <= 276   # A4 portrait: no row crosses the bottom margin
+        missing = [w for w in ("育龄妇女核对表（测试）", TITLE, "东关社区（411381001201）", "轮次：2016H1", "表号：WT1",
+                               f"第 {i} 页 共 {n} 页") if w not in text]
+        assert missing == [], i
     assert "王芳芳" in "".join(texts) and "有宣传栏" in "".join(texts)
+
+
+def _refs(pages: list[dict], section: str | None = None) -> list:
+    """The refs of a section's rows over the pages in order; every row of every page without a section."""
+    rows = [r for p in pages for r in p["rows"]]
+    return rows if section is None else [r["ref"] for r in rows if r["section"] == section]
+
+
+def _continued_tables(pages: list[dict], section: str) -> list[tuple[dict, dict]]:
+    """(header, first row) of the table `section` on each page after the first that holds its rows."""
+    out = []
+    for p in pages[1:]:
+        rows = [r for r in p["rows"] if r["section"] == section]
+        if rows:
+            out.append((p["headers"][rows[0]["header"]], rows[0]))
+    return out
+
+
+def test_a_long_register_runs_over_pages_with_its_header_repeated(tmp_path):
+    record = render_instrument(CHECK, SUBJECT, {"women": WOMEN}, SECRET, ROUND, TITLE, tmp_path / "c.pdf")
+    pages, texts = record["pages"], _page_texts(tmp_path / "c.pdf")
+    assert _refs(pages, "women") == [w["ref"] for w in WOMEN]   # every register row once, in the register's order
+    later = _continued_tables(pages, "women")
+    assert len(later) == len(pages) - 1 >= 1   # every later page continues the table
+    assert [(header["section"], header["y"] < row["y"]) for header, row in later] == [("women", True)] * len(later)
+    assert [("一、育龄妇女核对（续）" in t) for t in texts] == [False] + [True] * len(later)
+    assert _refs(pages, "items") == ["A1", "A2", "A3"]
+    assert _outside(_refs(pages), 0, 210, 40, 276) == []   # A4 portrait: no row crosses the bottom margin
 
 
 def test_a_table_wider_than_the_page_is_refused_naming_it(printed):
@@ -308,18 +344,36 @@ def _fill(path, out, answers: dict[str, object], members: list[dict[str, object]
 HOSTILE = '=HYPERLINK("http://example.com","点我")'
 
 
-def test_workbook_round_trip_gives_the_answers_and_a_formula_stays_text(tmp_path):
+def test_workbook_has_a_sheet_per_section_and_repeat_with_drop_downs_and_locked_cells(tmp_path):
     path = tmp_path / "u.xlsx"
     write_instrument_workbook(SATISFACTION, SUBJECT, {}, path, {"round_id": ROUND, "round_title": TITLE})
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["服务评价", "家庭成员", "_meta"] and wb["_meta"].sheet_state == "veryHidden"
+    assert wb.sheetnames == ["服务评价", "家庭成员", "_meta"]
+    assert wb["_meta"].sheet_state == "veryHidden"
     ws = wb["服务评价"]
-    assert ws.protection.sheet and ws["C4"].protection.locked and not ws["D4"].protection.locked
+    assert (ws.protection.sheet, ws["C4"].protection.locked, ws["D4"].protection.locked) == (True, True, False)
     lists = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
-    assert lists["D4"].formula1 == '"非常满意,比较满意,一般,不太满意,很不满意"' and lists["D7"].type == "whole"
+    assert lists["D4"].formula1 == '"非常满意,比较满意,一般,不太满意,很不满意"'
+    assert lists["D7"].type == "whole"
+
+
+def test_workbook_validations_come_from_choice_lists_and_constraints(tmp_path):
+    path = tmp_path / "u.xlsx"
+    write_instrument_workbook(SATISFACTION, SUBJECT, {}, path, {"round_id": ROUND})
+    wb = openpyxl.load_workbook(path)
+    lists = {str(dv.sqref): dv for dv in wb["服务评价"].data_validations.dataValidation}
+    assert (lists["D7"].formula1, lists["D7"].formula2) == ("-1000000000", "1000000000")
     assert [c.value for c in wb["家庭成员"][3]] == ["姓名", "性别", "与户主关系", "子女数", "是否在家"]
-    members = wb["家庭成员"].data_validations.dataValidation
-    assert {dv.type for dv in members} == {"list", "whole"}
+    members = {str(dv.sqref): dv for dv in wb["家庭成员"].data_validations.dataValidation}
+    assert (members["D4:D9"].type, members["D4:D9"].formula1, members["D4:D9"].formula2) == ("whole", "0", "4")
+    assert members["B4:B9"].formula1 == '"男,女"'
+    assert wb["服务评价"].print_title_rows == "$3:$3"
+    assert wb["家庭成员"].page_setup.orientation == "landscape"
+
+
+def test_workbook_round_trip_gives_the_answers_and_a_formula_stays_text(tmp_path):
+    path = tmp_path / "u.xlsx"
+    write_instrument_workbook(SATISFACTION, SUBJECT, {}, path, {"round_id": ROUND, "round_title": TITLE})
     filled = tmp_path / "filled.xlsx"
     _fill(path, filled, {"q1": "比较满意", "q2": "孕前优生检查、奖励扶助", "q3": "是", "q4": 12, "q5": HOSTILE},
           [{"姓名": "张三", "性别": "女", "与户主关系": "户主", "子女数": 2, "是否在家": "是"},
@@ -435,7 +489,32 @@ def test_many_subjects_drawn_in_one_document_are_split_into_one_pdf_each(tmp_pat
     assert (response.unit_code, response.values, response.rows, review) == (second, {}, {"members": []}, [])
 
 
-def test_random_writers_never_change_an_answer_silently(printed, tmp_path):
+def _random_answers(page: dict, rng) -> dict:
+    """One random option ticked in every tick group of the questions and of the first 3 member rows."""
+    answers = {}
+    for row in page["rows"]:
+        if row["section"] == "members" and row["blank_index"] > 3:
+            continue
+        ticks = {k: _values(f) for k, f in row["fields"].items() if f["kind"] == "ticks"}
+        answers[(row["section"], row["ref"] or row["blank_index"])] = {
+            k: values[int(rng.integers(len(values)))] for k, values in ticks.items()}
+    return answers
+
+
+def _expected(page: dict, truth: dict) -> dict:
+    """What each row should read as, from the boxes' truth (digit rows joined into the number)."""
+    rows = _rows(page)
+    out = {}
+    for key, fields in truth.items():
+        values = {k: str(scansim.truth_value(states, rows[key]["fields"][k]["options"])) for k, states in fields.items()}
+        if "q4#1" in values:
+            values = {"q4": str(int(values.pop("q4#1") + values.pop("q4#2")))}
+        out[key] = {k: v for k, v in values.items() if v != ""}
+    return out
+
+
+@pytest.mark.parametrize("seed, how", [(21, "flatbed"), (22, "photo")])
+def test_random_writers_never_change_an_answer_silently(printed, tmp_path, seed, how):
     """Whatever a random writer does on a flatbed or a phone, every value read differs from what was ticked only on
     a row that goes to review."""
     from chouyang.scan.reader import save_review_crop
@@ -443,41 +522,28 @@ def test_random_writers_never_change_an_answer_silently(printed, tmp_path):
     folder, record, _ = printed
     page = record["pages"][0]
     font = full_font()
-    for seed, how in ((21, "flatbed"), (22, "photo")):
-        rng = np.random.default_rng(seed)
-        answers = {}
-        for row in page["rows"]:
-            key = (row["section"], row["ref"] or row["blank_index"])
-            ticks = [k for k, f in row["fields"].items() if f["kind"] == "ticks"]
-            if row["section"] == "members" and row["blank_index"] > 3:
-                continue
-            answers[key] = {k: row["fields"][k]["options"][int(rng.integers(len(row["fields"][k]["options"])))]["value"]
-                            for k in ticks}
-        img = scansim.render_page(folder / "u.pdf", 0, 200, "RGB")
-        truth = scansim.fill_page(img, page, answers, 200, rng, scansim.random_writer(rng), font.path,
-                                  font.collection_index, stray_rate=0)
-        image = scansim.flatbed(img, 200, rng) if how == "flatbed" else scansim.photo(img, rng)
-        read = read_page(PageImage(f"{how}.jpg", 1, image.convert("L")), SECRET, ROUND, load_layouts(folder))
-        assert read.problem == ""
-        response, review = interpret(SATISFACTION, [read], record)
-        flagged = {(i.row["section"], i.row["ref"] or i.row["blank_index"]) for i in review}
-        got = {("s1", k): {k: v} for k, v in response.values.items()}
-        got |= {("members", i + 1): r for i, r in enumerate(response.rows["members"])}
-        compared = 0
-        for key, fields in truth.items():
-            expected = {}
-            for fkey, states in fields.items():
-                value = scansim.truth_value(states, _rows(page)[key]["fields"][fkey]["options"])
-                expected[fkey] = str(value)
-            if "q4#1" in expected:
-                expected = {"q4": str(int(expected.pop("q4#1") + expected.pop("q4#2")))}
-            if key not in flagged:
-                assert got.get(key, {}) == {k: v for k, v in expected.items() if v != ""}, (how, key)
-                compared += 1
-        assert compared >= 6, (how, compared, len(flagged))   # most rows read clean: the check is not vacuous
-        for item in review:   # every review item gets its crop (a question's header may be its own row)
-            save_review_crop(item, tuple(record["table_x"]), tmp_path)
-            assert (tmp_path / item.crop_name).stat().st_size > 0
+    rng = np.random.default_rng(seed)
+    img = scansim.render_page(folder / "u.pdf", 0, 200, "RGB")
+    truth = scansim.fill_page(img, page, _random_answers(page, rng), 200, rng, scansim.random_writer(rng), font.path,
+                              font.collection_index, stray_rate=0)
+    image = {"flatbed": scansim.flatbed, "photo": lambda im, _, r: scansim.photo(im, r)}[how](img, 200, rng)
+    read = read_page(PageImage(f"{how}.jpg", 1, image.convert("L")), SECRET, ROUND, load_layouts(folder))
+    assert read.problem == ""
+    response, review = interpret(SATISFACTION, [read], record)
+    flagged = {(i.row["section"], i.row["ref"] or i.row["blank_index"]) for i in review}
+    got = _by_row(response)
+    clean = {key: want for key, want in _expected(page, truth).items() if key not in flagged}
+    assert {key: got.get(key, {}) for key in clean} == clean
+    assert len(clean) >= 6, (len(clean), len(flagged))   # most rows read clean: the check is not vacuous
+    for item in review:   # every review item gets its crop (a question's header may be its own row)
+        save_review_crop(item, tuple(record["table_x"]), tmp_path)
+    assert [(tmp_path / item.crop_name).stat().st_size > 0 for item in review] == [True] * len(review)
+
+
+def _by_row(response) -> dict:
+    """A satisfaction response's values by layout row: ('s1', question) and ('members', blank row)."""
+    got = {("s1", k): {k: v} for k, v in response.values.items()}
+    return got | {("members", i + 1): r for i, r in enumerate(response.rows["members"])}
 
 
 def test_english_names_are_accepted_as_headers_and_an_empty_register_prints_a_line(tmp_path):
