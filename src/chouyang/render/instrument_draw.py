@@ -80,7 +80,7 @@ class PageDrawer:
         run: list = []   # consecutive rows of one table: their grid is drawn at once
         for b, y in placed + [(None, 0.0)]:
             if run and (b is None or b.kind != "row" or b.item is not run[0][0].item):
-                self.grid(run[0][0].item, run[0][1], run[-1][1] + run[-1][0].h)
+                self.grid(run[0][0].item, [y for _, y in run] + [run[-1][1] + run[-1][0].h])
                 run = []
             if b is None:
                 break
@@ -239,22 +239,31 @@ class PageDrawer:
             pdf.rect(x + i * pitch, y + lh, pitch, oh, style="DF")
             self.centred(text, x + i * pitch, y + lh, pitch + 0.6, oh, 6.5, f"「{t.group.label}」的表头")
 
-    def grid(self, t: Table, top: float, bottom: float) -> None:
-        """Cell borders of a block of rows as whole lines; digit groups get their own borders."""
+    def grid(self, t: Table, edges: list[float]) -> None:
+        """Cell borders of a block of rows (`edges`: each row's top, then the last one's bottom) as whole lines;
+        digit groups get their own borders."""
         shape = self.r.shapes[id(t)]
-        rh = float(self.g["row_height"])
         x = float(self.g["table_left"])
         width = sum(shape.widths)
-        y = top
-        while y <= bottom + 1e-6:
+        top, bottom = edges[0], edges[-1]
+        for y in edges:
             self.pdf.line(x, y, x + width, y)
-            y += rh
         for c, w, pitch in zip(t.columns, shape.widths, shape.pitches):
             self.pdf.line(x, top, x, bottom)
             for i in range(1, c.answer.digits if c.kind == "digits" else 0):
                 self.pdf.line(x + i * 10 * pitch, top, x + i * 10 * pitch, bottom)
             x += w
         self.pdf.line(x, top, x, bottom)
+
+    def label_cell(self, text: str, x: float, y: float, w: float, h: float) -> None:
+        """A fixed row's label, flush left on as many lines as its row was made tall for."""
+        size = float(self.g["text_size"]) - 1.0
+        lines = self.r._wrap(text, w - 1.0, size)
+        line_h = size * _PT * 1.12
+        first = y + (h - line_h * len(lines)) / 2 + line_h * 0.8
+        self.pdf.set_font(size=size)
+        for i, ln in enumerate(lines):
+            self.pdf.text(x + 0.8, first + i * line_h, ln)
 
     def table_row(self, b, y: float) -> dict:
         g, t, row = self.g, b.item, b.row
@@ -264,7 +273,9 @@ class PageDrawer:
         x = float(g["table_left"])
         fields: dict = {}
         for c, w, pitch in zip(t.columns, shape.widths, shape.pitches):
-            if c.kind in ("index", "label", "printed"):
+            if c.kind == "label":
+                self.label_cell(row["label"], x, y, w, h)
+            elif c.kind in ("index", "printed"):
                 text = row["values"].get(c.key, "") if c.kind == "printed" else row["label"]
                 self.centred(text, x, y, w, h, float(g["text_size"]) - 1.0,
                              f"「{t.group.label}」编号 {row['ref']} 的「{c.label}」")

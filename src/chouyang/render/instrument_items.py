@@ -146,7 +146,7 @@ def answer_for(instrument: Instrument, f: Field) -> Answer:
     if f.is_select:
         cl = instrument.choice_list(f)
         options = tuple((c.label, c.code) for c in cl.choices) if cl else ()
-        return Answer("ticks", options, multiple=f.type == "select_multiple")
+        return Answer("ticks", options, multiple=f.type == "select_multiple") if options else Answer("write")
     if f.type == "integer":
         return _integer_answer(instrument, f)
     if f.type == "date" and f.paper == PAPER_DIGITS:

@@ -254,8 +254,18 @@ class InstrumentRenderer:
         rows = table_rows(t, given)
         if not rows:
             out.append(Block("empty", float(g["row_height"]), t))
-        out += [Block("row", float(g["row_height"]), t, row=r) for r in rows]
+        out += [Block("row", self._row_height(t, r), t, row=r) for r in rows]
         return out
+
+    def _row_height(self, t: Table, row: dict) -> float:
+        """A table row's height: `row_height`, or more for a fixed row whose label needs more lines (up to 5)."""
+        base = float(self.g["row_height"])
+        if not row["label"] or t.group.rows != ROWS_FIXED:
+            return base
+        size = float(self.g["text_size"]) - 1.0
+        width = self.shapes[id(t)].widths[0] - 1.0
+        lines = min(len(self._wrap(row["label"], width, size)), 5)
+        return max(base, lines * size * _PT * 1.12 + 2.4)
 
     def _header_height(self, t: Table) -> float:
         return float(self.g["header_label_height"]) + float(self.g["option_row_height"])
