@@ -134,6 +134,12 @@ def _integer_answer(instrument: Instrument, f: Field) -> Answer:
     return Answer("digits", digits=n, digit_labels=_digit_labels(n))
 
 
+def _select_answer(instrument: Instrument, f: Field) -> Answer:
+    cl = instrument.choice_list(f)
+    options = tuple((c.label, c.code) for c in cl.choices) if cl else ()
+    return Answer("ticks", options, multiple=f.type == "select_multiple") if options else Answer("write")
+
+
 _FIXED_ANSWERS = {"note": Answer("note"), "calculate": Answer("none")}
 
 
@@ -144,9 +150,7 @@ def answer_for(instrument: Instrument, f: Field) -> Answer:
     if f.type in _FIXED_ANSWERS or f.paper == PAPER_WRITE:
         return _FIXED_ANSWERS.get(f.type, Answer("write"))
     if f.is_select:
-        cl = instrument.choice_list(f)
-        options = tuple((c.label, c.code) for c in cl.choices) if cl else ()
-        return Answer("ticks", options, multiple=f.type == "select_multiple") if options else Answer("write")
+        return _select_answer(instrument, f)
     if f.type == "integer":
         return _integer_answer(instrument, f)
     if f.type == "date" and f.paper == PAPER_DIGITS:
