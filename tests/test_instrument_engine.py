@@ -587,3 +587,19 @@ def test_a_long_choice_list_wraps_into_lines_of_boxes_read_as_one_question(print
     response, review = interpret(long, [two], record)
     assert "q" not in response.values
     assert review[0].issues == ["「您对本村计划生育服务总体是否满意？」同时勾选了 比较满意1、比较满意12"]
+
+
+def test_a_fixed_row_with_a_long_label_grows_and_a_workbook_of_another_instrument_is_refused(printed, tmp_path):
+    long = "上门宣传过政策" * 6   # 42 characters: several lines in the 40 mm label column
+    fixed = Instrument("fx", "服务评价", "FX1", "1", "township", choices={"yesno": YES_NO}, children=(
+        Group("items", "服务评价", repeat=True, rows="fixed", key="item", fixed=(("A1", long), ("A2", "上门宣传")),
+              children=(Field("done", "select_one", "是否在家", choices="yesno"),)),))
+    record = InstrumentRenderer(fixed, SECRET, printed[2]).render(SUBJECT, {}, ROUND, TITLE, tmp_path / "f.pdf")
+    heights = [r["h"] for r in record["pages"][0]["rows"]]
+    assert heights[1] == 8.0 and heights[0] > 8.0
+    box = record["pages"][0]["rows"][0]["fields"]["done"]["options"][0]
+    row = record["pages"][0]["rows"][0]
+    assert abs(box["y"] + box["h"] / 2 - (row["y"] + row["h"] / 2)) < 1e-3   # boxes centred in the taller row
+    write_instrument_workbook(fixed, SUBJECT, {}, tmp_path / "f.xlsx", {"round_id": ROUND})
+    with pytest.raises(ChouyangError, match="这是调查表「fx」的工作簿，不是「satisfaction_test」的"):
+        read_instrument_workbook(SATISFACTION, tmp_path / "f.xlsx", today=TODAY)
