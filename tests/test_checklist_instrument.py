@@ -26,6 +26,7 @@ from chouyang.demo.checklist import simulate_entries
 from chouyang.errors import ChouyangError
 from chouyang.instruments import checklist as cl
 from chouyang.instruments.checklist import checklist_entries, checklist_instrument, checklist_response, checklist_slots
+from chouyang.instruments.export import export_rows
 from chouyang.instruments.model import PAPER_NONE
 from chouyang.instruments.responses import sheet_where, validate
 from chouyang.render import checklist_pdf
@@ -424,6 +425,7 @@ def test_response_of_hand_entries_on_the_demo_scheme():
     entries = Entries.from_records(
         facts=[{"township_code": TOWN, "item": "A1.1.1", "value": "是"},
                {"township_code": TOWN, "item": "A1.2.1", "value": "是", "reference": "邓政〔2016〕3号"},
+               {"township_code": TOWN, "item": "A1.2.2", "value": "是"},    # a document needed, none given
                {"township_code": TOWN, "item": "A1.2.4", "value": "2", "note": "两次会议"},
                {"township_code": TOWN, "item": "A1.5", "value": "47.5%"},
                {"township_code": TOWN, "item": "A3.1.2", "value": "71.3"},   # rate_threshold 65: band "≥65%"
@@ -434,17 +436,22 @@ def test_response_of_hand_entries_on_the_demo_scheme():
     response = checklist_response(inst, entries)
     assert (response.instrument, response.unit_code, response.key) == ("checklist", TOWN, "")
     assert response.values == {
-        "item_A1.1.1": "是", "item_A1.2.1": "是", "item_A1.2.1.ref": "邓政〔2016〕3号", "item_A1.2.4": "2",
+        "item_A1.1.1": "是", "item_A1.2.1": "是", "item_A1.2.1.ref": "邓政〔2016〕3号", "item_A1.2.2": "是", "item_A1.2.4": "2",
         "item_A1.2.4.note": "两次会议", "item_A1.5": "47.5", "item_A3.1.2": "65", "item_A2.2.1.d2": "否",
         "adj_city_site": "是", "adj_city_site.reason": "现场会", "adj_city_site.evidence": "通知", "flag_major_accident": "否"}
     _, problems = validate(inst, response, date(2016, 7, 1), sheet_where("t"))
     # the hand entries are partial: every other fact row the workbook requires is missing, nothing else
     required = fact_fields(DENGZHOU).required.sum()
     assert DENGZHOU.period == "half" and required == 34
-    assert [p.message for p in problems] == ["必填，未填写"] * (required - 6)
+    assert [p.message for p in problems] == ["必填，未填写"] * (required - 7 + 1)
     missing = {p.column for p in problems}
+    assert "文件名称或文号（item_A1.2.2.ref）" in missing and not any("item_A1.2.1.ref" in c for c in missing)
     assert f"{departments[0]}（item_A2.2.1.d1）" in missing and f"{departments[1]}（item_A2.2.1.d2）" not in missing
     assert not any("item_A1.1.1" in c for c in missing)
+    header, rows = export_rows(inst, [response])      # what `chouyang export --instrument checklist` writes
+    assert header[:3] == ["unit_code", "item_A1.1.1", "item_A1.1.1.ref"] and len(header) == 1 + len(
+        [f for f in inst.fields() if f.type != "note"])
+    assert rows[0][0] == TOWN and rows[0][header.index("item_A3.1.2")] == "65"
 
 
 def test_entries_of_other_townships_are_refused():

@@ -367,6 +367,22 @@ def _stored_value(instrument: Instrument, f: Field, text: str) -> str:
     return text
 
 
+def _row_values(instrument: Instrument, slots: dict, table: str, row: dict) -> dict[str, str]:
+    """The field values of one stored entry row (empty cells left out)."""
+    ident = row[ENTRY_COLUMNS[table][1]]
+    part = row.get("part", "") if table == "facts" else ""
+    out = {}
+    for column in ENTRY_COLUMNS[table][2:]:
+        text = str(row.get(column, "") or "").strip()
+        if column == "part" or not text:
+            continue
+        f = slots.get((table, ident, part, column))
+        if f is None:
+            raise ChouyangError(f"{SHEETS[table]}：{ident} {part}".rstrip() + f" 的「{column}」在调查表中没有对应的题目")
+        out[f.name] = _stored_value(instrument, f, text)
+    return out
+
+
 def checklist_response(instrument: Instrument, entries: Entries) -> Response:
     """One township's stored checklist entries as a `Response` of `instrument` (raw: validate it to check).
 
@@ -378,18 +394,9 @@ def checklist_response(instrument: Instrument, entries: Entries) -> Response:
     if len(codes) != 1:
         raise ChouyangError(f"考核清单的录入应只有一个乡镇，实际有 {len(codes)} 个：{'、'.join(sorted(codes))}")
     values: dict[str, str] = {}
-    for table, columns in ENTRY_COLUMNS.items():
-        ident = columns[1]
+    for table in ENTRY_COLUMNS:
         for row in records(getattr(entries, table)):
-            part = row.get("part", "") if table == "facts" else ""
-            for column in columns[2:]:
-                text = str(row.get(column, "") or "").strip()
-                if column == "part" or not text:
-                    continue
-                f = slots.get((table, row[ident], part, column))
-                if f is None:
-                    raise ChouyangError(f"{SHEETS[table]}：{row[ident]} {part}".rstrip() + f" 的「{column}」在调查表中没有对应的题目")
-                values[f.name] = _stored_value(instrument, f, text)
+            values |= _row_values(instrument, slots, table, row)
     return Response(instrument.name, codes.pop(), "", values)
 
 
