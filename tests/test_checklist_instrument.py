@@ -28,6 +28,7 @@ from chouyang.instruments import checklist as cl
 from chouyang.instruments.checklist import checklist_entries, checklist_instrument, checklist_response, checklist_slots
 from chouyang.instruments.export import export_rows
 from chouyang.instruments.model import PAPER_NONE
+from chouyang.instruments.odk import read_submissions
 from chouyang.instruments.responses import sheet_where, validate
 from chouyang.render import checklist_pdf
 from chouyang.render.checklist_workbook import _LAYOUT, HEADER_ROW, write_checklist_workbook
@@ -254,7 +255,8 @@ def test_fields_are_the_workbook_entry_cells(name, tmp_path):
     inst = checklist_instrument(scheme)
     cells, titles = _workbook_cells(scheme, tmp_path / "w.xlsx")
     slot = _slot_of(inst)
-    asked = [f for f in inst.fields() if f.type != "note"]
+    asked = [f for f in inst.fields() if f.type != "note" and f.prefill is None]
+    assert inst.fields()[0].name == "unit_code" and inst.fields()[0].prefill == "unit_code"
     assert [slot[f.name] for f in asked] == cells          # one-to-one, same order
     for f in asked:
         table, ident, part, column = slot[f.name]
@@ -306,7 +308,7 @@ def test_fields_on_paper_are_the_layout_records_ticks_and_write_ins(name, record
                 # the stored entries do not (empty = nothing happened), so neither does the instrument
                 paper_only = spec["kind"] == "ticks" and row["section"] in ("adjustments", "flags")
                 assert (f.required == "yes") == (spec["required"] and not paper_only)
-    on_paper = [f.name for f in inst.fields() if f.type != "note" and f.paper != PAPER_NONE]
+    on_paper = [f.name for f in inst.fields() if f.type != "note" and f.paper != PAPER_NONE and f.prefill is None]
     assert printed == on_paper                               # same fields, same order, nothing extra
 
 
@@ -314,7 +316,7 @@ def test_dengzhou_by_hand():
     inst = checklist_instrument(SCHEMES["dengzhou-2016h1"])
     fields = {f.name: f for f in inst.fields()}
     assert (inst.name, inst.code, inst.per, inst.title) == ("checklist", "ZL1", "township", "综合治理考核清单")
-    assert [g.name for g in inst.children] == ["facts", "adjustments", "flags"]   # no entered scores in this scheme
+    assert [g.name for g in inst.children] == ["unit_code", "facts", "adjustments", "flags"]   # no entered scores in this scheme
     a124 = fields["item_A1.2.4"]   # 每1计3分，计满5分: 0 1 2+, "2+" stored 2
     assert (a124.type, a124.paper, a124.required) == ("integer", "ticks", "yes")
     assert [(c.label, c.code) for c in inst.choice_list(a124).choices] == [("0", "0"), ("1", "1"), ("2+", "2")]
@@ -408,7 +410,7 @@ def test_xlsform_export_converts_with_pyxform_and_reads_back(name, tmp_path):
     assert all(f"/{f.name}" in result.xform for f in inst.fields() if f.type != "note")
     back = xlsform.read(tmp_path / "checklist.xlsx")
     # integer scales lose their choice list in XLSForm (see test_definition_passes_check); all else is kept
-    assert [f for f in back.fields() if f.name != "unit_code"] == [
+    assert back.fields() == [
         f if f.type != "integer" else type(f)(**{**f.__dict__, "choices": None}) for f in inst.fields()]
     assert [(g.name, g.label) for g in back.groups()] == [(g.name, g.label) for g in inst.groups()]
 
@@ -436,7 +438,8 @@ def test_response_of_hand_entries_on_the_demo_scheme():
     response = checklist_response(inst, entries)
     assert (response.instrument, response.unit_code, response.key) == ("checklist", TOWN, "")
     assert response.values == {
-        "item_A1.1.1": "是", "item_A1.2.1": "是", "item_A1.2.1.ref": "邓政〔2016〕3号", "item_A1.2.2": "是", "item_A1.2.4": "2",
+        "unit_code": TOWN, "item_A1.1.1": "是", "item_A1.2.1": "是", "item_A1.2.1.ref": "邓政〔2016〕3号",
+        "item_A1.2.2": "是", "item_A1.2.4": "2",
         "item_A1.2.4.note": "两次会议", "item_A1.5": "47.5", "item_A3.1.2": "65", "item_A2.2.1.d2": "否",
         "adj_city_site": "是", "adj_city_site.reason": "现场会", "adj_city_site.evidence": "通知", "flag_major_accident": "否"}
     _, problems = validate(inst, response, date(2016, 7, 1), sheet_where("t"))
@@ -449,7 +452,7 @@ def test_response_of_hand_entries_on_the_demo_scheme():
     assert f"{departments[0]}（item_A2.2.1.d1）" in missing and f"{departments[1]}（item_A2.2.1.d2）" not in missing
     assert not any("item_A1.1.1" in c for c in missing)
     header, rows = export_rows(inst, [response])      # what `chouyang export --instrument checklist` writes
-    assert header[:3] == ["unit_code", "item_A1.1.1", "item_A1.1.1.ref"] and len(header) == 1 + len(
+    assert header[:3] == ["unit_code", "item_A1.1.1", "item_A1.1.1.ref"] and len(header) == len(
         [f for f in inst.fields() if f.type != "note"])
     assert rows[0][0] == TOWN and rows[0][header.index("item_A3.1.2")] == "65"
 
@@ -494,3 +497,21 @@ def test_stored_entries_round_trip_through_a_response(seed, name):
         {k: v for k, v in after.facts.items() if k[1] not in banded}
     for key in (k for k in before.facts if k[1] in banded):
         assert after.facts[key] in (Decimal(0), scheme.items[key[1]].rules[scheme.period].threshold)
+
+
+def test_a_phone_submission_is_the_same_response(tmp_path):
+    """An ODK Central CSV (group-prefixed headers, metadata columns) of simulated entries reads back as
+    the response of the stored entries."""
+    inst = checklist_instrument(DENGZHOU)
+    response = checklist_response(inst, simulate_entries(DENGZHOU, TOWNS, "phone"))
+    normalised, problems = validate(inst, response, date(2016, 7, 1), sheet_where("t"))
+    assert problems == []
+    columns = [("-".join(g.name for g in groups + (f,)), f.name) for groups, f in inst.walk() if f.type != "note"]
+    header = ["SubmissionDate"] + [h for h, _ in columns] + ["KEY"]
+    row = ["2016-07-01T10:00:00Z"] + [normalised.values.get(n, "") for _, n in columns]
+    row.append("uuid:0b7c2a3e-5f1d-4c8a-9e6b-1a2b3c4d5e6f")
+    lines = [",".join(header), ",".join(f'"{c}"' for c in row)]
+    (tmp_path / "submissions.csv").write_bytes(("\n".join(lines) + "\n").encode("utf-8-sig"))
+    got = read_submissions(inst, tmp_path / "submissions.csv", today=date(2016, 7, 1))
+    assert len(got) == 1 and got[0].unit_code == TOWN
+    assert {k: v for k, v in got[0].values.items() if v} == {k: v for k, v in normalised.values.items() if v}

@@ -16,7 +16,8 @@ from the ids, so they are stable while the scheme keeps its ids, and are valid X
 `.d<k>` is the k-th department (1-based, the scheme's order) of a per-department item; its label
 is the department's name (what is stored in `part`).  A leaf scored in full by default in this
 period is a `note` field with the item's name (nothing to fill).  Every field carries `scores` =
-the item, component, adjustment or flag id it belongs to and the rule text as `hint`.
+the item, component, adjustment or flag id it belongs to and the rule text as `hint`.  A first
+field `unit_code` (prefilled, read-only) holds the township's code, as a phone submission carries it.
 
 Choice codes are what is stored today: 是/否; a count's tick scale 0, 1, … n with the last printed
 "n+" and stored n; a rate threshold's bands "≥65%" stored 65 and "<65%" stored 0.  Cells that the
@@ -67,6 +68,7 @@ CODE = "ZL1"
 TITLE = "综合治理考核清单"
 YES, NO = vocab.YES_NO
 YES_NO_LIST = "yes_no"
+UNIT_CODE = "unit_code"
 PREFIX = {"facts": "item_", "scores": "score_", "adjustments": "adj_", "flags": "flag_"}
 # field-name suffix -> the entry column it fills (the value itself has no suffix)
 SUFFIX = {".ref": "reference", ".note": "note", ".reason": "reason", ".evidence": "evidence"}
@@ -327,7 +329,9 @@ def checklist_instrument(scheme: Scheme, period: str | None = None) -> Instrumen
         raise ChouyangError(f"考核期应为 {'、'.join(PERIODS)} 之一：{period}")
     b = _Builder(scheme, period)
     sections = tuple(g for g in (b.facts(), b.scores(), b.adjustments(), b.flags()) if g is not None)
-    inst = Instrument(NAME, TITLE, CODE, f"{period}-{scheme.sha256[:12]}", "township", sections, b.choices,
+    # the township's code, preloaded (printed in the page header; on a phone it matches the submission)
+    unit = Field(UNIT_CODE, "text", "乡镇（街道）代码", prefill=UNIT_CODE)
+    inst = Instrument(NAME, TITLE, CODE, f"{period}-{scheme.sha256[:12]}", "township", (unit,) + sections, b.choices,
                       source=scheme.source)
     names = [f.name.lower() for f in inst.fields()] + [g.name.lower() for g in inst.groups()]
     if len(names) != len(set(names)):
@@ -397,7 +401,8 @@ def checklist_response(instrument: Instrument, entries: Entries) -> Response:
     for table in ENTRY_COLUMNS:
         for row in records(getattr(entries, table)):
             values |= _row_values(instrument, slots, table, row)
-    return Response(instrument.name, codes.pop(), "", values)
+    code = codes.pop()
+    return Response(instrument.name, code, "", {UNIT_CODE: code, **values})
 
 
 def checklist_entries(instrument: Instrument, response: Response) -> Entries:
