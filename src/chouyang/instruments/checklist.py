@@ -69,6 +69,7 @@ TITLE = "综合治理考核清单"
 YES, NO = vocab.YES_NO
 YES_NO_LIST = "yes_no"
 UNIT_CODE = "unit_code"
+RATE_MESSAGE = "比例应在 0–100（%）之间（超过 100% 请填 100）"   # also how a rate's field is known (a "%" is dropped)
 PREFIX = {"facts": "item_", "scores": "score_", "adjustments": "adj_", "flags": "flag_"}
 # field-name suffix -> the entry column it fills (the value itself has no suffix)
 SUFFIX = {".ref": "reference", ".note": "note", ".reason": "reason", ".evidence": "evidence"}
@@ -212,7 +213,7 @@ class _Builder:
                 name = "band_" + _safe(fmt_points(rule.threshold))
                 return {"type": "select_one", "choices": self.choice_list(name, bands), "paper": PAPER_TICKS}
             return {"type": "decimal", "paper": PAPER_WRITE, "constraint": ". >= 0 and . <= 100",
-                    "constraint_message": "比例应在 0–100（%）之间（超过 100% 请填 100）"}
+                    "constraint_message": RATE_MESSAGE}
         top = fmt_points(rule.points)
         return {"type": "decimal", "paper": PAPER_WRITE, "constraint": f". >= 0 and . <= {top}",
                 "constraint_message": f"得分应在 0–{top} 之间"}
@@ -360,13 +361,14 @@ def checklist_slots(instrument: Instrument) -> dict[tuple[str, str, str, str], F
 
 
 def _stored_value(instrument: Instrument, f: Field, text: str) -> str:
-    """A stored entry as the field's value: a rate without its "%", a rate of a banded item as its band."""
-    if f.type == "decimal" and text.endswith("%"):
+    """A stored entry as the field's value: a rate without its "%", a rate of a banded item as its band
+    (facts.parse_number(percent=True) reads both; a score with a "%" is refused there and stays refused)."""
+    if f.constraint_message == RATE_MESSAGE and text.endswith("%"):
         return text[:-1].strip()
     cl = instrument.choice_list(f)
     if f.type == "select_one" and cl is not None and text not in cl.codes() and cl.name.startswith("band_"):
         rate, (high, low) = parse_number(text, percent=True), cl.codes()
-        if rate is not None:
+        if rate is not None and 0 <= rate <= 100:   # out of range it stays as typed, and is refused
             return high if rate >= Decimal(high) else low
     return text
 
