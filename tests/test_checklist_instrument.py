@@ -525,20 +525,15 @@ _VALUES = ["", "是", "否", "0", "1", "2", "3", "7", "-1", "2.5", "47.5%", "65"
        value=st.sampled_from(_VALUES))
 def test_validation_refuses_what_check_entries_refuses(name, pick, column, value):
     """One cell of complete entries changed: the instrument's validation refuses it exactly when
-    facts.check_entries does.  Left out, as the instrument does not say them: add-on adjustments (加扣,
-    their value emptied first) and the scores of survey components (whether they are due depends on
-    the draw)."""
+    facts.check_entries does.  Left out, as the instrument cannot say it: the scores of survey components
+    (whether they are due depends on the draw)."""
     scheme = SCHEMES[name]
     inst = checklist_instrument(scheme)
-    addons = {a.id for a in scheme.adjustment_items.values() if a.requires}
     survey = {c.id for c in scheme.components.values() if c.source in ("survey", "indicator")}
     entries = simulate_entries(scheme, TOWNS, "diff", {c: set() for c in survey})
     tables = {t: [dict(r) for r in getattr(entries, t).to_dict("records")] for t in ("facts", "scores", "adjustments", "flags")}
-    for r in tables["adjustments"]:
-        if r["item"] in addons:
-            r.update(value="", reason="", evidence="")
     cells = [(t, i, c) for t, rows in tables.items() for i, r in enumerate(rows)
-             if not (t == "scores" and r["component"] in survey) and not (t == "adjustments" and r["item"] in addons)
+             if not (t == "scores" and r["component"] in survey)
              for c in {"facts": ("value", "reference", "note"), "scores": ("score", "evidence"),
                        "adjustments": ("value", "reason", "evidence"), "flags": ("value", "reason", "evidence")}[t][column:column + 1]]
     table, i, col = cells[pick % len(cells)]
@@ -547,3 +542,23 @@ def test_validation_refuses_what_check_entries_refuses(name, pick, column, value
     refused = check_entries(scheme, changed, [TOWN], {c: set() for c in survey}) != []
     _, problems = validate(inst, checklist_response(inst, changed), date(2016, 7, 1), sheet_where("t"))
     assert (problems != []) == refused, (table, tables[table][i], problems)
+
+
+@pytest.mark.parametrize(("fees", "leader", "refused"), [("1", "1", False), ("1", "2", True), ("", "1", True),
+                                                         ("0", "1", True), ("", "0", False), ("2", "2", False)])
+def test_an_add_on_counts_only_with_its_base_and_not_more_often(fees, leader, refused):
+    """加扣 (fees_leader requires fees): refused by the instrument exactly when check_entries refuses it."""
+    scheme = SCHEMES["all-kinds"]
+    inst = checklist_instrument(scheme)
+    f = {x.name: x for x in inst.fields()}
+    base = "if(${adj_fees} > 0, ${adj_fees}, 0)"
+    assert f["adj_fees_leader"].constraint == f"(. >= 0) and (. = 0 or ({base} > 0 and . <= {base}))"
+    values = {"adj_fees": fees, "adj_fees.reason": "收费", "adj_fees.evidence": "票据",
+              "adj_fees_leader": leader, "adj_fees_leader.reason": "领导", "adj_fees_leader.evidence": "通报"}
+    response = checklist_response(inst, simulate_entries(scheme, TOWNS, "addon", {"survey": set()}))
+    response = type(response)(**{**response.__dict__, "values": {**response.values, **values}})
+    _, problems = validate(inst, response, date(2016, 7, 1), sheet_where("t"))
+    entries = checklist_entries(inst, response)
+    assert (check_entries(scheme, entries, [TOWN], {"survey": set()}) != []) == refused
+    message = "应为 0 或正整数（起数、例数）；加扣须依附于同一乡镇的「乱收费（每起）」，起数不能多于它们的起数"
+    assert [p.message for p in problems] == ([message] if refused else [])

@@ -285,9 +285,36 @@ class _Builder:
             value, counted = _entered_points(item), f"${{{name}}} != '' and ${{{name}}} != 0"
             if item.max is not None or item.factor != 1:
                 lines.append(f"分值：{a['allowed']}")
+        if item.requires:
+            value = self.add_on(item, value)
         return [Field(name, label=a["title"], hint="；".join(lines), scores=item.id, **value),
                 Field(name + ".reason", "text", "事由", required=counted, scores=item.id, paper=PAPER_WRITE),
                 Field(name + ".evidence", "text", "证据或依据", required=counted, scores=item.id, paper=PAPER_WRITE)]
+
+    def add_on(self, item, value: dict) -> dict:
+        """An add-on (加扣) counts only with its base items, and (per count) no more often than they
+        (facts: the base is the sum of their counts, a fixed item 1, entered points their points)."""
+        items = self.scheme.adjustment_items
+        terms = []
+        for r in item.requires:
+            ref = f"${{{field_name('adjustments', r)}}}"
+            if items[r].rule == "fixed":
+                terms.append(f"if({ref} = '{YES}', 1, 0)")
+            elif items[r].rule == "per_count":
+                terms.append(f"if({ref} > 0, {ref}, 0)")
+            else:
+                terms.append(f"if({ref} != '' and {ref} != 0, {ref}, 0)")
+        base = " + ".join(terms)
+        names = "、".join(items[r].title for r in item.requires)
+        if item.rule == "fixed":
+            rule, message = f". != '{YES}' or {base} > 0", f"加扣须依附于同一乡镇的「{names}」，但该项未录入"
+        elif item.rule == "per_count":
+            rule, message = f". = 0 or ({base} > 0 and . <= {base})", f"加扣须依附于同一乡镇的「{names}」，起数不能多于它们的起数"
+        else:
+            rule, message = f". = 0 or {base} > 0", f"加扣须依附于同一乡镇的「{names}」，但该项未录入"
+        if value.get("constraint"):
+            rule, message = f"({value['constraint']}) and ({rule})", f"{value['constraint_message']}；{message}"
+        return {**value, "constraint": rule, "constraint_message": message}
 
     def flags(self) -> Group | None:
         nodes = []
