@@ -37,7 +37,8 @@ PAPER_TICKS = "ticks"        # one tick box per choice (selects, yes/no, count s
 PAPER_DIGITS = "digits"      # one 0-9 tick row per digit (counts)
 PAPER_WRITE = "write"        # a write-in box: a filled one always goes to review when scanned
 PAPER_PRINTED = "printed"    # a prefilled register value, printed and locked
-PAPER_KINDS = (PAPER_TICKS, PAPER_DIGITS, PAPER_WRITE, PAPER_PRINTED)
+PAPER_NONE = "none"          # not on paper: asked in the workbook, on the web and the phone only (a checklist's 备注)
+PAPER_KINDS = (PAPER_TICKS, PAPER_DIGITS, PAPER_WRITE, PAPER_PRINTED, PAPER_NONE)
 
 
 @dataclass(frozen=True)
