@@ -30,7 +30,7 @@ from chouyang.instruments.export import export_rows
 from chouyang.instruments.model import PAPER_NONE
 from chouyang.instruments.odk import read_submissions
 from chouyang.instruments.responses import sheet_where, validate
-from chouyang.render import checklist_pdf
+from chouyang.render import checklist_content, checklist_pdf
 from chouyang.render.checklist_workbook import _LAYOUT, HEADER_ROW, write_checklist_workbook
 
 PRESETS = sorted(p.stem for p in (Path(cl.__file__).parents[1] / "schemes").glob("*.toml"))
@@ -364,10 +364,10 @@ def test_helpers_print_what_the_checklist_prints():
     for scheme in SCHEMES.values():
         for item in scheme.leaves():
             rule = item.rules[scheme.period]
-            assert cl.rule_summary(rule, item.reference_required) == checklist_pdf.rule_summary(rule, item.reference_required)
+            assert cl.rule_summary(rule, item.reference_required) == checklist_content.rule_summary(rule, item.reference_required)
             if rule.fact_kind == "count":
-                assert cl.count_scale(rule, limit) == checklist_pdf.count_scale(rule, limit)
-            assert cl.rate_bands(rule) == checklist_pdf.rate_bands(rule)
+                assert cl.count_scale(rule, limit) == checklist_content.count_scale(rule, limit)
+            assert cl.rate_bands(rule) == checklist_content.rate_bands(rule)
 
 
 def test_a_scheme_whose_ids_collide_as_names_is_refused():

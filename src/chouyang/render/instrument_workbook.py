@@ -24,6 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from chouyang import __version__
 from chouyang.errors import ChouyangError, Problem
+from chouyang.inputs.tables import _cell_text
 from chouyang.instruments.model import ROWS_BLANK, Field, Instrument
 from chouyang.instruments.responses import Place, Response, validate
 from chouyang.render.instrument_items import condition_text, integer_range, table_for
@@ -38,7 +39,6 @@ from chouyang.render.instrument_sheets import (
     table_columns,
     workbook_plan,
 )
-from chouyang.round.inputs import _cell_text
 from chouyang.xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
 
 MAX_ROWS = 5000
