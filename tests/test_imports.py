@@ -112,7 +112,8 @@ def test_stages_import_no_later_stage():
 
 def test_cli_calls_only_steps():
     # `serve` is the web front end, a twin of the CLI over the same steps; `chouyang serve` only starts it.
-    assert import_graph()["cli"] <= {"errors", "config.rules", "demo.county", "serve"} | STEPS
+    assert import_graph()["cli"] <= {"errors", "config.rules", "demo.county", "serve", "cli_instruments"} | STEPS
+    assert import_graph()["cli_instruments"] <= STEPS   # the instrument commands: a part of the CLI, as thin
 
 
 def test_steps_package_imports_no_step():
@@ -151,7 +152,7 @@ def test_cli_and_its_help_import_nothing_heavy():
                           "ctx = click.Context(cli, info_name='chouyang')\nprint(cli.get_help(ctx))")
     assert found["loaded"] == []
     for command in ("init", "commit", "draw", "verify", "replace", "plan", "forms", "ingest", "status", "score",
-                    "checklist", "scan", "serve", "user", "case", "demo", "presets"):
+                    "checklist", "scan", "serve", "user", "case", "demo", "presets", "instrument", "export"):
         assert f"  {command} " in found["out"], command
 
 
