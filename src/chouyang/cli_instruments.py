@@ -42,7 +42,8 @@ def echo_instrument_scan(summary) -> None:
 def register(cli, argument_class, group_class, round_argument, help_option) -> None:
     """Add `instrument` (list, export, add) and `export` to the root group `cli`."""
 
-    @cli.group(cls=group_class, help="调查表（问卷）：列出、导出为 XLSForm（可在 Excel 中修改、用于 ODK/KoboToolbox 手机采集）、导入本轮。")
+    @cli.group(cls=group_class,
+               help="调查表（问卷）：列出、导出为 XLSForm（可在 Excel 中修改、用于 ODK/KoboToolbox 手机采集）、导入本轮。")
     @help_option
     def instrument() -> None:
         """Instruments of the package and of a round."""
@@ -54,9 +55,9 @@ def register(cli, argument_class, group_class, round_argument, help_option) -> N
     @help_option
     def instrument_list(round_dir: Path | None) -> None:
         rnd = steps.open_round(round_dir) if round_dir is not None else None
-        click.echo(f"{'名称':<18}{'标题':<24}{'代码':<8}{'填写单位':<10}{'字段数':>6}  来源")
+        click.echo("名称\t标题\t代码\t填写单位\t字段数\t来源")
         for i in steps.instrument_list(rnd):
-            click.echo(f"{i.name:<20}{i.title:<26}{i.code:<10}{i.per:<10}{i.fields:>8}  {i.source}")
+            click.echo(f"{i.name}\t{i.title}\t{i.code}\t{i.per}\t{i.fields}\t{i.source}")
 
     @instrument.command("export", help="把调查表写成 XLSForm（survey、choices、settings 三个工作表，中文标签），"
                                        "可用 pyxform 转为 XForm，供 ODK Collect / KoboToolbox 使用。")
@@ -80,7 +81,7 @@ def register(cli, argument_class, group_class, round_argument, help_option) -> N
     def instrument_add(round_dir: Path, file: Path) -> None:
         added = steps.instrument_add(steps.open_round(round_dir), file)
         inst = added.instrument
-        click.echo(f"已导入调查表 {inst.name}（{inst.title}，代码 {inst.code}，{len(inst.fields())} 个字段）：{added.path}")
+        click.echo(f"已导入调查表 {inst.name}（{inst.title}，代码 {inst.code}，{sum(f.type != 'note' for f in inst.fields())} 个字段）：{added.path}")
         if added.commitment_stale:
             click.echo("  注意：本轮已发布过承诺指纹，调查表也计入指纹，原指纹已失效。请重新运行 chouyang commit 并重新公布。")
 

@@ -179,7 +179,8 @@ def load_layouts(forms_dir: Path, command: str = "chouyang forms") -> dict[str, 
             problems.append(Problem(name, f"版面记录已损坏或不是本版本生成的（{type(exc).__name__}：{exc}）；"
                                           f"请用 {command} 重新生成后再识别"))
             continue
-        layouts[path.name.split(".")[0]] = record
+        stem = path.name.removesuffix(".layout.json")   # <unit>, or <unit>.<instrument>: keyed (unit, form code)
+        layouts[stem if "." not in stem else (stem.split(".")[0], record["form"])] = record
     if problems:
         raise ChouyangError("无法识别：核查表的版面记录有问题，没有写入任何识别结果", problems)
     return layouts
@@ -504,7 +505,7 @@ def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, 
         out.problem = "foreign_round" if parts and parts[0] != round_id else "forged"
         return out
     out.page_id = page_id
-    layout = layouts.get(page_id.unit_code)
+    layout = layouts.get((page_id.unit_code, page_id.form_code)) or layouts.get(page_id.unit_code)
     if layout is None or page_id.page > len(layout["pages"]) or layout["form"] != page_id.form_code:
         out.problem = "unknown_unit"
         return out

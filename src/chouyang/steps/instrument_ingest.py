@@ -12,7 +12,8 @@ The submission id of a phone submission (ODK instanceID / KEY) is stored with it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace as copy
+from dataclasses import dataclass
+from dataclasses import replace as copy
 from datetime import date
 from pathlib import Path
 

@@ -11,8 +11,8 @@ from chouyang.assessment.scheme import scheme_names, scheme_text
 from chouyang.atomic import atomic_folder
 from chouyang.config.rules import is_placeholder_name, parse_rules, round_id_problem, round_rules_text
 from chouyang.errors import ChouyangError
-from chouyang.instruments.catalog import round_instruments
 from chouyang.inputs import readers as inp
+from chouyang.instruments.catalog import round_instruments
 from chouyang.round.folder import REGISTER_STEMS, Round, sha256_file, utc_now
 
 
