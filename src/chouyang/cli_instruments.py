@@ -81,7 +81,8 @@ def register(cli, argument_class, group_class, round_argument, help_option) -> N
     def instrument_add(round_dir: Path, file: Path) -> None:
         added = steps.instrument_add(steps.open_round(round_dir), file)
         inst = added.instrument
-        click.echo(f"已导入调查表 {inst.name}（{inst.title}，代码 {inst.code}，{sum(f.type != 'note' for f in inst.fields())} 个字段）：{added.path}")
+        fields = sum(f.type != "note" for f in inst.fields())
+        click.echo(f"已导入调查表 {inst.name}（{inst.title}，代码 {inst.code}，{fields} 个字段）：{added.path}")
         if added.commitment_stale:
             click.echo("  注意：本轮已发布过承诺指纹，调查表也计入指纹，原指纹已失效。请重新运行 chouyang commit 并重新公布。")
 
