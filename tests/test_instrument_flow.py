@@ -304,3 +304,42 @@ def test_export_of_the_built_ins_and_of_one_named_instrument(added, tmp_path, ru
         (UNIT_SCAN, "women_check", "W001", "属实"), (UNIT_SCAN, "births_check", "B001", "属实"),
         (UNIT_SCAN, "procedures_check", "S001", "属实")]
     assert not (added / "export" / "checklist.csv").exists()   # no checklist entered: no file
+
+
+def test_a_register_repeat_prints_and_prefills_the_points_register_rows(initialised, tmp_path, run):
+    """A `begin repeat` bound to the women register (chouyang:: columns) gets each point's women, in register
+    order with their refs: on the page's layout record and locked in the workbook."""
+    header = SURVEY_HEADER[:10] + ["chouyang::rows", "chouyang::table", "chouyang::key"]
+    rows = [["text", "unit_code", "样本点编码", "", "", "", "", "", "yes", "unit_code"],
+            ["begin_repeat", "women", "育龄妇女回访", "", "", "", "", "", "", "", "register", "women", "ref"],
+            ["text", "ref", "编号", "", "", "", "", "", "yes", "ref"],
+            ["text", "name", "姓名", "", "", "", "", "", "yes", "name"],
+            ["select_one yesno", "visited", "是否回访", "", "yes"],
+            ["end_repeat", ""]]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    wb.create_sheet("choices").append(["list_name", "name", "label::Chinese (zh)"])
+    for c in CHOICES[-2:]:
+        wb["choices"].append(list(c))
+    wb.create_sheet("settings").append(["form_title", "form_id"])
+    wb["settings"].append(["育龄妇女回访表", "revisit"])
+    wb.save(tmp_path / "revisit.xlsx")
+    assert run("instrument", "add", initialised, tmp_path / "revisit.xlsx")[0] == 0
+    run("draw", initialised, "--seed", "123")
+    assert run("forms", initialised, "--workers", "1")[0] == 0
+    record = json.loads((initialised / "forms" / f"{UNIT_SCAN}.revisit.layout.json").read_text(encoding="utf-8"))
+    assert [r["ref"] for p in record["pages"] for r in p["rows"] if r["section"] == "women"] == ["W001"]
+    sheet = openpyxl.load_workbook(initialised / "entry" / f"{UNIT_SCAN}.revisit.xlsx")["育龄妇女回访"]
+    assert [c.value for c in sheet[4]][:2] == ["W001", "王秀英"] and sheet["B4"].protection.locked
+    other = json.loads((initialised / "forms" / f"{UNIT_PHONE}.revisit.layout.json").read_text(encoding="utf-8"))
+    assert [r["ref"] for p in other["pages"] for r in p["rows"] if r["section"] == "women"] == ["W001"]   # 赵敏
+    sheet["C4"] = "是"
+    sheet.parent.save(tmp_path / "filled.xlsx")
+    assert run("ingest", initialised, tmp_path / "filled.xlsx")[0] == 0
+    run("export", initialised)
+    assert exported(initialised, "revisit") == [["unit_code", "group", "ref", "name", "visited"],
+                                                [UNIT_SCAN, "women", "W001", "王秀英", "yes"]]

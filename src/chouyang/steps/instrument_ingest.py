@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from chouyang.errors import ChouyangError, Problem
-from chouyang.instruments.model import Instrument
+from chouyang.instruments.model import ROWS_REGISTER, Instrument
 from chouyang.instruments.responses import Response
 from chouyang.round import store
 from chouyang.round.folder import Round, utc_now
@@ -55,6 +55,19 @@ def _with_unit(instrument: Instrument, r: Response) -> Response:
     if any(f.name == "unit_code" for f in instrument.fields()):
         return copy(r, values={**r.values, "unit_code": r.unit_code})
     return r
+
+
+def _with_register(instrument: Instrument, r: Response, checklist) -> Response:
+    """A register repeat's rows carry the register's values of their row (by key), never what a form says (as web entry)."""
+    from chouyang.entry.instrument_entry import prefilled_rows
+
+    given = prefilled_rows(instrument, checklist)
+    rows = dict(r.rows)
+    for group in instrument.repeats():
+        if group.rows == ROWS_REGISTER and group.key:
+            register = {row.get(group.key): row for row in given.get(group.name, [])}
+            rows[group.name] = [{**row, **register.get(row.get(group.key), {})} for row in r.rows.get(group.name, [])]
+    return copy(r, rows=rows)
 
 
 def _one_per_point(responses: list[Response], where) -> list[Problem]:
@@ -119,6 +132,7 @@ def read_workbooks(rnd: Round, paths: list[Path], today: date | None = None) -> 
 
     units = set(rnd.primaries().unit_code)
     round_id = rnd.rules().round.id
+    checklists = rnd.checklists()
     responses, problems = [], []
     for path in map(Path, paths):
         name = instrument_workbook_name(path)
@@ -128,7 +142,8 @@ def read_workbooks(rnd: Round, paths: list[Path], today: date | None = None) -> 
             meta = read_meta(wb)
             wb.close()
             _identity(path.name, meta, round_id, units)
-            responses.append(_with_unit(inst, read_instrument_workbook(inst, path, today=today)))
+            response = read_instrument_workbook(inst, path, today=today)
+            responses.append(_with_register(inst, _with_unit(inst, response), checklists[response.unit_code]))
         except ChouyangError as exc:
             problems += exc.problems or [Problem(path.name, exc.headline)]
     problems += _one_per_point(responses, lambda r, m: Problem(r.source, m))
