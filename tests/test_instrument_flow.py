@@ -343,3 +343,30 @@ def test_a_register_repeat_prints_and_prefills_the_points_register_rows(initiali
     run("export", initialised)
     assert exported(initialised, "revisit") == [["unit_code", "group", "ref", "name", "visited"],
                                                 [UNIT_SCAN, "women", "W001", "王秀英", "yes"]]
+
+
+def test_export_of_the_checklist_is_one_line_per_township_from_its_stored_entries(initialised, run):
+    import pandas as pd
+
+    from chouyang import steps
+    from chouyang.demo.checklist import simulate_entries
+    from chouyang.entry.checklist import ValidChecklist
+    from chouyang.instruments.checklist import checklist_instrument, checklist_response
+    from chouyang.round.store import store_assessment
+
+    run("draw", initialised, "--seed", "123")
+    rnd = steps.open_round(initialised)
+    scheme = rnd.scheme()
+    towns = pd.DataFrame({"township_code": ["411381001"], "township_name": ["古城街道"]})
+    entries = simulate_entries(scheme, towns, "export")
+    data = {name: [{k: str(v) for k, v in r.items()} for r in getattr(entries, name).to_dict("records")]
+            for name in ("facts", "scores", "adjustments", "flags")}
+    entry = ValidChecklist("411381001", "t.xlsx", data)
+    with rnd.store(immediate=True) as con:
+        store_assessment(con, entry.township_code, entry.data, entry.content_sha256(), entry.source, "2016-07-26T00:00:00Z")
+    assert run("export", initialised)[0] == 0
+    rows = exported(initialised, "checklist")
+    expected = checklist_response(checklist_instrument(scheme), entries)
+    assert len(rows) == 2 and rows[1][0] == "411381001"
+    assert {k: v for k, v in zip(rows[0], rows[1]) if v} == {"unit_code": "411381001"} | \
+        {k: v for k, v in expected.values.items() if v and k != "unit_code"}
