@@ -370,3 +370,14 @@ def test_export_of_the_checklist_is_one_line_per_township_from_its_stored_entrie
     assert len(rows) == 2 and rows[1][0] == "411381001"
     assert {k: v for k, v in zip(rows[0], rows[1]) if v} == {"unit_code": "411381001"} | \
         {k: v for k, v in expected.values.items() if v and k != "unit_code"}
+
+
+def test_instrument_export_writes_an_xlsform_pyxform_converts(added, tmp_path, run):
+    from pyxform.xls2xform import convert
+
+    code, out, _ = run("instrument", "export", FORM, tmp_path / "m.xlsx", "--round", added)
+    assert code == 0 and "已把调查表 satisfaction（计划生育服务满意度调查）写成 XLSForm" in out
+    xform = convert(xlsform=str(tmp_path / "m.xlsx")).xform
+    assert "上门宣传过几次？" in xform and 'id="satisfaction"' in xform and "selected( /data/s1/q3 , 'yes')" in xform
+    code, _, err = run("instrument", "export", FORM, tmp_path / "m2.xlsx")   # not a built-in: needs its round
+    assert code == 1 and "内置调查表中没有名为 satisfaction 的调查表（有：survey）" in err
