@@ -127,6 +127,11 @@ def test_list_names_built_ins_and_the_rounds_own(added, run):
     assert "satisfaction\t计划生育服务满意度调查\tsatisfaction\t每个样本点\t6\t本轮次" in lines
     assert [line.split("\t")[0] for line in lines[1:]] == ["checklist", "survey", "satisfaction"]
     assert run("instrument", "list")[1].splitlines()[1:] == ["survey\t人口和计划生育抽样调查核查表\tHC2\t每个样本点\t63\t内置"]
+    from chouyang import steps
+
+    (entry,) = steps.open_round(added).log_entries("instrument_add")
+    assert (entry["detail"]["instrument"], entry["detail"]["code"], entry["detail"]["commitment_stale"]) == \
+        ("satisfaction", "satisfaction", False)
 
 
 def test_paper_scan_workbook_and_phone_all_end_in_one_export(added, tmp_path, run):
