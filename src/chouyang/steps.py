@@ -53,19 +53,10 @@ from chouyang.round.folder import (
     user_name,
     utc_now,
 )
+from chouyang.scan.batch import PROBLEM_TEXT, ScanSummary, pick_pages, read_files
 from chouyang.scan.checklist import fill_checklist_scan
-from chouyang.scan.reader import (
-    PROBLEM_TEXT,
-    REVIEW_COLUMNS,
-    ScanSummary,
-    count_marks,
-    fill_workbook,
-    load_layouts,
-    pick_pages,
-    read_files,
-    review_json,
-    save_review_crop,
-)
+from chouyang.scan.pages import count_marks, load_layouts
+from chouyang.scan.review_items import REVIEW_COLUMNS, fill_workbook, review_json, save_review_crop
 from chouyang.serve import accounts
 from chouyang.survey import feedback
 from chouyang.survey.cases import cases_frame, unit_cases
