@@ -10,7 +10,7 @@ are named predicates, tried in order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -91,8 +91,7 @@ def _ring_bits(ink: np.ndarray, ring: np.ndarray, ox: np.ndarray, oy: np.ndarray
 
 # --- judging ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class BoxEvidence:
+class BoxEvidence(NamedTuple):  # a tuple: made for every box of every page
     """What decides one box's state: its own ink and what the rest of its group looks like."""
 
     ink: float          # inside, above the group's cleanest box
