@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chouyang.scan import geometry
-from chouyang.scan.marks import EMPTY, FILLED, MARKED, UNCERTAIN, _ABOVE, _LEFT, group_evidence, judge_group
+from chouyang.scan.marks import _ABOVE, _LEFT, EMPTY, FILLED, MARKED, UNCERTAIN, group_evidence, judge_group
 from chouyang.scan.rows import FieldRead, field_value
 
 
