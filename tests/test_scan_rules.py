@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chouyang.scan import geometry
-from chouyang.scan.marks import _ABOVE, _LEFT, EMPTY, FILLED, MARKED, UNCERTAIN, group_evidence, judge_group
+from chouyang.scan.marks import _ABOVE, _BELOW, _LEFT, EMPTY, FILLED, MARKED, UNCERTAIN, group_evidence, judge_group
 from chouyang.scan.rows import FieldRead, field_value
 
 
@@ -50,6 +50,9 @@ def test_stroke_from_the_row_above_is_uncertain():
     states, _, conf = judge_group([box(0.02, mask=_ABOVE), box()])
     assert states == [UNCERTAIN, EMPTY]
     assert conf == 0.4
+    # ink enough for a clear mark, but below STRAY_INK and only straight below the box: still uncertain
+    assert judge_group([box(0.05, mask=_BELOW), box()])[0] == [UNCERTAIN, EMPTY]
+    assert judge_group([box(0.08, mask=_BELOW), box()])[0] == [MARKED, EMPTY]
 
 
 def test_ring_ink_on_the_side_of_a_marked_neighbour_is_its_overshoot():
