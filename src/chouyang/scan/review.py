@@ -4,7 +4,7 @@
 workbook filled with what was read), the straightened crops under
 `scan/review/`, and `scan/review/<unit>.json`: one item per flagged row.
 `read_items` is the one place that knows that file's format (format 1 of the
-scan reader, scan.py):
+scan reader, scan/review_items.py):
 
     {"format": 1, "round_id": "2016H1", "unit_code": "411381001202",
      "items": [{"sheet": "births_check", "sheet_label": "出生核对", "workbook_row": 5,
