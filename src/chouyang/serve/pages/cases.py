@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from chouyang import steps
 from chouyang.render.report import RULE_LABELS
-from chouyang.serve import views, workstation
+from chouyang.serve import workstation
 from chouyang.serve.app import flash, guarded, render, round_of, see_other, user_of
 from chouyang.serve.views import EMPTY, text
 from chouyang.survey import feedback
@@ -56,7 +56,7 @@ async def cases_township(request: Request) -> Response:
     town = await run_in_threadpool(workstation.township_cases, rnd, code)
     history = await run_in_threadpool(workstation.case_history, rnd)
     return render(request, "cases_township.html", {"town": town, "rows": case_rows(town.cases, history),
-                                                   "text": views.text})
+                                                   "text": text})
 
 
 async def case_status_post(request: Request, form) -> Response:

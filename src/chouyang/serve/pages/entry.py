@@ -15,9 +15,9 @@ from chouyang.entry import keyed
 from chouyang.errors import ChouyangError
 from chouyang.inputs.readers import mask_id
 from chouyang.render.survey_pdf import display_value
-from chouyang.serve import views, workstation
+from chouyang.serve import workstation
 from chouyang.serve.app import flash, guarded, render, round_of, see_other, unit_of, user_of
-from chouyang.serve.views import shown
+from chouyang.serve.views import ingest_words, pct, shown
 
 BLANK_NEW_ROWS = 3  # empty rows offered below a missed sheet's keyed rows
 
@@ -130,7 +130,7 @@ def mismatch_rows(mismatches: list[keyed.Mismatch]) -> list[list[str]]:
 async def entry_index(request: Request) -> Response:
     units, rates = await run_in_threadpool(workstation.keyed_overview, round_of(request))
     return render(request, "entry_index.html", {"units": units, "rates": rates, "me": user_of(request),
-                                                "pct": views.pct})
+                                                "pct": pct})
 
 
 async def entry_form(request: Request) -> Response:
@@ -183,7 +183,7 @@ async def settle_post(request: Request, form) -> Response:
     except ChouyangError as exc:
         adj = await run_in_threadpool(workstation.adjudication, rnd, unit)
         return render(request, "entry_settle.html", _settle_context(adj, exc), status_code=400)
-    flash(request, f"样本点 {unit} 已核定入库（{views.ingest_words(results)}）")
+    flash(request, f"样本点 {unit} 已核定入库（{ingest_words(results)}）")
     return see_other("/entry")
 
 

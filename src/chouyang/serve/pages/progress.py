@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from chouyang.serve import views, workstation
+from chouyang.serve import workstation
 from chouyang.serve.app import render, state_of
 from chouyang.serve.views import EMPTY, text
 from chouyang.survey import progress
@@ -49,7 +49,7 @@ def _progress(request: Request) -> workstation.Progress:
 def _progress_context(p: workstation.Progress) -> dict:
     return {"by_team": progress_table(p.by_team_day, ["team_id", "date", "township_name"]),
             "by_township": progress_table(p.by_township, ["township_name"]),
-            "totals": {k: views.text(v) for k, v in p.totals.items()}}
+            "totals": {k: text(v) for k, v in p.totals.items()}}
 
 
 async def progress_page(request: Request) -> Response:

@@ -15,9 +15,9 @@ from chouyang.entry import keyed
 from chouyang.errors import ChouyangError
 from chouyang.inputs.readers import mask_id
 from chouyang.scan import review
-from chouyang.serve import views, workstation
+from chouyang.serve import workstation
 from chouyang.serve.app import flash, guarded, render, round_of, see_other, unit_of, user_of
-from chouyang.serve.views import shown
+from chouyang.serve.views import ingest_words, shown
 
 _CROP = re.compile(r"[\w.\-]{1,120}\.png")  # a crop file name (it names a file under scan/review/)
 
@@ -101,7 +101,7 @@ async def review_post(request: Request, form) -> Response:
     if result.ingest_error is not None:
         return await _review_refused(request, unit, result.ingest_error)
     if result.ingested:
-        flash(request, f"样本点 {unit} 核对完毕，已录入（{views.ingest_words(result.ingested)}）")
+        flash(request, f"样本点 {unit} 核对完毕，已录入（{ingest_words(result.ingested)}）")
         return see_other("/review")
     if result.next_item:
         return see_other(f"/review/{unit}/{result.next_item}")
@@ -115,7 +115,7 @@ async def review_ingest_post(request: Request, form) -> Response:
                                           form.get("replace") == "1")
     except ChouyangError as exc:
         return await _review_refused(request, unit, exc)
-    flash(request, f"样本点 {unit} 已录入（{views.ingest_words(results)}）")
+    flash(request, f"样本点 {unit} 已录入（{ingest_words(results)}）")
     return see_other("/review")
 
 
