@@ -69,7 +69,7 @@ def normalised(path: Path, root: Path):
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        data = re.sub(rb"/CreationDate ?\(D:[^)]*\)", b"", data)   # fpdf2 writes a space, PDFium (split files) none
+        data = re.sub(rb"/CreationDate ?\(D:[^)]*\)", b"", data)  # fpdf2 writes a space, PDFium (split checklists) none
         return re.sub(rb"/ID ?\[<[0-9A-F]+><[0-9A-F]+>\]", b"", data)  # fpdf2 hashes the creation date into it
     if suffix == ".xlsx":
         return _xlsx(path)

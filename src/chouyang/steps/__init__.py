@@ -33,7 +33,7 @@ _OWNERS = {
     **dict.fromkeys(("ingest_submissions", "ingest_workbooks"), "chouyang.steps.instrument_ingest"),
     **dict.fromkeys(("score", "score_round"), "chouyang.steps.scoring"),
     **dict.fromkeys(("add_user", "users"), "chouyang.steps.people"),
-    "PROBLEM_TEXT": "chouyang.scan.reader",
+    "PROBLEM_TEXT": "chouyang.scan.batch",
     "county_summary_line": "chouyang.survey.score",
 }
 

@@ -110,7 +110,7 @@ class InstrumentScan:
 def scan_instruments(rnd: Round, reads: list, layouts: dict) -> InstrumentScan:
     """Interpret the identified pages of the round's instruments (`reads` of those pages only) and write the
     filled workbook and review list of every point found."""
-    from chouyang.scan.reader import pick_pages
+    from chouyang.scan.batch import pick_pages
 
     codes = instrument_codes(rnd)
     out = InstrumentScan()
@@ -134,7 +134,7 @@ def scan_instruments(rnd: Round, reads: list, layouts: dict) -> InstrumentScan:
 def _write_point(rnd: Round, instrument: Instrument, unit: str, reads: list, layout: dict, checklist) -> int:
     from chouyang.render.instrument_workbook import write_instrument_workbook
     from chouyang.scan.instrument import interpret
-    from chouyang.scan.reader import REVIEW_COLUMNS, review_json, save_review_crop
+    from chouyang.scan.review_items import REVIEW_COLUMNS, review_json, save_review_crop
 
     response, items = interpret(instrument, reads, layout)
     point = rnd.primaries().set_index("unit_code").loc[unit]
