@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from chouyang import __version__, steps
-from chouyang.cli_instruments import echo_instrument_forms, echo_instrument_results, echo_instrument_scan, register
+from chouyang.cli_instruments import echo_instrument_forms, echo_instrument_scan, ingest_with_instruments, register
 from chouyang.errors import ChouyangError
 
 _HELP_OPTION = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -237,12 +237,7 @@ def forms(round_dir: Path, workers: int | None) -> None:
               help="PATH 是本轮调查表 NAME 的手机提交数据（ODK Central 或 KoboToolbox 导出的 CSV），按 unit_code 对应样本点。")
 @_help_option
 def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool, instrument: str | None) -> None:
-    rnd = steps.open_round(round_dir)
-    if instrument is not None:
-        return echo_instrument_results(steps.ingest_submissions(rnd, list(paths), instrument, replace=replace))
-    results = steps.ingest(rnd, list(paths), replace=replace)
-    echo_instrument_results([r for r in results if r.kind == "instrument"])
-    results = [r for r in results if r.kind != "instrument"]
+    results = ingest_with_instruments(steps.open_round(round_dir), list(paths), instrument, replace)
     words = {"new": "已录入", "unchanged": "内容相同，未改动", "replaced": "已替换"}
     for r in results:
         if r.kind == "checklist":

@@ -22,6 +22,17 @@ def echo_instrument_results(results) -> None:
         click.echo("  全部与已录入的内容相同：数据库未改变。")
 
 
+def ingest_with_instruments(rnd, paths: list[Path], instrument: str | None, replace: bool) -> list:
+    """`chouyang ingest`: phone CSVs of `instrument`, or workbooks of every kind; prints the responses of the
+    round's own instruments and returns the other results (survey and checklist workbooks) for cli.ingest."""
+    if instrument is not None:
+        echo_instrument_results(steps.ingest_submissions(rnd, paths, instrument, replace=replace))
+        return []
+    results = steps.ingest(rnd, paths, replace=replace)
+    echo_instrument_results([r for r in results if r.kind == "instrument"])
+    return [r for r in results if r.kind != "instrument"]
+
+
 def echo_instrument_forms(summary: dict) -> None:
     for name, done in summary.get("instruments", {}).items():
         click.echo(f"  调查表 {name}：{done['units']} 个样本点，{done['pages']} 页（forms/<代码>.{name}.pdf，"

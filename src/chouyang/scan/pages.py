@@ -171,6 +171,12 @@ def decode_qr(img: Image.Image):
     return None, None
 
 
+def _layout_of(layouts: dict, page_id) -> dict | None:
+    """The layout record of a page: a round instrument's by (unit, form code), else the unit's (survey, checklist)."""
+    found = layouts.get((page_id.unit_code, page_id.form_code))
+    return found if found is not None else layouts.get(page_id.unit_code)
+
+
 def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, dict]) -> PageRead:
     """The page identified by its QR code, located by its marks and its rows read; `problem` says why not."""
     out = PageRead(page.source, page.index, image=page.image)
@@ -185,7 +191,7 @@ def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, 
         out.problem = "foreign_round" if parts and parts[0] != round_id else "forged"
         return out
     out.page_id = page_id
-    layout = layouts.get((page_id.unit_code, page_id.form_code)) or layouts.get(page_id.unit_code)
+    layout = _layout_of(layouts, page_id)
     if layout is None or page_id.page > len(layout["pages"]) or layout["form"] != page_id.form_code:
         out.problem = "unknown_unit"
         return out
