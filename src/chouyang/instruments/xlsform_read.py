@@ -7,10 +7,11 @@ or with a language: `label::中文 (zh)`, `label::Chinese (zh)`, `label::zh`, �
 then the plain one, then any other), `required`, `relevant`, `constraint`, `calculation`,
 `appearance` and `read_only` (display hints: accepted, not kept) and the `chouyang::` columns of
 chouyang.instruments.xlsform (`chouyang::choices`: the tick scale of an `integer` or `decimal`
-printed with `chouyang::paper = ticks`; a select's list stays in its type).  A `begin repeat` without `chouyang::rows` is a repeat of blank
-rows (the phone adds rows).  Device metadata rows (`start`, `end`, `today`, `deviceid`, …) are
-not questions and are skipped; their columns in a submissions export are metadata too.  Columns
-whose header starts with `$` (KoboToolbox's `$kuid`, `$autoname`, …) are KoboToolbox's
+printed with `chouyang::paper = ticks`; a select's list stays in its type). A `begin repeat` without
+`chouyang::rows` is a repeat of blank rows (the phone adds rows). Device metadata rows (`start`,
+`end`, `today`, `deviceid`, …) are not questions and are skipped; their columns in a submissions
+export are metadata too. Columns whose header starts with `$` (KoboToolbox's `$kuid`, `$autoname`,
+…) are KoboToolbox's
 bookkeeping and are ignored.  choices: `list_name`, `name`, labels.  settings: `form_id`,
 `form_title`, `version`, `default_language` (ignored: labels are read as above) and the
 `chouyang::` settings.
