@@ -11,8 +11,7 @@ printed with `chouyang::paper = ticks`; a select's list stays in its type). A `b
 `chouyang::rows` is a repeat of blank rows (the phone adds rows). Device metadata rows (`start`,
 `end`, `today`, `deviceid`, …) are not questions and are skipped; their columns in a submissions
 export are metadata too. Columns whose header starts with `$` (KoboToolbox's `$kuid`, `$autoname`,
-…) are KoboToolbox's
-bookkeeping and are ignored.  choices: `list_name`, `name`, labels.  settings: `form_id`,
+…) are KoboToolbox's bookkeeping and are ignored.  choices: `list_name`, `name`, labels.  settings: `form_id`,
 `form_title`, `version`, `default_language` (ignored: labels are read as above) and the
 `chouyang::` settings.
 
