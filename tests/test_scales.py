@@ -29,6 +29,7 @@ from chouyang.instruments.model import Choice, ChoiceList, Field, Group, Instrum
 from chouyang.instruments.responses import Response, normalise, sheet_where, validate
 from chouyang.render.instrument_items import Answer, Question, Table, answer_for, print_plan
 from chouyang.render.instrument_pdf import render_instrument
+from chouyang.render.instrument_workbook import read_instrument_workbook, write_instrument_workbook
 from chouyang.render.qr import PageId
 from chouyang.scan.instrument import interpret
 from chouyang.scan.reader import EMPTY, MARKED, FieldRead, PageRead
@@ -211,7 +212,7 @@ def test_the_survey_forms_witnesses_and_parity_print_their_scales():
     assert columns["parity"].kind == "printed"   # the register's parity: printed, never ticked
 
 
-def _reads(record: dict, ticks: dict[str, str], blank_index: int | None = None) -> list[PageRead]:
+def _reads(record: dict, ticks: dict[str, str], blank_index: int | None = None, written=()) -> list[PageRead]:
     """The pages of a layout record read with only `ticks` (field key -> option label) marked (in blank
     row `blank_index` only, when given)."""
     reads = []
@@ -222,7 +223,8 @@ def _reads(record: dict, ticks: dict[str, str], blank_index: int | None = None) 
             here = blank_index is None or row.get("blank_index") == blank_index
             for key, f in row["fields"].items():
                 states = [MARKED if here and ticks.get(key) == o["label"] else EMPTY for o in f.get("options", [])]
-                fields[key] = FieldRead(key, f["kind"], f["label"], f.get("options", []), states)
+                fields[key] = FieldRead(key, f["kind"], f["label"], f.get("options", []), states,
+                                        written=here and key in written)
             rows.append({k: row.get(k) for k in ("ref", "section", "blank_index", "y", "h", "header")} | {"fields": fields})
         page_id = PageId("R", SUBJECT["unit_code"], record["form"], i, len(record["pages"]))
         reads.append(PageRead("p.png", i, page_id=page_id, rows=rows))
@@ -242,6 +244,16 @@ def test_a_tick_on_the_top_option_stores_its_code_and_the_unprinted_note_is_not_
     assert response.rows["g"] == [{"result": "否", "witnesses": "5", "rate": "65"}] and review == []
     normalised, problems = validate(form, response, TODAY, sheet_where("s.pdf"))
     assert problems == [] and normalised.rows["g"][0]["note"] == ""
+    # pages printed while 备注 was still on paper: what is written there goes to review, nothing is stored
+    old = replace(form, children=(replace(form.children[0], children=form.children[0].children[:3] + (
+        Field("note", "text", "备注"),)),))
+    old_record = render_instrument(old, SUBJECT, {}, SECRET, "R", "测试", tmp_path / "old.pdf")
+    reads = _reads(old_record, {"result": "是"}, 1, written={"note"})
+    response, review = interpret(form, reads, old_record)
+    assert response.rows["g"] == [{"result": "是"}]
+    new_row = "新发现的一行，请核对并补录手写内容"   # a blank row with writing on it
+    assert [item.issues for item in review] == [[new_row, "「备注」不是本调查表纸面上的题目（页面可能按另一版本印制），请人工核对"]]
+    assert interpret(old, reads, old_record)[1][0].issues == [new_row, "「备注」有手写内容，请人工录入"]
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +285,19 @@ def test_a_scanned_band_stores_what_the_scanned_checklist_stores(dengzhou):
     field = next(f for f in inst.fields() if f.name == "item_A3.1.2")
     assert (field.type, field.paper, field.constraint) == ("decimal", "ticks", ". >= 0 and . <= 100")
     assert normalise(inst, field, "65") == ("65", None) and normalise(inst, field, "71.3") == ("71.3", None)
+
+
+def test_the_entry_workbook_takes_a_count_above_the_printed_scale(tmp_path):
+    path = tmp_path / "w.xlsx"
+    write_instrument_workbook(FORM, SUBJECT, {}, path, {"round_id": "R"})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["核对"]
+    rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+    assert ws.cell(rows["witnesses"], 5).value == "纸面勾选：0、1、2、3、4、5+（此处填数字，可超出纸面最高档）"
+    assert ws.cell(rows["found"], 5).value == "选项：是、否"
+    ws.cell(rows["witnesses"], 4).value = 7
+    ws.cell(rows["rate"], 4).value = 71.3
+    ws.cell(rows["note"], 4).value = "入户三次"   # asked in the workbook though not printed
+    wb.save(path)
+    response = read_instrument_workbook(FORM, path, TODAY)
+    assert {k: v for k, v in response.values.items() if v} == {"witnesses": "7", "rate": "71.3", "note": "入户三次"}
