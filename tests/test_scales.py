@@ -22,7 +22,7 @@ from pyxform.xls2xform import convert
 
 from chouyang.assessment.scheme import load_scheme_preset
 from chouyang.errors import ChouyangError
-from chouyang.instruments import catalog, xlsform
+from chouyang.instruments import catalog, definition, xlsform
 from chouyang.instruments.checklist import checklist_instrument
 from chouyang.instruments.checks import check
 from chouyang.instruments.model import Choice, ChoiceList, Field, Group, Instrument
@@ -301,3 +301,9 @@ def test_the_entry_workbook_takes_a_count_above_the_printed_scale(tmp_path):
     wb.save(path)
     response = read_instrument_workbook(FORM, path, TODAY)
     assert {k: v for k, v in response.values.items() if v} == {"witnesses": "7", "rate": "71.3", "note": "入户三次"}
+
+
+def test_a_definition_file_keeps_its_scales():
+    text = catalog.dumps(FORM)
+    assert 'name = "witnesses"\ntype = "integer"\nlabel = "反映群众人数"\nchoices = "witnesses"' in text
+    assert definition.loads(text, FORM.source) == FORM
