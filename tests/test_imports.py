@@ -166,3 +166,20 @@ def test_a_step_imports_only_its_own_module():
                           "print(sorted(m for m in __import__('sys').modules if m.startswith('chouyang.steps.')))")
     assert found["out"].splitlines()[0] == "['chouyang.steps.setup']"
     assert not {"fpdf", "starlette", "scipy"} & set(found["loaded"])  # committing renders and serves nothing
+
+
+def test_user_commands_import_no_web_server(county, tmp_path):
+    """`chouyang user` keeps the round's accounts (round/accounts.py): it loads neither Starlette nor serve/."""
+    from conftest import init_round
+
+    rnd = init_round(tmp_path / "R", county)
+    found = _loaded_after(
+        "import click, sys\nfrom chouyang.cli import main\n"
+        "click.prompt = lambda *a, **k: 'ein-langes-passwort'  # the password, typed twice\n"
+        "assert main(['user', '--help']) == 0 and main(['user', 'add', '--help']) == 0\n"
+        f"assert main(['user', 'add', {str(rnd.path)!r}, '王五']) == 0\n"
+        f"assert main(['user', 'list', {str(rnd.path)!r}]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('chouyang.serve')))")
+    lines = found["out"].splitlines()
+    assert "用户 王五 已建立。" in lines and lines[-3:-1] == ["王五", "[]"]
+    assert "starlette" not in found["loaded"]

@@ -1,10 +1,10 @@
 """What the reader saw on any instrument's pages, as one Response and the rows to review (issue 18).
 
-The pages are read by the survey forms' reader (scan.reader.read_page with the layout record
+The pages are read by the survey forms' reader (scan.pages.read_page with the layout record
 render/instrument_pdf.py wrote); this module only interprets the fields, by the field each layout
 key names (`q1`, `q1@2` a further line of q1's boxes, `age#1` the first digit row of age):
 - tick boxes of a single choice (select_one, yes/no, a count's tick scale) give the option's stored
-  value; unclear marks, two marks, and a cancelled box with no other go to review (scan.reader.field_value);
+  value; unclear marks, two marks, and a cancelled box with no other go to review (scan.rows.field_value);
 - select_multiple gives every ticked option's code, in list order; unclear marks go to review;
 - digit rows give the number (unticked leading rows are 0; an unticked row after a ticked one, two
   marks in a row or an unclear mark send it to review);
@@ -24,7 +24,10 @@ from chouyang.instruments.model import ROWS_BLANK, Field, Instrument
 from chouyang.instruments.responses import Response
 from chouyang.render.instrument_items import answer_for, digits_value
 from chouyang.render.instrument_sheets import FIRST_ROW, question_row, workbook_plan
-from chouyang.scan.reader import EMPTY, FILLED, MARKED, UNCERTAIN, FieldRead, PageRead, ReviewItem, field_value
+from chouyang.scan.marks import EMPTY, FILLED, MARKED, UNCERTAIN
+from chouyang.scan.pages import PageRead
+from chouyang.scan.review_items import ReviewItem
+from chouyang.scan.rows import FieldRead, field_value
 
 
 def base_name(key: str) -> str:
@@ -151,8 +154,8 @@ class _Interpreter:
 
 def interpret(instrument: Instrument, reads: list[PageRead], layout: dict | None = None
               ) -> tuple[Response, list[ReviewItem]]:
-    """One subject's pages (identified, located and read by scan.reader.read_page) as its Response and the rows
-    people must check (scan.reader.ReviewItem: sheet and row of the instrument's workbook).  `layout`: the
+    """One subject's pages (identified, located and read by scan.pages.read_page) as its Response and the rows
+    people must check (scan.review_items.ReviewItem: sheet and row of the instrument's workbook).  `layout`: the
     subject's layout record, which gives each repeat row's place in the workbook (else the order read)."""
     work = _Interpreter(instrument)
     reads = sorted((r for r in reads if r.page_id is not None), key=lambda r: r.page_id.page)

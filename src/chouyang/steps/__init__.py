@@ -29,7 +29,7 @@ _OWNERS = {
     "scan": "chouyang.steps.scanning",
     **dict.fromkeys(("score", "score_round"), "chouyang.steps.scoring"),
     **dict.fromkeys(("add_user", "users"), "chouyang.steps.people"),
-    "PROBLEM_TEXT": "chouyang.scan.reader",
+    "PROBLEM_TEXT": "chouyang.scan.batch",
     "county_summary_line": "chouyang.survey.score",
 }
 

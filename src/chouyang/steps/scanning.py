@@ -11,18 +11,10 @@ import openpyxl
 from chouyang import atomic
 from chouyang.errors import ChouyangError, Problem
 from chouyang.round.folder import Round
+from chouyang.scan.batch import ScanSummary, pick_pages, read_files
 from chouyang.scan.checklist import fill_checklist_scan
-from chouyang.scan.reader import (
-    REVIEW_COLUMNS,
-    ScanSummary,
-    count_marks,
-    fill_workbook,
-    load_layouts,
-    pick_pages,
-    read_files,
-    review_json,
-    save_review_crop,
-)
+from chouyang.scan.pages import count_marks, load_layouts
+from chouyang.scan.review_items import REVIEW_COLUMNS, fill_workbook, review_json, save_review_crop
 from chouyang.xlsx import save_workbook
 
 
