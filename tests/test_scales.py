@@ -32,7 +32,9 @@ from chouyang.render.instrument_pdf import render_instrument
 from chouyang.render.instrument_workbook import read_instrument_workbook, write_instrument_workbook
 from chouyang.render.qr import PageId
 from chouyang.scan.instrument import interpret
-from chouyang.scan.reader import EMPTY, MARKED, FieldRead, PageRead
+from chouyang.scan.marks import EMPTY, MARKED
+from chouyang.scan.pages import PageRead
+from chouyang.scan.rows import FieldRead
 
 TODAY = date(2016, 7, 26)
 SECRET = b"\x03" * 32
