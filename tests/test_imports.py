@@ -112,8 +112,9 @@ def test_stages_import_no_later_stage():
 
 def test_cli_calls_only_steps():
     # `serve` is the web front end, a twin of the CLI over the same steps; `chouyang serve` only starts it.
-    assert import_graph()["cli"] <= {"errors", "config.rules", "demo.county", "serve", "cli_instruments"} | STEPS
+    assert import_graph()["cli"] <= {"errors", "config.rules", "demo.county", "serve", "cli_instruments", "cli_format"} | STEPS
     assert import_graph()["cli_instruments"] <= STEPS   # the instrument commands: a part of the CLI, as thin
+    assert import_graph()["cli_format"] == set()        # click help in Chinese: imports nothing of the project
 
 
 def test_steps_package_imports_no_step():
