@@ -51,14 +51,17 @@ def round_instruments(round_dir: Path) -> dict[str, Instrument]:
 
 def add_to_round(round_dir: Path, xlsx_path: Path) -> Instrument:
     """Import an XLSForm into a round that is not drawn yet: ROUND/instruments/<name>.toml and a copy of the xlsx."""
-    from chouyang.instruments.xlsform import read  # the XLSForm reader needs openpyxl: load it only for this command
+    # the XLSForm reader needs openpyxl: load it only for this command
+    from chouyang.instruments.xlsform import read, with_unit_code
 
     round_dir, xlsx_path = Path(round_dir), Path(xlsx_path)
     if not round_dir.is_dir():
         raise ChouyangError(f"{round_dir}：轮次文件夹不存在")
     if (round_dir / "draw.json").exists():
         raise ChouyangError(f"{round_dir}：已抽样的轮次不能再添加调查表")
-    instrument = read(xlsx_path)
+    # an office designs questions, not bookkeeping: a point-level form without unit_code gets it, so paper, phone
+    # and workbook responses all name their sample point (the XLSForm export carries it the same way)
+    instrument = with_unit_code(read(xlsx_path))
     if instrument.name in builtin_names():
         raise ChouyangError(f"{xlsx_path.name}：调查表名称（form_id）{instrument.name} 是内置调查表的名称，请换一个名称")
     folder = round_dir / ROUND_FOLDER

@@ -33,7 +33,7 @@ from chouyang.instruments.checks import names_index, node_paths, resolve
 from chouyang.instruments.model import Field, Group, Instrument
 from chouyang.instruments.xlsform_read import FIELD_EXTRAS, GROUP_EXTRAS, LANGUAGE, UNIT_CODE, UNIT_CODE_LABEL, read
 
-__all__ = ["export", "read", "SURVEY_COLUMNS", "FIELD_EXTRAS", "GROUP_EXTRAS", "LANGUAGE"]
+__all__ = ["export", "read", "with_unit_code", "SURVEY_COLUMNS", "FIELD_EXTRAS", "GROUP_EXTRAS", "LANGUAGE"]
 
 SURVEY_COLUMNS = ("type", "name", f"label::{LANGUAGE}", f"hint::{LANGUAGE}", "required", "relevant", "constraint",
                   f"constraint_message::{LANGUAGE}", "calculation", "appearance", "read_only") + \
@@ -48,7 +48,7 @@ _TOKENS = re.compile(r"'[^']*'|\"[^\"]*\"|\$\{([^}]*)\}")
 
 def export(instrument: Instrument, path: Path) -> None:
     """Write the instrument as an XLSForm workbook (atomically)."""
-    inst = _with_unit_code(instrument)
+    inst = with_unit_code(instrument)
     writer = _SurveyWriter(inst)
     wb = openpyxl.Workbook()
     _sheet(wb.active, "survey", SURVEY_COLUMNS, writer.rows())
@@ -63,7 +63,8 @@ def export(instrument: Instrument, path: Path) -> None:
         wb.save(tmp)
 
 
-def _with_unit_code(inst: Instrument) -> Instrument:
+def with_unit_code(inst: Instrument) -> Instrument:
+    """A point-level instrument with its first field `unit_code` (prefilled), so every response names its point."""
     if inst.per != "point" or any(c.name == UNIT_CODE for c in inst.children):
         return inst
     unit = Field(UNIT_CODE, "text", UNIT_CODE_LABEL, prefill=UNIT_CODE)
