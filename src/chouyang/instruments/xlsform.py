@@ -31,7 +31,7 @@ from chouyang.instruments.checks import names_index, node_paths, resolve
 from chouyang.instruments.model import Field, Group, Instrument
 from chouyang.instruments.xlsform_read import FIELD_EXTRAS, GROUP_EXTRAS, LANGUAGE, UNIT_CODE, UNIT_CODE_LABEL, read
 
-__all__ = ["export", "read", "SURVEY_COLUMNS", "FIELD_EXTRAS", "GROUP_EXTRAS", "LANGUAGE"]
+__all__ = ["export", "read", "with_unit_code", "SURVEY_COLUMNS", "FIELD_EXTRAS", "GROUP_EXTRAS", "LANGUAGE"]
 
 SURVEY_COLUMNS = ("type", "name", f"label::{LANGUAGE}", f"hint::{LANGUAGE}", "required", "relevant", "constraint",
                   f"constraint_message::{LANGUAGE}", "calculation", "appearance", "read_only") + \
@@ -46,7 +46,7 @@ _TOKENS = re.compile(r"'[^']*'|\"[^\"]*\"|\$\{([^}]*)\}")
 
 def export(instrument: Instrument, path: Path) -> None:
     """Write the instrument as an XLSForm workbook (atomically)."""
-    inst = _with_unit_code(instrument)
+    inst = with_unit_code(instrument)
     writer = _SurveyWriter(inst)
     wb = openpyxl.Workbook()
     _sheet(wb.active, "survey", SURVEY_COLUMNS, writer.rows())
@@ -61,7 +61,8 @@ def export(instrument: Instrument, path: Path) -> None:
         wb.save(tmp)
 
 
-def _with_unit_code(inst: Instrument) -> Instrument:
+def with_unit_code(inst: Instrument) -> Instrument:
+    """The instrument as the phones get it: a point's form starts with unit_code (odk reads their CSV with it)."""
     if inst.per != "point" or any(c.name == UNIT_CODE for c in inst.children):
         return inst
     unit = Field(UNIT_CODE, "text", UNIT_CODE_LABEL, prefill=UNIT_CODE)

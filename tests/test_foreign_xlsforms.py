@@ -1,0 +1,371 @@
+"""XLSForms written by someone else (issue 18, "Done when"), through every medium: the XLSForm exchange, paper
+(printed, filled, scanned or photographed, read), the entry workbook, ODK Central CSV and web entry.
+
+The forms are four of github.com/mberg/claude-skills skills/xlsform/examples.md, transcribed in
+tests/fixtures/xlsforms/*.md (labels translated, what was removed and why said in each file): 住户调查表
+(a repeat of household members behind a yes/no), 家庭月度收支调查表 (integers with constraints, a calculate, a note
+that quotes answers, a text with a calculation), 子女与收入情况调查表 (skip logic with `and`), and the GPS and media
+form, kept unchanged, which the importer must refuse, located.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyxform.xls2xform import convert
+from xlsform_md import FIXTURES, to_xlsx
+
+from chouyang.demo import scansim
+from chouyang.errors import ChouyangError
+from chouyang.instruments import export as export_csv
+from chouyang.instruments import odk, xlsform
+from chouyang.instruments.expr import evaluate, parse, truthy
+from chouyang.instruments.model import Field, Instrument
+from chouyang.instruments.responses import sheet_where, validate
+from chouyang.render.instrument_items import answer_for
+from chouyang.render.instrument_pdf import instrument_font, write_instrument_pdfs
+from chouyang.render.instrument_sheets import table_columns, workbook_plan
+from chouyang.render.instrument_workbook import read_instrument_workbook, write_instrument_workbook
+from chouyang.render.pdf import full_font
+from chouyang.scan.instrument import base_name, interpret
+from chouyang.scan.pages import PageImage, load_layouts, read_page
+
+ACCEPTED = ("household", "budget", "conditional")
+SECRET = b"\x05" * 32
+ROUND, TITLE = "2016H1", "测试县2016年上半年人口和计划生育抽样调查"
+TODAY = dt.date(2016, 7, 26)
+POINTS = [{"unit_code": f"41138100120{i}", "unit_name": name, "township_name": "古城街道"}
+          for i, name in enumerate(["东关社区", "东关一区", "东关二区"], start=1)]
+CAREFUL = scansim.Writer((25, 25, 35), 0.95, 0.35, False, (0.4, 0.2, 0.25, 0.15, 0.0), 1.0, 0.2, 4.0, 0.04, 0.0)
+
+
+@pytest.fixture(scope="module")
+def forms(tmp_path_factory) -> dict[str, Instrument]:
+    folder = tmp_path_factory.mktemp("foreign")
+    return {name: xlsform.read(to_xlsx(FIXTURES / f"{name}.md", folder / f"{name}.xlsx")) for name in ACCEPTED}
+
+
+# --- answers made from the form itself ------------------------------------------------------------------
+
+def answer(inst: Instrument, f: Field, i: int) -> str:
+    """A valid answer of submission `i` to field `f` (codes for choices), whatever the form."""
+    codes = inst.choice_list(f).codes() if f.is_select else ()
+    return {"select_one": lambda: codes[i % len(codes)],
+            "select_multiple": lambda: " ".join(sorted({codes[i % len(codes)], codes[(i + 1) % len(codes)]})),
+            "integer": lambda: str(i + 2), "decimal": lambda: f"{1200 + i}.5", "date": lambda: f"2016-07-{20 + i:02d}",
+            "text": lambda: f"回答{i}"}.get(f.type, lambda: "")()
+
+
+def answers(inst: Instrument, i: int) -> dict[str, str]:
+    """Top-level answers of submission `i`, a field skipped (left empty) when its `relevant` says so."""
+    values: dict[str, str] = {}
+    for groups, f in inst.walk():
+        if any(g.repeat for g in groups) or f.type in ("note", "calculate") or f.prefill:
+            continue
+        relevant = [g.relevant for g in groups if g.relevant] + ([f.relevant] if f.relevant else [])
+        asked = all(truthy(evaluate(parse(r), values, today=TODAY)) for r in relevant)
+        values[f.name] = answer(inst, f, i) if asked else ""
+    return values
+
+
+def member_rows(inst: Instrument, n: int) -> dict[str, list[dict[str, str]]]:
+    return {g.name: [{f.name: answer(inst, f, k) for _, f in _fields(g) if f.type not in ("note", "calculate")}
+                     for k in range(n)] for g in inst.repeats()}
+
+
+def _fields(g):
+    for node in g.children:
+        if isinstance(node, Field):
+            yield g, node
+        else:
+            yield from _fields(node)
+
+
+def shown(values: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v != ""}
+
+
+# --- the XLSForm exchange -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_export_converts_with_pyxform_and_reads_back_equal(forms, tmp_path, name):
+    inst = forms[name]
+    path = tmp_path / f"{name}.xlsx"
+    xlsform.export(inst, path)
+    warnings: list[str] = []
+    xform = convert(str(path), warnings=warnings).xform
+    assert f'id="{inst.name}"' in xform and f"<h:title>{inst.title}</h:title>" in xform
+    back = xlsform.read(path)
+    assert back.children[0].name == "unit_code"   # a point's form for the phones carries the point
+    assert replace(back, children=back.children[1:], source=inst.source) == inst
+
+
+def test_what_the_importer_kept_of_each_form(forms):
+    household = forms["household"]
+    repeat = household.group("household_members")
+    assert (repeat.repeat, repeat.rows, repeat.relevant) == (True, "blank", "${has_members} = 'yes'")
+    assert [f.name for f in repeat.children] == ["member_name", "member_age", "member_relationship"]
+    assert household.fields()[-1] == Field("timestamp", "calculate", "", calculation="now()")
+    budget = forms["budget"]
+    assert [f.constraint for f in budget.fields() if f.type == "integer"] == [". >= 0"] * 6
+    assert budget.fields()[0].constraint_message == "收入应为正数"
+    status = budget.fields()[-1]
+    assert (status.type, status.calculation[:3]) == ("text", "if(")
+    assert forms["conditional"].fields()[-1].relevant == "${has_income} = 'yes' and ${monthly_income} > 0"
+
+
+def test_the_gps_and_media_form_is_refused_naming_sheet_row_and_column(tmp_path):
+    path = to_xlsx(FIXTURES / "site_monitoring.md", tmp_path / "site_monitoring.xlsx")
+    with pytest.raises(ChouyangError) as caught:
+        xlsform.read(path)
+    types = [(p.sheet, p.row, p.column, p.value) for p in caught.value.problems if "不支持的题型" in p.message]
+    assert types == [("survey", 3, "type", "geopoint"), ("survey", 4, "type", "geotrace"), ("survey", 7, "type", "image"),
+                     ("survey", 8, "type", "audio"), ("survey", 11, "type", "video")]
+    text = str(caught.value)
+    assert "site_monitoring.xlsx，工作表「survey」，第 3 行，列「type」：不支持的题型" in text and "没有导入" in text
+
+
+# --- paper --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def printed(forms, tmp_path_factory):
+    out = {}
+    for name, inst in forms.items():
+        folder = tmp_path_factory.mktemp(f"paper_{name}")
+        font = instrument_font(inst, POINTS, round_title=TITLE)
+        pages = write_instrument_pdfs(inst, [(p, {}) for p in POINTS], folder, SECRET, ROUND, TITLE, font=font)
+        out[name] = (folder, pages, load_layouts(folder))
+    return out
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_pages_for_three_points_with_every_field_on_paper_or_not_printable(forms, printed, name):
+    inst = forms[name]
+    folder, pages, layouts = printed[name]
+    assert sorted(layouts) == [p["unit_code"] for p in POINTS]
+    assert pages == sum(len(r["pages"]) for r in layouts.values()) >= 3
+    record = layouts[POINTS[0]["unit_code"]]
+    on_paper = {base_name(k) for page in record["pages"] for row in page["rows"] for k in row["fields"]}
+    not_printable = {f.name for f in inst.fields() if answer_for(inst, f).kind in ("note", "none")}
+    assert on_paper | not_printable == {f.name for f in inst.fields()} and not on_paper & not_printable
+    assert not_printable == {"household": {"timestamp"}, "budget": {"total_expenses", "balance_display"},
+                             "conditional": set()}[name]
+
+
+def _ticks(page: dict, inst: Instrument) -> tuple[dict, dict]:
+    """What to tick on the page: (marks {(section, row): {layout key: [values]}}, expected {(section, row): {field: value}}).
+
+    Every tick field of every question and of the first two blank rows of a repeat: a select_one its first choice,
+    a select_multiple its first and last, a number in digit rows 1, 2, 3…; write-in boxes are left empty."""
+    marks, expected = {}, {}
+    for row in page["rows"]:
+        if row["blank_index"] and row["blank_index"] > 2:
+            continue
+        key = (row["section"], row["ref"] or row["blank_index"])
+        by_field: dict[str, list[str]] = {}
+        for k, f in row["fields"].items():
+            if f["kind"] == "ticks":
+                by_field.setdefault(base_name(k), []).append(k)
+        for name, keys in by_field.items():
+            fields = [row["fields"][k] for k in keys]
+            if "#" in keys[0]:   # one 0-9 row per digit
+                digits = [(i + 1) % 10 for i in range(len(keys))]
+                marks.setdefault(key, {}).update({k: [d] for k, d in zip(keys, digits)})
+                expected.setdefault(key, {})[name] = str(int("".join(map(str, digits))))
+                continue
+            options = [(k, o["value"]) for k, f in zip(keys, fields) for o in f["options"]]
+            chosen = [options[0], options[-1]] if fields[0].get("multiple") and len(options) > 1 else [options[0]]
+            for k, value in chosen:
+                marks.setdefault(key, {}).setdefault(k, []).append(value)
+            expected.setdefault(key, {})[name] = " ".join(str(v) for _, v in chosen)
+    return marks, expected
+
+
+def _fill(pdf: Path, index: int, page: dict, marks: dict, rng):
+    img = scansim.render_page(pdf, index, 200, "RGB")
+    font = full_font()
+    pen = scansim.Painter(img, 200, rng, font.path, font.collection_index)
+    for row in page["rows"]:
+        for k, values in marks.get((row["section"], row["ref"] or row["blank_index"]), {}).items():
+            for value in values:
+                pen.mark(next(o for o in row["fields"][k]["options"] if o["value"] == value), CAREFUL)
+    return img
+
+
+def _read_by_row(inst: Instrument, response) -> dict:
+    got = {}
+    repeats = {g.name for g in inst.repeats()}
+    for groups, f in inst.walk():
+        if not any(g.repeat for g in groups) and f.name in response.values:
+            got.setdefault("top", {})[f.name] = response.values[f.name]
+    for name in repeats:
+        for i, row in enumerate(response.rows.get(name, []), start=1):
+            got[(name, i)] = row
+    return got
+
+
+@pytest.mark.parametrize("name, how", [(n, h) for n in ACCEPTED for h in ("flatbed", "photo")])
+def test_filled_pages_scanned_or_photographed_read_back_what_was_ticked(forms, printed, name, how):
+    inst = forms[name]
+    folder, _, layouts = printed[name]
+    unit = POINTS[1]["unit_code"]
+    record = layouts[unit]
+    rng = np.random.default_rng(31 if how == "flatbed" else 32)
+    reads, expected = [], {}
+    for n, page in enumerate(record["pages"]):
+        marks, want = _ticks(page, inst)
+        expected.update(want)
+        img = _fill(folder / f"{unit}.pdf", n, page, marks, rng)
+        image = scansim.flatbed(img, 200, rng, angle=1.0, quality=85) if how == "flatbed" else scansim.photo(img, rng, turn=90)
+        read = read_page(PageImage(f"{how}.jpg", n + 1, image.convert("L")), SECRET, ROUND, layouts)
+        assert (read.problem, read.page_id.unit_code, read.page_id.page) == ("", unit, n + 1)
+        reads.append(read)
+    response, review = interpret(inst, reads[::-1], record)   # pages in any order
+    flagged = {(i.row["section"], i.row["ref"] or i.row["blank_index"]) for i in review}
+    got = _read_by_row(inst, response)
+    compared = 0
+    for key, want in expected.items():
+        if key in flagged:
+            continue
+        section, ref = key
+        row = got.get((section, ref), {}) if isinstance(ref, int) else got.get("top", {})
+        assert {f: row.get(f, "") for f in want} == want, key
+        compared += len(want)
+    assert compared >= {"household": 7, "budget": 6, "conditional": 4}[name], (compared, flagged)
+    assert flagged == set(), [i.issues for i in review]
+
+
+# --- the entry workbook ----------------------------------------------------------------------------------
+
+def _label(inst: Instrument, f: Field, value: str) -> str:
+    """As a clerk types it: the choice labels (a select_multiple's joined with 、)."""
+    cl = inst.choice_list(f)
+    return "、".join(cl.label_of(c) for c in value.split()) if cl and value else value
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_entry_workbook_filled_with_openpyxl_reads_back_equal(forms, tmp_path, name):
+    import openpyxl
+
+    inst = forms[name]
+    path = tmp_path / "u.xlsx"
+    write_instrument_workbook(inst, POINTS[0], {}, path, {"round_id": ROUND, "round_title": TITLE})
+    top, rows = answers(inst, 0), member_rows(inst, 2)
+    fields = {f.name: f for f in inst.fields()}
+    wb = openpyxl.load_workbook(path)
+    for plan in workbook_plan(inst):
+        ws = wb[plan.label]
+        if plan.table:
+            for i, row in enumerate(rows[plan.key]):
+                for j, (fname, _) in enumerate(table_columns(plan), start=1):
+                    ws.cell(4 + i, j).value = _label(inst, fields[fname], row[fname])
+        else:
+            for r in range(4, ws.max_row + 1):
+                fname = ws.cell(r, 1).value
+                if fname in top:
+                    ws.cell(r, 4).value = _label(inst, fields[fname], top[fname])
+    wb.save(path)
+    response = read_instrument_workbook(inst, path, today=TODAY)
+    assert response.unit_code == POINTS[0]["unit_code"]
+    assert shown(response.values) == shown(top)
+    assert {g: [shown(r) for r in rs] for g, rs in response.rows.items()} == rows
+
+
+# --- phones: an ODK Central export --------------------------------------------------------------------
+
+def central_csv(inst: Instrument, path: Path, n: int = 5) -> list[dict[str, str]]:
+    """submissions.csv as ODK Central writes it for the form `export` made: SubmissionDate, the fields by their
+    group-field names (repeats are files of their own), meta-instanceID, KEY, SubmitterID, ReviewState."""
+    top = [(groups, f) for groups, f in inst.walk() if not any(g.repeat for g in groups) and f.type != "note"]
+    header = ["SubmissionDate", "unit_code"] + ["-".join([g.name for g in groups] + [f.name]) for groups, f in top
+                                                 if f.name != "unit_code"]
+    header += ["meta-instanceID", "KEY", "SubmitterID", "ReviewState"]
+    sent = []
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for i in range(n):
+            values = answers(inst, i) | {f.name: "2016-07-26T09:3{i}:00.000+08:00" for _, f in top if f.type == "calculate"}
+            uuid = f"uuid:6f1c2a4e-0b7d-4c1e-9a3b-{i:012d}"
+            unit = POINTS[i % len(POINTS)]["unit_code"]
+            writer.writerow([f"2016-07-26T10:0{i}:00.000Z", unit] + [values.get(f.name, "") for _, f in top
+                                                                       if f.name != "unit_code"] + [uuid, uuid, "7", ""])
+            sent.append({"unit_code": unit, **answers(inst, i)})
+    return sent
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_central_csv_of_five_submissions_is_read_validated_and_exported(forms, tmp_path, name):
+    inst = forms[name]
+    sent = central_csv(inst, tmp_path / "submissions.csv")
+    subs = odk.read_submissions(inst, tmp_path / "submissions.csv", today=TODAY)
+    assert [r.submission for r in subs] == [f"uuid:6f1c2a4e-0b7d-4c1e-9a3b-{i:012d}" for i in range(5)]
+    for r, want in zip(subs, sent):
+        checked, problems = validate(inst, r, TODAY, sheet_where("submissions.csv"))
+        assert problems == []
+        assert (checked.unit_code, shown({k: v for k, v in checked.values.items() if k in want})) == \
+            (want["unit_code"], shown({k: v for k, v in want.items() if k != "unit_code"}))
+    header, rows = export_csv.export_rows(inst, list(subs))
+    assert header[0] == "unit_code" and len(rows) == 5
+    assert [row[0] for row in rows] == [s["unit_code"] for s in sent]
+    first = dict(zip(header, rows[0]))
+    assert {k: first[k] for k in sent[0] if k in first} == {k: v for k, v in sent[0].items() if k in first}
+
+
+# --- the web --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def base_round(tmp_path_factory):
+    from serve_support import make_round
+
+    return make_round(tmp_path_factory.mktemp("web") / "base")
+
+
+@pytest.mark.parametrize("name", ["household"])
+def test_web_entry_two_equal_passes_are_settled(forms, base_round, tmp_path, monkeypatch, name):
+    from serve_support import UNIT, copy_round
+    from test_serve_instruments import client_for, post
+
+    from chouyang.entry import instrument_entry as ie
+    from chouyang.round import store as instrument_store
+
+    inst = forms[name]
+    monkeypatch.setattr(ie, "SOURCE", lambda rnd: {inst.name: inst})
+    rnd = copy_round(base_round, tmp_path / "R")
+    top, rows = answers(inst, 0), member_rows(inst, 2)
+    form = {f"f/{k}": v.split() if inst.fields() and _field(inst, k).type == "select_multiple" else v
+            for k, v in top.items()}
+    for g, given in rows.items():
+        form[f"rows/{g}"] = str(len(given))
+        for i, row in enumerate(given):
+            form.update({f"r/{g}/{i}/{k}": v for k, v in row.items()})
+    url = f"/instruments/{inst.name}/{UNIT}"
+    first, second = client_for(rnd, "张三"), client_for(rnd, "李四")
+    r = post(first, url, form)
+    assert r.status_code == 303, r.text[-2000:]
+    assert post(second, url, form).status_code == 303
+    assert "两遍一致" in second.get("/instruments").text
+    with rnd.store() as con:
+        stored = instrument_store.stored_response(con, inst.name, UNIT)
+    assert shown(stored.values) == shown(top)
+    assert {g: [shown(r) for r in rs] for g, rs in stored.rows.items()} == rows
+
+
+def _field(inst: Instrument, name: str) -> Field:
+    return next(f for f in inst.fields() if f.name == name)
+
+
+def test_fixture_markdown_reads_as_the_sheets_it_shows():
+    from xlsform_md import sheets
+
+    found = sheets((FIXTURES / "conditional.md").read_text(encoding="utf-8"))
+    assert list(found) == ["survey", "choices", "settings"]
+    assert found["survey"][0][:3] == ["type", "name", "label::中文 (zh)"] and len(found["survey"]) == 7
+    assert found["choices"][3] == ["age_group", "0_2", "0—2 岁", "0-2 years"]
+    assert json.dumps(found["settings"], ensure_ascii=False) == '[["form_title", "form_id", "version"], ["子女与收入情况调查表", "children_income", "1"]]'
