@@ -326,7 +326,8 @@ def trees(names: list[str] | st.SearchStrategy[str] = NAMES, depth: int = 4):
         st.sampled_from([0.5, 0.1, 2.5, 1e21, 1.5e-7]).map(Lit),
         st.one_of(TEXT, st.sampled_from(CODES), DATE_TEXT).filter(lambda s: not ("'" in s and '"' in s)).map(Lit))
     a_date = st.dates().map(lambda d: Lit(d.isoformat()))
-    leaves = st.one_of(literal, field, st.just(Call("today", ())), st.just(Call("now", ())), st.builds(lambda d: Call("date", (d,)), a_date))
+    leaves = st.one_of(literal, field, st.just(Call("today", ())), st.just(Call("now", ())),
+                       st.builds(lambda d: Call("date", (d,)), a_date))
     ops = st.sampled_from(["or", "and", "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "div", "mod"])
 
     def extend(inner):
@@ -445,7 +446,9 @@ def random_leaf(rnd):
         return Lit(random_text(rnd))
     if r < 0.9:
         return random_field(rnd)
-    return Call("today" if r < 0.93 else "now", ()) if r < 0.95 else Call("date", (Lit(rnd.choice(["2016-01-01", "2016-02-29", "0001-12-31"])),))
+    if r < 0.95:
+        return Call("today" if r < 0.93 else "now", ())
+    return Call("date", (Lit(rnd.choice(["2016-01-01", "2016-02-29", "0001-12-31"])),))
 
 
 def random_field(rnd):

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pytest
 from pyxform.xls2xform import convert
 from xlsform_md import FIXTURES, to_xlsx
@@ -62,15 +63,17 @@ def answer(inst: Instrument, f: Field, i: int) -> str:
             "text": lambda: f"回答{i}"}.get(f.type, lambda: "")()
 
 
+def _asked(groups, f: Field, values: dict[str, str]) -> bool:
+    relevant = [g.relevant for g in groups if g.relevant] + ([f.relevant] if f.relevant else [])
+    return all(truthy(evaluate(parse(r), values, today=TODAY)) for r in relevant)
+
+
 def answers(inst: Instrument, i: int) -> dict[str, str]:
     """Top-level answers of submission `i`, a field skipped (left empty) when its `relevant` says so."""
     values: dict[str, str] = {}
     for groups, f in inst.walk():
-        if any(g.repeat for g in groups) or f.type in ("note", "calculate") or f.prefill:
-            continue
-        relevant = [g.relevant for g in groups if g.relevant] + ([f.relevant] if f.relevant else [])
-        asked = all(truthy(evaluate(parse(r), values, today=TODAY)) for r in relevant)
-        values[f.name] = answer(inst, f, i) if asked else ""
+        if not any(g.repeat for g in groups) and f.type not in ("note", "calculate") and not f.prefill:
+            values[f.name] = answer(inst, f, i) if _asked(groups, f, values) else ""
     return values
 
 
@@ -100,6 +103,7 @@ def test_export_converts_with_pyxform_and_reads_back_equal(forms, tmp_path, name
     xlsform.export(inst, path)
     warnings: list[str] = []
     xform = convert(str(path), warnings=warnings).xform
+    assert warnings == []
     assert f'id="{inst.name}"' in xform and f"<h:title>{inst.title}</h:title>" in xform
     back = xlsform.read(path)
     assert back.children[0].name == "unit_code"   # a point's form for the phones carries the point
@@ -158,7 +162,51 @@ def test_pages_for_three_points_with_every_field_on_paper_or_not_printable(forms
                              "conditional": set()}[name]
 
 
-def _ticks(page: dict, inst: Instrument) -> tuple[dict, dict]:
+def test_a_note_that_shows_answers_on_the_phone_names_the_fields_on_paper(forms):
+    from chouyang.render.instrument_items import NoteItem, print_plan
+
+    (note,) = [i for i in print_plan(forms["budget"]) if isinstance(i, NoteItem)]
+    spent = "（房租（住房）+食品和日用品+水电燃气费+其他支出）"
+    assert note.text == f"结余：「月收入」 - {spent} = 「月收入」 - {spent}"
+
+
+def test_skip_instructions_jump_past_every_question_the_answer_skips(forms):
+    from chouyang.render.instrument_items import Question, print_plan
+
+    questions = [i for i in print_plan(forms["conditional"]) if isinstance(i, Question)]
+    # 6 is asked only when 4 is 是 and 5 above 0: 否 on 4 skips 5 and 6 (the form ends), and at 5 only 5's part is left
+    assert [(q.number, q.skip) for q in questions if q.skip] == [
+        (1, "（若本题为“否” → 跳至 第4题）"), (4, "（若本题为“否” → 本表结束）"), (5, "（若本题不大于0 → 本表结束）")]
+
+
+def _row_key(row: dict) -> tuple:
+    return row["section"], row["ref"] or row["blank_index"]
+
+
+def _tick_groups(row: dict) -> dict[str, list[str]]:
+    """The row's tick fields by the field they belong to: {field: [layout keys]} (lines of boxes, digit rows)."""
+    groups: dict[str, list[str]] = {}
+    for k, f in row["fields"].items():
+        if f["kind"] == "ticks":
+            groups.setdefault(base_name(k), []).append(k)
+    return groups
+
+
+def _choose(row: dict, keys: list[str]) -> tuple[dict[str, list], str]:
+    """({layout key: [values to tick]}, the value the field should read as) for one field of a row."""
+    if "#" in keys[0]:   # one 0-9 row per digit: 1, 2, 3…
+        digits = [(i + 1) % 10 for i in range(len(keys))]
+        return {k: [d] for k, d in zip(keys, digits)}, str(int("".join(map(str, digits))))
+    options = [(k, o["value"]) for k in keys for o in row["fields"][k]["options"]]
+    multiple = row["fields"][keys[0]].get("multiple") and len(options) > 1
+    chosen = [options[0], options[-1]] if multiple else [options[0]]
+    marks: dict[str, list] = {}
+    for k, value in chosen:
+        marks.setdefault(k, []).append(value)
+    return marks, " ".join(str(v) for _, v in chosen)
+
+
+def _ticks(page: dict) -> tuple[dict, dict]:
     """What to tick on the page: (marks {(section, row): {layout key: [values]}}, expected {(section, row): {field: value}}).
 
     Every tick field of every question and of the first two blank rows of a repeat: a select_one its first choice,
@@ -167,23 +215,10 @@ def _ticks(page: dict, inst: Instrument) -> tuple[dict, dict]:
     for row in page["rows"]:
         if row["blank_index"] and row["blank_index"] > 2:
             continue
-        key = (row["section"], row["ref"] or row["blank_index"])
-        by_field: dict[str, list[str]] = {}
-        for k, f in row["fields"].items():
-            if f["kind"] == "ticks":
-                by_field.setdefault(base_name(k), []).append(k)
-        for name, keys in by_field.items():
-            fields = [row["fields"][k] for k in keys]
-            if "#" in keys[0]:   # one 0-9 row per digit
-                digits = [(i + 1) % 10 for i in range(len(keys))]
-                marks.setdefault(key, {}).update({k: [d] for k, d in zip(keys, digits)})
-                expected.setdefault(key, {})[name] = str(int("".join(map(str, digits))))
-                continue
-            options = [(k, o["value"]) for k, f in zip(keys, fields) for o in f["options"]]
-            chosen = [options[0], options[-1]] if fields[0].get("multiple") and len(options) > 1 else [options[0]]
-            for k, value in chosen:
-                marks.setdefault(key, {}).setdefault(k, []).append(value)
-            expected.setdefault(key, {})[name] = " ".join(str(v) for _, v in chosen)
+        for name, keys in _tick_groups(row).items():
+            ticked, value = _choose(row, keys)
+            marks.setdefault(_row_key(row), {}).update(ticked)
+            expected.setdefault(_row_key(row), {})[name] = value
     return marks, expected
 
 
@@ -196,6 +231,20 @@ def _fill(pdf: Path, index: int, page: dict, marks: dict, rng):
             for value in values:
                 pen.mark(next(o for o in row["fields"][k]["options"] if o["value"] == value), CAREFUL)
     return img
+
+
+def _scanned(pdf: Path, n: int, page: dict, marks: dict, how: str, layouts: dict, rng):
+    """Page n ticked, then put through a flatbed scanner or photographed with a phone, and read."""
+    img = _fill(pdf, n, page, marks, rng)
+    image = scansim.flatbed(img, 200, rng, angle=1.0, quality=85) if how == "flatbed" else scansim.photo(img, rng, turn=90)
+    return read_page(PageImage(f"{how}.jpg", n + 1, image.convert("L")), SECRET, ROUND, layouts)
+
+
+def _read_back(inst: Instrument, response, expected: dict) -> dict:
+    """What the response holds of each expected (row, field): a repeat's row by its number, questions at "top"."""
+    got = _read_by_row(inst, response)
+    return {key: {f: got.get(key if isinstance(key[1], int) else "top", {}).get(f, "") for f in want}
+            for key, want in expected.items()}
 
 
 def _read_by_row(inst: Instrument, response) -> dict:
@@ -219,26 +268,16 @@ def test_filled_pages_scanned_or_photographed_read_back_what_was_ticked(forms, p
     rng = np.random.default_rng(31 if how == "flatbed" else 32)
     reads, expected = [], {}
     for n, page in enumerate(record["pages"]):
-        marks, want = _ticks(page, inst)
+        marks, want = _ticks(page)
         expected.update(want)
-        img = _fill(folder / f"{unit}.pdf", n, page, marks, rng)
-        image = scansim.flatbed(img, 200, rng, angle=1.0, quality=85) if how == "flatbed" else scansim.photo(img, rng, turn=90)
-        read = read_page(PageImage(f"{how}.jpg", n + 1, image.convert("L")), SECRET, ROUND, layouts)
-        assert (read.problem, read.page_id.unit_code, read.page_id.page) == ("", unit, n + 1)
-        reads.append(read)
+        reads.append(_scanned(folder / f"{unit}.pdf", n, page, marks, how, layouts, rng))
+    assert [(r.problem, r.page_id.unit_code, r.page_id.page) for r in reads] == \
+        [("", unit, n) for n in range(1, len(record["pages"]) + 1)]
     response, review = interpret(inst, reads[::-1], record)   # pages in any order
-    flagged = {(i.row["section"], i.row["ref"] or i.row["blank_index"]) for i in review}
-    got = _read_by_row(inst, response)
-    compared = 0
-    for key, want in expected.items():
-        if key in flagged:
-            continue
-        section, ref = key
-        row = got.get((section, ref), {}) if isinstance(ref, int) else got.get("top", {})
-        assert {f: row.get(f, "") for f in want} == want, key
-        compared += len(want)
-    assert compared >= {"household": 7, "budget": 6, "conditional": 4}[name], (compared, flagged)
-    assert flagged == set(), [i.issues for i in review]
+    assert [i.issues for i in review] == []   # a careful writer's ticks: nothing to check by hand
+    assert _read_back(inst, response, expected) == expected
+    compared = sum(len(want) for want in expected.values())
+    assert compared >= {"household": 7, "budget": 6, "conditional": 4}[name], compared
 
 
 # --- the entry workbook ----------------------------------------------------------------------------------
@@ -249,27 +288,32 @@ def _label(inst: Instrument, f: Field, value: str) -> str:
     return "、".join(cl.label_of(c) for c in value.split()) if cl and value else value
 
 
+def _table(inst: Instrument, ws, plan, top: dict, rows: dict) -> None:
+    """A repeat's sheet: one row a member from row 4, a column a field (header row 3)."""
+    fields = {f.name: f for f in inst.fields()}
+    for i, row in enumerate(rows[plan.key]):
+        for j, (name, _) in enumerate(table_columns(plan), start=1):
+            ws.cell(4 + i, j).value = _label(inst, fields[name], row[name])
+
+
+def _questions(inst: Instrument, ws, plan, top: dict, rows: dict) -> None:
+    """A question sheet: the field's name in column A, the answer in column D."""
+    fields = {f.name: f for f in inst.fields()}
+    for r in range(4, ws.max_row + 1):
+        name = ws.cell(r, 1).value
+        if name in top:
+            ws.cell(r, 4).value = _label(inst, fields[name], top[name])
+
+
 @pytest.mark.parametrize("name", ACCEPTED)
 def test_entry_workbook_filled_with_openpyxl_reads_back_equal(forms, tmp_path, name):
-    import openpyxl
-
     inst = forms[name]
     path = tmp_path / "u.xlsx"
     write_instrument_workbook(inst, POINTS[0], {}, path, {"round_id": ROUND, "round_title": TITLE})
     top, rows = answers(inst, 0), member_rows(inst, 2)
-    fields = {f.name: f for f in inst.fields()}
     wb = openpyxl.load_workbook(path)
     for plan in workbook_plan(inst):
-        ws = wb[plan.label]
-        if plan.table:
-            for i, row in enumerate(rows[plan.key]):
-                for j, (fname, _) in enumerate(table_columns(plan), start=1):
-                    ws.cell(4 + i, j).value = _label(inst, fields[fname], row[fname])
-        else:
-            for r in range(4, ws.max_row + 1):
-                fname = ws.cell(r, 1).value
-                if fname in top:
-                    ws.cell(r, 4).value = _label(inst, fields[fname], top[fname])
+        (_table if plan.table else _questions)(inst, wb[plan.label], plan, top, rows)
     wb.save(path)
     response = read_instrument_workbook(inst, path, today=TODAY)
     assert response.unit_code == POINTS[0]["unit_code"]
@@ -279,24 +323,29 @@ def test_entry_workbook_filled_with_openpyxl_reads_back_equal(forms, tmp_path, n
 
 # --- phones: an ODK Central export --------------------------------------------------------------------
 
-def central_csv(inst: Instrument, path: Path, n: int = 5) -> list[dict[str, str]]:
-    """submissions.csv as ODK Central writes it for the form `export` made: SubmissionDate, the fields by their
-    group-field names (repeats are files of their own), meta-instanceID, KEY, SubmitterID, ReviewState."""
+def _columns(inst: Instrument) -> list[tuple[str, Field]]:
+    """(Central's header, field) of the main file's columns: top-level fields by their group-field names."""
     top = [(groups, f) for groups, f in inst.walk() if not any(g.repeat for g in groups) and f.type != "note"]
-    header = ["SubmissionDate", "unit_code"] + ["-".join([g.name for g in groups] + [f.name]) for groups, f in top
-                                                 if f.name != "unit_code"]
-    header += ["meta-instanceID", "KEY", "SubmitterID", "ReviewState"]
+    return [("-".join([g.name for g in groups] + [f.name]), f) for groups, f in top if f.name != "unit_code"]
+
+
+def central_csv(inst: Instrument, path: Path, n: int = 5) -> list[dict[str, str]]:
+    """submissions.csv as ODK Central writes it for the form `export` made: SubmissionDate, unit_code, the fields
+    by their group-field names (repeats are files of their own), meta-instanceID, KEY, SubmitterID, ReviewState."""
+    columns = _columns(inst)
     sent = []
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(header)
+        writer.writerow(["SubmissionDate", "unit_code"] + [h for h, _ in columns] +
+                        ["meta-instanceID", "KEY", "SubmitterID", "ReviewState"])
         for i in range(n):
-            values = answers(inst, i) | {f.name: "2016-07-26T09:3{i}:00.000+08:00" for _, f in top if f.type == "calculate"}
+            stamp = f"2016-07-26T09:3{i}:00.000+08:00"   # what the phone computed for a calculate
+            values = answers(inst, i)
             uuid = f"uuid:6f1c2a4e-0b7d-4c1e-9a3b-{i:012d}"
             unit = POINTS[i % len(POINTS)]["unit_code"]
-            writer.writerow([f"2016-07-26T10:0{i}:00.000Z", unit] + [values.get(f.name, "") for _, f in top
-                                                                       if f.name != "unit_code"] + [uuid, uuid, "7", ""])
-            sent.append({"unit_code": unit, **answers(inst, i)})
+            cells = [stamp if f.type == "calculate" else values.get(f.name, "") for _, f in columns]
+            writer.writerow([f"2016-07-26T10:0{i}:00.000Z", unit] + cells + [uuid, uuid, "7", ""])
+            sent.append({"unit_code": unit, **values})
     return sent
 
 
@@ -327,24 +376,20 @@ def base_round(tmp_path_factory):
     return make_round(tmp_path_factory.mktemp("web") / "base")
 
 
-@pytest.mark.parametrize("name", ["household"])
+@pytest.mark.parametrize("name", ACCEPTED)
 def test_web_entry_two_equal_passes_are_settled(forms, base_round, tmp_path, monkeypatch, name):
-    from serve_support import UNIT, copy_round
     from test_serve_instruments import client_for, post
 
     from chouyang.entry import instrument_entry as ie
     from chouyang.round import store as instrument_store
 
+    from serve_support import UNIT, copy_round
+
     inst = forms[name]
     monkeypatch.setattr(ie, "SOURCE", lambda rnd: {inst.name: inst})
     rnd = copy_round(base_round, tmp_path / "R")
     top, rows = answers(inst, 0), member_rows(inst, 2)
-    form = {f"f/{k}": v.split() if inst.fields() and _field(inst, k).type == "select_multiple" else v
-            for k, v in top.items()}
-    for g, given in rows.items():
-        form[f"rows/{g}"] = str(len(given))
-        for i, row in enumerate(given):
-            form.update({f"r/{g}/{i}/{k}": v for k, v in row.items()})
+    form = _web_form(inst, top, rows)
     url = f"/instruments/{inst.name}/{UNIT}"
     first, second = client_for(rnd, "张三"), client_for(rnd, "李四")
     r = post(first, url, form)
@@ -357,8 +402,14 @@ def test_web_entry_two_equal_passes_are_settled(forms, base_round, tmp_path, mon
     assert {g: [shown(r) for r in rs] for g, rs in stored.rows.items()} == rows
 
 
-def _field(inst: Instrument, name: str) -> Field:
-    return next(f for f in inst.fields() if f.name == name)
+def _web_form(inst: Instrument, top: dict[str, str], rows: dict[str, list[dict]]) -> dict:
+    """The posted entry form: f/<name>, a select_multiple's ticks as a list, rows/<repeat> and r/<repeat>/<i>/<name>."""
+    multiple = {f.name for f in inst.fields() if f.type == "select_multiple"}
+    form = {f"f/{k}": v.split() if k in multiple else v for k, v in top.items()}
+    for g, given in rows.items():
+        form[f"rows/{g}"] = str(len(given))
+        form.update({f"r/{g}/{i}/{k}": v for i, row in enumerate(given) for k, v in row.items()})
+    return form
 
 
 def test_fixture_markdown_reads_as_the_sheets_it_shows():
@@ -368,4 +419,5 @@ def test_fixture_markdown_reads_as_the_sheets_it_shows():
     assert list(found) == ["survey", "choices", "settings"]
     assert found["survey"][0][:3] == ["type", "name", "label::中文 (zh)"] and len(found["survey"]) == 7
     assert found["choices"][3] == ["age_group", "0_2", "0—2 岁", "0-2 years"]
-    assert json.dumps(found["settings"], ensure_ascii=False) == '[["form_title", "form_id", "version"], ["子女与收入情况调查表", "children_income", "1"]]'
+    assert json.dumps(found["settings"], ensure_ascii=False) == \
+        '[["form_title", "form_id", "version"], ["子女与收入情况调查表", "children_income", "1"]]'

@@ -110,21 +110,22 @@ def read_submissions(instrument: Instrument, path: Path, today: date | None = No
         reader.row(line, cells)
     if reader.problems:
         raise ChouyangError(f"{file}：提交数据有问题，整份文件未导入", reader.problems)
-    responses = reader.responses if instrument is stored else [_without_unit_code(r) for r in reader.responses]
-    return Submissions(responses, reader.finish_notes())
+    return Submissions(_as_stored(stored, instrument, reader.responses), reader.finish_notes())
 
 
 def _as_sent(instrument: Instrument) -> Instrument:
     """The form the phones were given: `xlsform.export` puts unit_code first in a point's form that lacks it (an
     XLSForm written elsewhere and imported as it is), so its submissions carry a unit_code column."""
-    from chouyang.instruments.xlsform import with_unit_code   # openpyxl, only for this
+    from chouyang.instruments.xlsform import with_unit_code  # openpyxl, only for this
 
     return with_unit_code(instrument)
 
 
-def _without_unit_code(r: Response) -> Response:
-    """A response of the stored instrument, which has no unit_code field: the point is `Response.unit_code`."""
-    return replace(r, values={k: v for k, v in r.values.items() if k != "unit_code"})
+def _as_stored(stored: Instrument, sent: Instrument, responses: list[Response]) -> list[Response]:
+    """Responses of the stored instrument: without the unit_code field it lacks (the point is `Response.unit_code`)."""
+    if sent is stored:
+        return responses
+    return [replace(r, values={k: v for k, v in r.values.items() if k != "unit_code"}) for r in responses]
 
 
 def _csv_rows(path: Path) -> list[list[str]]:

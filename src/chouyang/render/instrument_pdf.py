@@ -370,13 +370,17 @@ def table_rows(t: Table, given: list[dict]) -> list[dict]:
         return [{"ref": key, "blank_index": None, "index": i, "label": label, "values": {}}
                 for i, (key, label) in enumerate(g.fixed)]
     if g.rows == ROWS_BLANK:
-        n = max(g.blank_rows or DEFAULT_BLANK_ROWS, len(given))
+        n = max(_blank_count(g), len(given))
         return [{"ref": None, "blank_index": i + 1, "index": i, "label": str(i + 1), "values": {}} for i in range(n)]
     if g.rows not in (ROWS_REGISTER, None):
         return []
     column = register_key_column(t)
     return [{"ref": _cell_text(row.get(column)), "blank_index": None, "index": i, "label": "",
              "values": {c.key: _cell_text(row.get(c.field.prefill)) for c in printed}} for i, row in enumerate(given)]
+
+
+def _blank_count(g) -> int:
+    return g.blank_rows or DEFAULT_BLANK_ROWS
 
 
 def register_key_column(t: Table) -> str:
