@@ -135,6 +135,18 @@ def test_the_gps_and_media_form_is_refused_naming_sheet_row_and_column(tmp_path)
     assert "site_monitoring.xlsx，工作表「survey」，第 3 行，列「type」：不支持的题型" in text and "没有导入" in text
 
 
+def test_the_household_form_as_its_source_has_it_is_refused_at_each_construct(tmp_path):
+    path = to_xlsx(FIXTURES / "household_original.md", tmp_path / "household_original.xlsx")
+    with pytest.raises(ChouyangError) as caught:
+        xlsform.read(path)
+    found = sorted({(p.sheet, p.row, p.column) for p in caught.value.problems})
+    assert found == [("choices", r, "country") for r in range(9, 15)] + [
+        ("survey", 10, "choice_filter"), ("survey", 11, "type"), ("survey", 13, "calculation"), ("survey", 13, "choice_filter")]
+    text = str(caught.value)
+    assert "第 11 行，列「type」：不支持的题型" in text and "select_one_from_file hospitals_list" in text
+    assert "第 13 行，列「calculation」：计算题（calculate）必须有 calculation" in text   # now() sits in choice_filter
+
+
 # --- paper --------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -360,6 +372,7 @@ def test_central_csv_of_five_submissions_is_read_validated_and_exported(forms, t
         assert problems == []
         assert (checked.unit_code, shown({k: v for k, v in checked.values.items() if k in want})) == \
             (want["unit_code"], shown({k: v for k, v in want.items() if k != "unit_code"}))
+    assert subs.notes == (["重复组「其他家庭成员」的数据不在主文件中，暂不支持导入，已留空。"] if inst.repeats() else [])
     header, rows = export_csv.export_rows(inst, list(subs))
     assert header[0] == "unit_code" and len(rows) == 5
     assert [row[0] for row in rows] == [s["unit_code"] for s in sent]
