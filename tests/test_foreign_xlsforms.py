@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from pyxform.xls2xform import convert
-from xlsform_md import FIXTURES, to_xlsx
+from xlsform_md import _SEPARATOR, FIXTURES, to_xlsx
 
 from chouyang.demo import scansim
 from chouyang.errors import ChouyangError
@@ -160,6 +162,20 @@ def printed(forms, tmp_path_factory):
     return out
 
 
+def _layout_rows(record: dict) -> list[dict]:
+    return [row for page in record["pages"] for row in page["rows"]]
+
+
+def _on_paper(rows: list[dict]) -> set[str]:
+    """The fields with boxes on the pages (a field's lines of boxes and digit rows are one field)."""
+    return {base_name(k) for row in rows for k in row["fields"]}
+
+
+def _not_printable(inst: Instrument) -> set[str]:
+    """Notes (printed as text) and calculations (the phone's): no boxes."""
+    return {f.name for f in inst.fields() if answer_for(inst, f).kind in ("note", "none")}
+
+
 @pytest.mark.parametrize("name", ACCEPTED)
 def test_pages_for_three_points_with_every_field_on_paper_or_not_printable(forms, printed, name):
     inst = forms[name]
@@ -167,9 +183,11 @@ def test_pages_for_three_points_with_every_field_on_paper_or_not_printable(forms
     assert sorted(layouts) == [p["unit_code"] for p in POINTS]
     assert pages == sum(len(r["pages"]) for r in layouts.values()) >= 3
     record = layouts[POINTS[0]["unit_code"]]
-    on_paper = {base_name(k) for page in record["pages"] for row in page["rows"] for k in row["fields"]}
-    not_printable = {f.name for f in inst.fields() if answer_for(inst, f).kind in ("note", "none")}
+    rows = _layout_rows(record)
+    on_paper, not_printable = _on_paper(rows), _not_printable(inst)
     assert on_paper | not_printable == {f.name for f in inst.fields()} and not on_paper & not_printable
+    blank = [r["blank_index"] for r in rows if r["section"] == "household_members"]
+    assert blank == ([1, 2, 3, 4, 5] if name == "household" else [])   # a plain begin repeat: 5 lines to write in
     assert not_printable == {"household": {"timestamp"}, "budget": {"total_expenses", "balance_display"},
                              "conditional": set()}[name]
 
@@ -419,10 +437,22 @@ def _web_form(inst: Instrument, top: dict[str, str], rows: dict[str, list[dict]]
     """The posted entry form: f/<name>, a select_multiple's ticks as a list, rows/<repeat> and r/<repeat>/<i>/<name>."""
     multiple = {f.name for f in inst.fields() if f.type == "select_multiple"}
     form = {f"f/{k}": v.split() if k in multiple else v for k, v in top.items()}
-    for g, given in rows.items():
-        form[f"rows/{g}"] = str(len(given))
-        form.update({f"r/{g}/{i}/{k}": v for i, row in enumerate(given) for k, v in row.items()})
+    for g, members in rows.items():
+        form[f"rows/{g}"] = str(len(members))
+        form.update({f"r/{g}/{i}/{k}": v for i, row in enumerate(members) for k, v in row.items()})
     return form
+
+
+CELL = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="|\\"), max_size=8)
+
+
+@given(st.lists(st.lists(CELL.map(str.strip), min_size=2, max_size=2), min_size=1, max_size=4))
+def test_a_markdown_table_reads_back_as_its_cells(rows):
+    from xlsform_md import sheets
+
+    assume(not any(c.startswith("-") or c.startswith(":") for c in rows[0]))   # a header, not a separator line
+    text = "## survey\n" + "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
+    assert sheets(text)["survey"] == [r for r in rows if not _SEPARATOR.fullmatch("| " + " | ".join(r) + " |")]
 
 
 def test_fixture_markdown_reads_as_the_sheets_it_shows():
