@@ -15,70 +15,10 @@ from pathlib import Path
 import click
 
 from chouyang import __version__, steps
+from chouyang.cli_format import HELP_OPTION as _HELP_OPTION
+from chouyang.cli_format import ChineseArgument, ChineseGroup
+from chouyang.cli_instruments import echo_instrument_forms, echo_instrument_scan, ingest_with_instruments, register
 from chouyang.errors import ChouyangError
-
-_HELP_OPTION = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-_HELP_WORDS = {"[required]": "[必填]", "[default: ": "[默认：", "default: ": "默认：", "; required": "；必填",
-               "required": "必填"}
-
-
-def _chinese_help(text: str) -> str:
-    for en, zh in _HELP_WORDS.items():
-        text = text.replace(en, zh)
-    return text
-
-
-class ChineseArgument(click.Argument):
-    """A positional argument with a description, listed under 参数 in --help."""
-
-    def __init__(self, *args, help: str = "", **kwargs):  # noqa: A002 - click's own keyword name
-        super().__init__(*args, **kwargs)
-        self.help = help
-
-    def get_help_record(self, ctx):
-        return (self.make_metavar(ctx), self.help) if self.help else None
-
-
-class _ChineseFormatting:
-    def format_usage(self, ctx, formatter):
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
-
-    def format_arguments(self, ctx, formatter):
-        """Arguments are listed by format_options under 参数 (click 8.5+ would add an English section)."""
-
-    def format_options(self, ctx, formatter):
-        params = self.get_params(ctx)
-        arguments = [r for p in params if isinstance(p, click.Argument) and (r := p.get_help_record(ctx))]
-        options = [(term, _chinese_help(text)) for p in params if isinstance(p, click.Option)
-                   and (r := p.get_help_record(ctx)) for term, text in [r]]
-        commands = self._command_rows(ctx) if isinstance(self, click.Group) else []
-        for title, rows in (("参数", arguments), ("选项", options), ("命令", commands)):
-            if rows:
-                with formatter.section(title):
-                    formatter.write_dl(rows)
-
-    def _command_rows(self, ctx) -> list[tuple[str, str]]:
-        """A group's visible subcommands with their short help."""
-        commands = [(n, c) for n in self.list_commands(ctx) if (c := self.get_command(ctx, n)) and not c.hidden]
-        return [(n, c.get_short_help_str(70)) for n, c in commands]
-
-
-class ChineseCommand(_ChineseFormatting, click.Command):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("options_metavar", "[选项]")
-        super().__init__(*args, **kwargs)
-
-
-class ChineseGroup(_ChineseFormatting, click.Group):
-    command_class = ChineseCommand
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("options_metavar", "[选项]")
-        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
-        super().__init__(*args, **kwargs)
-
 
 _round_argument = click.argument("round_dir", metavar="ROUND", cls=ChineseArgument,
                                  type=click.Path(file_okay=False, path_type=Path),
@@ -223,6 +163,7 @@ def forms(round_dir: Path, workers: int | None) -> None:
         summary = steps.forms(rnd, progress=bar, workers=workers)
     click.echo(f"已生成 {summary['units']} 个样本点的核查表，共 {summary['pages']} 页：")
     click.echo(f"  PDF：{round_dir / 'forms'}；录入工作簿：{round_dir / 'entry'}")
+    echo_instrument_forms(summary)
 
 
 @cli.command(help="录入现场核查结果：已填写的录入工作簿（.xlsx）或同样表头的 CSV 文件夹。全部校验通过才入库。")
@@ -231,9 +172,11 @@ def forms(round_dir: Path, workers: int | None) -> None:
                 type=click.Path(exists=True, path_type=Path),
                 help="已填写的录入工作簿（.xlsx），或与工作簿同样表头的 CSV 文件夹；可以给出多个。")
 @click.option("--replace", is_flag=True, help="已录入过的样本点用新内容替换（新旧值记入日志）。")
+@click.option("--instrument", metavar="NAME", default=None,
+              help="PATH 是本轮调查表 NAME 的手机提交数据（ODK Central 或 KoboToolbox 导出的 CSV），按 unit_code 对应样本点。")
 @_help_option
-def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
-    results = steps.ingest(steps.open_round(round_dir), list(paths), replace=replace)
+def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool, instrument: str | None) -> None:
+    results = ingest_with_instruments(steps.open_round(round_dir), list(paths), instrument, replace)
     words = {"new": "已录入", "unchanged": "内容相同，未改动", "replaced": "已替换"}
     for r in results:
         if r.kind == "checklist":
@@ -246,8 +189,9 @@ def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
             click.echo(f"    警告：{w}")
     units = sum(r.kind == "survey" for r in results)
     towns = len(results) - units
-    click.echo("完成：" + "，".join(part for part in (f"{units} 个样本点" if units else "",
-                                                     f"{towns} 个乡镇的考核清单" if towns else "") if part) + "。")
+    if results:
+        click.echo("完成：" + "，".join(part for part in (f"{units} 个样本点" if units else "",
+                                                         f"{towns} 个乡镇的考核清单" if towns else "") if part) + "。")
 
 
 @cli.command(help="查看各调查组、各乡镇的样本点录入进度和误差个案数。")
@@ -345,6 +289,7 @@ def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
         folder = round_dir / "scan" / "checklist"
         click.echo(f"考核清单工作簿：{folder}；需人工核对 {sum(summary.checklist_review.values())} 处"
                    f"（清单和截图在 {folder / 'review'}）。")
+    echo_instrument_scan(summary)
     click.echo("核对并改正后，用 chouyang ingest 录入这些工作簿。")
 
 
@@ -440,6 +385,8 @@ def demo(out: Path, seed: str, with_scan: bool) -> None:
     for line in summary:
         click.echo(f"  {line}")
 
+
+register(cli, ChineseArgument, ChineseGroup, _round_argument, _help_option)
 
 _USAGE_TEXT = {
     "Missing argument": "缺少参数",

@@ -8,7 +8,11 @@ key names (`q1`, `q1@2` a further line of q1's boxes, `age#1` the first digit ro
 - select_multiple gives every ticked option's code, in list order; unclear marks go to review;
 - digit rows give the number (unticked leading rows are 0; an unticked row after a ticked one, two
   marks in a row or an unclear mark send it to review);
-- a write-in is never read: ink in one always sends its row to review ("请人工录入").
+- a write-in is never read: ink in one always sends its row to review ("请人工录入");
+- a field with `paper = "none"` (asked in the workbook, on the web and the phone only) is not
+  printed, so no page has boxes for it and nothing here expects it; should a layout record name
+  one anyway (pages printed from another version of the definition), a mark there goes to review
+  and nothing is stored from it.
 Rows of a repeat are keyed by their register row's `ref` (or the fixed row's key) in the repeat's
 key field; a blank row enters the response only when something is ticked in it (and goes to review
 when anything is written in it: a newly found row).
@@ -84,6 +88,11 @@ def field_answer(instrument: Instrument, f: Field, reads: list[FieldRead]) -> tu
     return ("" if value == "" else str(value)), issues
 
 
+def _marked(reads: list[FieldRead]) -> bool:
+    """Anything at all on a field's boxes: ink in a write-in, or a tick box not empty."""
+    return any(r.written for r in reads) or any(s != EMPTY for r in reads for s in r.states)
+
+
 def _row_values(instrument: Instrument, fields: dict[str, Field], row: dict) -> tuple[dict[str, str], list[str], bool]:
     """(values, issues, whether anything at all is on the row) of one read row."""
     by_field: dict[str, list[FieldRead]] = {}
@@ -91,8 +100,13 @@ def _row_values(instrument: Instrument, fields: dict[str, Field], row: dict) -> 
         by_field.setdefault(base_name(key), []).append(read)
     values, issues, anything = {}, [], False
     for name, reads in by_field.items():
-        value, found = field_answer(instrument, fields[name], reads)
-        anything |= any(r.written for r in reads) or any(s != EMPTY for r in reads for s in r.states)
+        marked = _marked(reads)
+        anything |= marked
+        f = fields.get(name)
+        if f is None or answer_for(instrument, f).kind == "none":
+            issues += [f"「{reads[0].label}」不是本调查表纸面上的题目（页面可能按另一版本印制），请人工核对"] if marked else []
+            continue
+        value, found = field_answer(instrument, f, reads)
         issues += found
         if value != "":
             values[name] = value

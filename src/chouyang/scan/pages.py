@@ -106,7 +106,8 @@ def load_layouts(forms_dir: Path, command: str = "chouyang forms") -> dict[str, 
             problems.append(Problem(name, f"版面记录已损坏或不是本版本生成的（{type(exc).__name__}：{exc}）；"
                                           f"请用 {command} 重新生成后再识别"))
             continue
-        layouts[path.name.split(".")[0]] = record
+        stem = path.name.removesuffix(".layout.json")   # <unit>, or <unit>.<instrument>: keyed (unit, form code)
+        layouts[stem if "." not in stem else (stem.split(".")[0], record["form"])] = record
     if problems:
         raise ChouyangError("无法识别：核查表的版面记录有问题，没有写入任何识别结果", problems)
     return layouts
@@ -170,6 +171,12 @@ def decode_qr(img: Image.Image):
     return None, None
 
 
+def _layout_of(layouts: dict, page_id) -> dict | None:
+    """The layout record of a page: a round instrument's by (unit, form code), else the unit's (survey, checklist)."""
+    found = layouts.get((page_id.unit_code, page_id.form_code))
+    return found if found is not None else layouts.get(page_id.unit_code)
+
+
 def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, dict]) -> PageRead:
     """The page identified by its QR code, located by its marks and its rows read; `problem` says why not."""
     out = PageRead(page.source, page.index, image=page.image)
@@ -184,7 +191,7 @@ def read_page(page: PageImage, secret: bytes, round_id: str, layouts: dict[str, 
         out.problem = "foreign_round" if parts and parts[0] != round_id else "forged"
         return out
     out.page_id = page_id
-    layout = layouts.get(page_id.unit_code)
+    layout = _layout_of(layouts, page_id)
     if layout is None or page_id.page > len(layout["pages"]) or layout["form"] != page_id.form_code:
         out.problem = "unknown_unit"
         return out
