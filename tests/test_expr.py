@@ -123,7 +123,7 @@ def test_references_dot_and_json():
     ("and 1", 1, "“and”前面缺少值"),
     ("${a} AND ${b}", 6, "运算符要用小写：and"),
     ("foo(1)", 1, "不支持的函数“foo()”；可用的函数：selected()、count-selected()、count()、string-length()、today()、date()、"
-                  "if()、not()"),
+                  "if()、not()、now()"),
     ("Selected(${a}, 'x')", 1, "函数名要用小写：selected()"),
     ("regex(., '^[0-9]+$')", 1, "不支持 regex()：请改用选择题、数值范围或 string-length() 约束"),
     ("1 + 1 = jr:choice-name(1)", 11, "不支持带“:”的名字（如 jr:choice-name）"),
@@ -229,6 +229,8 @@ NAN = "NaN"
     ("today()", {}, None, "2016-07-01"),
     (". <= today()", {}, "2016-06-30", True),
     (". <= today()", {}, "2016-07-02", False),
+    ("now()", {}, None, "2016-07-01"),   # to the day (a foreign form's `calculate | timestamp | now()`)
+    (". <= now()", {}, "2016-07-02", False),
     ("date('2016-02-29')", {}, None, "2016-02-29"),
     ("date(${a})", {"a": "2015-02-29"}, None, ""),
     ("date(${a})", {"a": "1900-02-29"}, None, ""),
@@ -324,7 +326,8 @@ def trees(names: list[str] | st.SearchStrategy[str] = NAMES, depth: int = 4):
         st.sampled_from([0.5, 0.1, 2.5, 1e21, 1.5e-7]).map(Lit),
         st.one_of(TEXT, st.sampled_from(CODES), DATE_TEXT).filter(lambda s: not ("'" in s and '"' in s)).map(Lit))
     a_date = st.dates().map(lambda d: Lit(d.isoformat()))
-    leaves = st.one_of(literal, field, st.just(Call("today", ())), st.builds(lambda d: Call("date", (d,)), a_date))
+    leaves = st.one_of(literal, field, st.just(Call("today", ())), st.just(Call("now", ())),
+                       st.builds(lambda d: Call("date", (d,)), a_date))
     ops = st.sampled_from(["or", "and", "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "div", "mod"])
 
     def extend(inner):
@@ -443,7 +446,9 @@ def random_leaf(rnd):
         return Lit(random_text(rnd))
     if r < 0.9:
         return random_field(rnd)
-    return Call("today", ()) if r < 0.95 else Call("date", (Lit(rnd.choice(["2016-01-01", "2016-02-29", "0001-12-31"])),))
+    if r < 0.95:
+        return Call("today" if r < 0.93 else "now", ())
+    return Call("date", (Lit(rnd.choice(["2016-01-01", "2016-02-29", "0001-12-31"])),))
 
 
 def random_field(rnd):

@@ -179,8 +179,14 @@ def test_an_empty_file_and_a_blank_trailing_line(tmp_path):
     assert len(got) == 1
 
 
-def test_instrument_without_unit_code_cannot_take_phone_submissions(tmp_path):
+def test_an_instrument_without_unit_code_reads_the_unit_code_column_the_exported_form_adds(tmp_path):
+    """An XLSForm written elsewhere has no unit_code; `xlsform.export` gives the phones one, so the CSV has it."""
     from dataclasses import replace
     inst = replace(VISIT_POINT, children=VISIT_POINT.children[1:])
+    subs = read_submissions(inst, central(tmp_path, CENTRAL_ROWS[:1]), today=TODAY)
+    assert subs[0].unit_code == "411381001001" and "unit_code" not in subs[0].values
     problems, _ = refused(inst, central(tmp_path, CENTRAL_ROWS[:1], CENTRAL_HEADER.replace(",unit_code,", ",")))
+    assert problems == [(1, "样本点编码（unit_code）", "文件中没有这一列（手机上用的调查表版本与本调查表不一致？）")]
+    per_household = replace(inst, per="household")   # export adds no unit_code there: refused as before
+    problems, _ = refused(per_household, central(tmp_path, CENTRAL_ROWS[:1], CENTRAL_HEADER.replace(",unit_code,", ",")))
     assert problems == [(None, None, "调查表「入户核查」没有 unit_code 字段，提交无法对应到抽样点")]

@@ -9,7 +9,7 @@ Grammar, loosest first: `or` < `and` < (`=` `!=`) < (`<` `<=` `>` `>=`) < (`+` `
 (`*` `div` `mod`) < unary `-`; all binary operators associate to the left.  Operands: numbers
 (`3`, `2.5`, `.5`), strings `'…'` or `"…"` (no escapes), `${name}` (name: a letter or `_`, then
 letters, digits, `_`, `-`, `.`), `.` (the field's own value), parentheses, and the functions
-selected(ref, code), count-selected(ref), count(ref), string-length(x), today(), date(x),
+selected(ref, code), count-selected(ref), count(ref), string-length(x), today(), now(), date(x),
 if(c, a, b) and not(x).  Anything else is refused with an ExprError naming the character position.
 
 The code: expr_syntax.py (parser, to_text, to_json), expr_eval.py (evaluate), expr_describe.py
@@ -39,8 +39,10 @@ Semantics (expr.js implements exactly these):
   empty pieces dropped); count-selected(ref): how many codes.  count(ref): a list → its items
   other than '' and null; any other value → 1 if string() is not '', else 0.
 - string-length(x): code points of string(x).  today(): the caller's date as 'YYYY-MM-DD' (no
-  date given → ExprError).  date(x): string(x) if it is a real calendar date 'YYYY-MM-DD' (year
-  0001-9999), else ''; a literal that is not one is refused when parsing.  Dates stay strings.
+  date given → ExprError).  now(): the same date as today() (chouyang keeps dates, not times; XLSForms
+  write now() in a calculate for the phone's timestamp, which chouyang never computes).  date(x):
+  string(x) if it is a real calendar date 'YYYY-MM-DD' (year 0001-9999), else ''; a literal that
+  is not one is refused when parsing.  Dates stay strings.
 """
 
 from chouyang.instruments.expr_describe import describe

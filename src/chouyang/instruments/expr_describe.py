@@ -74,7 +74,7 @@ class _Describer:
             return f"{year}年{month}月{day}日"
         subject = self.wrapped(args[0], _ATOM) if args else ""
         return {"count-selected": f"{subject}所选的项数", "count": f"{subject}的个数", "string-length": f"{subject}的字数",
-                "today": "今天", "date": f"日期{subject}"}[node.name]
+                "today": "今天", "now": "今天", "date": f"日期{subject}"}[node.name]
 
     def negation(self, inner: Node) -> str:
         if isinstance(inner, Binary) and inner.op in _SAY:

@@ -170,5 +170,6 @@ _CALLS = {
     "count": lambda args, ctx: _count(args[0], ctx),
     "string-length": lambda args, ctx: float(len(to_string(_eval(args[0], ctx)))),
     "today": lambda args, ctx: _today(ctx),
+    "now": lambda args, ctx: _today(ctx),   # to the day: chouyang keeps dates, never times
     "date": lambda args, ctx: _date(to_string(_eval(args[0], ctx))),
 }

@@ -55,7 +55,8 @@ class Call:
 
 Node = Lit | Ref | Dot | Unary | Binary | Call
 
-FUNCTIONS = {"selected": 2, "count-selected": 1, "count": 1, "string-length": 1, "today": 0, "date": 1, "if": 3, "not": 1}
+FUNCTIONS = {"selected": 2, "count-selected": 1, "count": 1, "string-length": 1, "today": 0, "date": 1, "if": 3, "not": 1,
+             "now": 0}
 _REF_FIRST = ("selected", "count-selected", "count")  # they read a field's stored value, not an expression's
 _LEVELS = (("or",), ("and",), ("=", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "div", "mod"))
 _PREC = {op: level + 1 for level, ops in enumerate(_LEVELS) for op in ops}

@@ -25,6 +25,9 @@ What the two tools write (ODK Central `submissions.csv`, Kobo "CSV" with "XML va
   reviewer rejected it, and importing it would overrule them.  `hasIssues` is imported (the data is
   what was sent) and noted.  A Central `Status` (e.g. missingEncryptedFormData: exported without
   the passphrase) is refused: the row has no data.
+- unit_code: a point's form as `xlsform.export` gave it to the phones starts with unit_code even when the
+  instrument has none (an XLSForm written elsewhere, imported as it is); the file is read against that form,
+  and the responses returned are the instrument's own (the point in `Response.unit_code`).
 - Repeats: Central and Kobo export every repeat as its own CSV joined by PARENT_KEY/_parent_index.
   Reading those is not supported yet: a repeat file given alone is refused with a message that says
   so, a main file of an instrument with repeats is read with its repeats left empty (and a note).
@@ -37,7 +40,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -93,6 +96,8 @@ def read_submissions(instrument: Instrument, path: Path, today: date | None = No
     """
     path = Path(path)
     file = path.name
+    stored = instrument
+    instrument = _as_sent(instrument)
     rows = _csv_rows(path)
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ChouyangError(f"{file}：文件是空的，没有表头行")
@@ -107,7 +112,22 @@ def read_submissions(instrument: Instrument, path: Path, today: date | None = No
         reader.row(line, cells)
     if reader.problems:
         raise ChouyangError(f"{file}：提交数据有问题，整份文件未导入", reader.problems)
-    return Submissions(reader.responses, reader.finish_notes())
+    return Submissions(_as_stored(stored, instrument, reader.responses), reader.finish_notes())
+
+
+def _as_sent(instrument: Instrument) -> Instrument:
+    """The form the phones were given: `xlsform.export` puts unit_code first in a point's form that lacks it (an
+    XLSForm written elsewhere and imported as it is), so its submissions carry a unit_code column."""
+    from chouyang.instruments.xlsform import with_unit_code  # openpyxl, only for this
+
+    return with_unit_code(instrument)
+
+
+def _as_stored(stored: Instrument, sent: Instrument, responses: list[Response]) -> list[Response]:
+    """Responses of the stored instrument: without the unit_code field it lacks (the point is `Response.unit_code`)."""
+    if sent is stored:
+        return responses
+    return [replace(r, values={k: v for k, v in r.values.items() if k != "unit_code"}) for r in responses]
 
 
 def _csv_rows(path: Path) -> list[list[str]]:

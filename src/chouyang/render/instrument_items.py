@@ -28,6 +28,7 @@ How a field is answered on paper (a decision never rests on a handwritten digit)
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from chouyang.instruments import expr
@@ -271,8 +272,27 @@ def _group_items(instrument: Instrument, g: Group, items: list[Item], counter: l
 def _field_item(instrument: Instrument, f: Field, section: str) -> Question | NoteItem | None:
     answer = answer_for(instrument, f)
     if answer.kind == "note":
-        return NoteItem(f.label, section)
+        return NoteItem(note_text(instrument, f.label), section)
     return None if answer.kind == "none" else Question(f, answer, section)
+
+
+_INSERTED = re.compile(r"\$\{([^}]*)\}")
+
+
+def note_text(instrument: Instrument, text: str) -> str:
+    """A note as printed: the phone shows each ${name} as that field's answer; paper names the field instead
+    (「label」, or an unlabelled calculate's calculation in words)."""
+    fields = {f.name: f for f in instrument.fields()}
+
+    def named(m: re.Match) -> str:
+        f = fields.get(m.group(1))
+        if f is None:
+            return m.group(0)
+        if f.label:
+            return f"「{f.label}」"
+        return f"（{_said(instrument, f.calculation)}）" if f.calculation else f.name
+
+    return _INSERTED.sub(named, text)
 
 
 def condition_text(instrument: Instrument, text: str) -> str:
@@ -395,12 +415,42 @@ def _skips(instrument: Instrument, questions: list[Question]) -> None:
         i = j + 1
 
 
+def _parts(text: str | None) -> list:
+    """The top-level `and` conjuncts of an expression (none for no text or one that does not parse)."""
+    try:
+        return _conjuncts(expr.parse(text)) if text else []
+    except expr.ExprError:
+        return []
+
+
+def _skipped_with(rel: str, questions: list[Question], k: int) -> int:
+    """The first question from k on that is asked when `rel` fails: those whose relevant is `rel and …` are
+    skipped with the run (a foreign form's `${a} = 'yes' and ${b} > 0` after the run of `${a} = 'yes'`)."""
+    own = _parts(rel)
+    while k < len(questions) and own and all(c in _parts(questions[k].field.relevant) for c in own):
+        k += 1
+    return k
+
+
+def _unknown_part(rel: str, before: Question) -> str:
+    """`rel` without the conjuncts that hold wherever the question before is asked (its own relevant)."""
+    known = _parts(before.field.relevant)
+    rest = [c for c in _parts(rel) if c not in known]
+    if not known or not rest or len(rest) == len(_parts(rel)):
+        return rel
+    node = rest[0]
+    for c in rest[1:]:
+        node = expr.Binary("and", node, c)
+    return expr.to_text(node)
+
+
 def _skip_run(instrument: Instrument, questions: list[Question], i: int, j: int, names: dict[str, str]) -> None:
     rel = questions[i].field.relevant
     before = questions[i - 1] if i > 0 else None
     if before is not None and before.field.name in _refs(rel):
-        target = f"跳至 第{questions[j + 1].number}题" if j + 1 < len(questions) else "本表结束"
-        said = _said(instrument, rel, negate=True, names=names | {before.field.name: "本题"})
+        k = _skipped_with(rel, questions, j + 1)
+        target = f"跳至 第{questions[k].number}题" if k < len(questions) else "本表结束"
+        said = _said(instrument, _unknown_part(rel, before), negate=True, names=names | {before.field.name: "本题"})
         before.skip = _join(before.skip, f"（若{said} → {target}）")
         return
     for q in questions[i:j + 1]:

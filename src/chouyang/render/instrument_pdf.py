@@ -60,6 +60,9 @@ LANDSCAPE = _COMMON | {
 }
 
 # Names the survey form's geometry (forms/survey.toml, the built-in survey definition's [layout]) gives them.
+# A repeat of blank rows that does not say how many to print (an XLSForm's plain `begin repeat`, where the phone
+# adds rows as it goes) still needs lines on paper to write what the team finds.
+DEFAULT_BLANK_ROWS = 5
 _ALIASES = {"label_row_height": "header_label_height", "section_title_height": "title_height"}
 
 INSTRUCTIONS = (
@@ -367,13 +370,17 @@ def table_rows(t: Table, given: list[dict]) -> list[dict]:
         return [{"ref": key, "blank_index": None, "index": i, "label": label, "values": {}}
                 for i, (key, label) in enumerate(g.fixed)]
     if g.rows == ROWS_BLANK:
-        n = max(g.blank_rows, len(given))
+        n = max(_blank_count(g), len(given))
         return [{"ref": None, "blank_index": i + 1, "index": i, "label": str(i + 1), "values": {}} for i in range(n)]
     if g.rows not in (ROWS_REGISTER, None):
         return []
     column = register_key_column(t)
     return [{"ref": _cell_text(row.get(column)), "blank_index": None, "index": i, "label": "",
              "values": {c.key: _cell_text(row.get(c.field.prefill)) for c in printed}} for i, row in enumerate(given)]
+
+
+def _blank_count(g) -> int:
+    return g.blank_rows or DEFAULT_BLANK_ROWS
 
 
 def register_key_column(t: Table) -> str:

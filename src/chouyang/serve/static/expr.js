@@ -166,6 +166,7 @@
       if (ctx.today === null) throw new ExprError("today() 需要给定“今天”的日期才能求值");
       return ctx.today;
     },
+    "now": function (args, ctx) { return CALLS.today(args, ctx); },   // to the day, as expr_eval.py
     "date": function (args, ctx) {
       const text = toString(ev(args[0], ctx));
       return isDate(text) ? text : "";
