@@ -53,6 +53,7 @@ def instrument_review_units(rnd: Round) -> list[tuple[str, str]]:
 
 
 def instrument_items(rnd: Round, name: str, unit_code: str) -> list[review.Item]:
+    instrument = review_instrument(rnd, name)   # before any path is built from the name
     path = rnd.scan_dir / "review" / name / f"{unit_code}.json"
     if not path.exists():
         return []
@@ -60,7 +61,7 @@ def instrument_items(rnd: Round, name: str, unit_code: str) -> list[review.Item]
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ChouyangError(f"无法读取核对清单 review/{name}/{path.name}：{exc}") from None
-    return adapter.read_items(review_instrument(rnd, name), unit_code, data, f"review/{name}/{path.name}")
+    return adapter.read_items(instrument, unit_code, data, f"review/{name}/{path.name}")
 
 
 @dataclass
@@ -75,7 +76,7 @@ class InstrumentReviewUnit:
     workbook_error: str = ""
 
 
-def _entered(rnd: Round) -> set[tuple[str, str]]:
+def entered_pairs(rnd: Round) -> set[tuple[str, str]]:
     with rnd.store() as con:
         return {(i, u) for i, u in con.execute("SELECT DISTINCT instrument, unit_code FROM instrument_responses")}
 
@@ -83,7 +84,7 @@ def _entered(rnd: Round) -> set[tuple[str, str]]:
 def instrument_review_overview(rnd: Round) -> list[InstrumentReviewUnit]:
     with rnd.store() as con:
         decided = review.decisions(con)
-    entered = _entered(rnd)
+    entered = entered_pairs(rnd)
     out = []
     for name, unit in instrument_review_units(rnd):
         items, d = instrument_items(rnd, name, unit), decided.get(instrument_key(name, unit), {})
