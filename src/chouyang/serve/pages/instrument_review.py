@@ -18,10 +18,17 @@ from chouyang.scan import instrument_review as adapter
 from chouyang.scan import review
 from chouyang.serve.app import flash, guarded, render, round_of, see_other, unit_of, user_of
 from chouyang.serve.pages.review import _CROP, FieldView, option_keys
-from chouyang.serve.views import ingest_words
 from chouyang.serve.workstation import instrument_review as steps
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")   # an instrument's name (it names a folder under scan/review/)
+
+
+_STATUS = {"new": "新录入", "unchanged": "内容相同，未改动", "replaced": "已替换"}
+
+
+def ingest_words(results) -> str:
+    """What became of the response (steps.instrument_ingest.InstrumentIngest has no error counts)."""
+    return "；".join(_STATUS.get(r.status, r.status) for r in results)
 
 
 def name_of(request: Request) -> str:

@@ -1,0 +1,121 @@
+"""The web review queue decides scanned pages of any instrument (issue 18): a round instrument added from an
+XLSForm, its printed page filled in pen and scanned (test_instrument_flow's helpers), the write-in item listed
+on /review, shown with its crop, decided over HTTP into scan/<unit>.satisfaction.xlsx, and that workbook ingested."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import openpyxl
+
+from chouyang.scan import instrument_review as adapter
+from chouyang.serve.workstation import instrument_review as steps
+
+from serve_support import cheap_password_hashes  # noqa: F401 (a fixture)
+from test_instrument_flow import FORM, UNIT_SCAN, _fill_and_scan, added  # noqa: F401 (a fixture)
+from test_serve import client_for, csrf, post
+
+BASE = f"/review/i/{FORM}/{UNIT_SCAN}"
+
+
+def _table(html: str, table_id: str) -> list[list[str]]:
+    import re
+
+    body = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", r, re.S)] for r in rows]
+
+
+def _response(round_dir) -> dict:
+    con = sqlite3.connect(round_dir / "store.sqlite")
+    try:
+        (data,) = con.execute("SELECT data FROM instrument_responses WHERE instrument = ? AND unit_code = ?",
+                              (FORM, UNIT_SCAN)).fetchone()
+    finally:
+        con.close()
+    return json.loads(data)["values"]
+
+
+def test_a_scanned_instrument_page_is_reviewed_and_ingested_on_the_web(added, tmp_path, run):
+    from chouyang import steps as round_steps
+
+    assert run("draw", added, "--seed", "123")[0] == 0
+    assert run("forms", added, "--workers", "1")[0] == 0
+    code, out, err = run("scan", added, _fill_and_scan(added, tmp_path / "scans"), "--workers", "1")
+    assert code == 0 and "调查表 satisfaction：1 个样本点 1 页，需人工核对 1 处" in out, err
+    rnd = round_steps.open_round(added)
+    client = client_for(rnd, "张三")
+    rows = _table(client.get("/review").text, "review-instruments")
+    assert rows == [["计划生育服务满意度调查（satisfaction）", UNIT_SCAN, "1", "1", "0", "未录入", "开始核对"]]
+    r = client.get(BASE)
+    assert r.status_code == 303 and r.headers["location"].startswith(BASE + "/")
+    item_url = r.headers["location"]
+    page = client.get(item_url).text
+    crop = json.loads((added / "scan" / "review" / FORM / f"{UNIT_SCAN}.json").read_text(encoding="utf-8"))["items"][0]["crop"]
+    assert f'src="/crops/i/{FORM}/{UNIT_SCAN}/{crop}"' in page
+    assert "您对计划生育工作有什么意见或建议？" in page and 'name="f.q5"' in page and "（有手写内容）" in page
+    assert "服务评价 · 工作簿第 8 行" in page
+    assert client.get(f"/crops/i/{FORM}/{UNIT_SCAN}/{crop}").headers["content-type"] == "image/png"
+    assert client.get(f"/crops/i/{FORM}/{UNIT_SCAN}/..%2Fsecret.png").status_code == 404
+    assert client.get(f"/review/i/nosuch/{UNIT_SCAN}").status_code == 400
+    # no CSRF token: refused, nothing stored
+    assert client.post(item_url, data={"f.q5": "多宣传"}).status_code == 403
+    assert rnd.log_entries("review_decision") == []
+    r = post(client, item_url, {"f.q5": "多宣传", "request": "r1"})
+    assert r.status_code == 303 and r.headers["location"] == "/review", r.text
+    [decision] = rnd.log_entries("review_decision")
+    assert decision["user"] == "张三" and decision["detail"]["instrument"] == FORM
+    assert decision["detail"]["sheet"] == "服务评价" and decision["detail"]["row"] == 8
+    assert decision["detail"]["changes"] == [{"column": "您对计划生育工作有什么意见或建议？", "old": "", "new": "多宣传"}]
+    ws = openpyxl.load_workbook(added / "scan" / f"{UNIT_SCAN}.{FORM}.xlsx")["服务评价"]
+    assert [ws[f"D{r}"].value for r in range(4, 9)] == ["比较满意", "孕前优生检查、生育登记", "是", 2, "多宣传"]
+    assert _response(added) == {"unit_code": UNIT_SCAN, "q1": "2", "q2": "a c", "q3": "yes", "q4": "2", "q5": "多宣传"}
+    [ingest] = [e for e in rnd.log_entries() if e["action"].startswith("ingest")]
+    assert ingest["user"] == "张三"
+    assert _table(client.get("/review").text, "review-instruments")[0][-2:] == ["已录入", ""]
+    # the CLI accepts the decided workbook as it stands (same content: nothing changes)
+    code, out, err = run("ingest", added, added / "scan" / f"{UNIT_SCAN}.{FORM}.xlsx")
+    assert code == 0, err
+
+
+def test_choice_fields_merge_their_lines_and_take_several_options(added):
+    """A select_multiple item over two lines of boxes (q2, q2@2) is one field of 3 options; a choice not offered
+    is refused with the field's label; decided codes go into the 回答 column of the item's row."""
+    from chouyang import steps as round_steps
+
+    instrument = steps.review_instrument(round_steps.open_round(added), FORM)
+    raw = {"format": 1, "items": [{"sheet": "s1", "workbook_row": 5, "ref": "q2", "page": 1, "crop": "x.png",
+                                   "issues": ["「过去一年您接受过哪些服务？」标记不清（生育登记）"], "fields": [
+        {"key": "q2", "kind": "ticks", "confidence": 0.95, "value": None, "marks": ["marked", "empty"],
+         "options": [{"label": "孕前优生检查", "value": "a"}, {"label": "避孕药具发放", "value": "b"}]},
+        {"key": "q2@2", "kind": "ticks", "confidence": 0.4, "value": None, "marks": ["uncertain"],
+         "options": [{"label": "生育登记", "value": "c"}]}]}]}
+    [item] = adapter.read_items(instrument, UNIT_SCAN, raw)
+    [f] = item.fields
+    assert (f.key, f.kind, f.values, f.marks, f.confidence) == ("q2", adapter.MULTIPLE, ("a", "b", "c"),
+                                                                 ("marked", "empty", "uncertain"), 0.4)
+
+    class Form(dict):
+        def getlist(self, key):
+            return self.get(key, [])
+
+    labels = adapter.field_labels(instrument)
+    assert adapter.decision_values(item, Form({"f.q2": ["c", "a"]}), labels) == {"q2": "a c"}
+    try:
+        adapter.decision_values(item, Form({"f.q2": ["z"]}), labels)
+        raise AssertionError("an option not offered was accepted")
+    except Exception as exc:  # noqa: BLE001 (the message is what is checked)
+        assert str(exc).startswith("「过去一年您接受过哪些服务？」只能选择：孕前优生检查、避孕药具发放、生育登记（收到：z）")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "服务评价"
+    ws["A5"] = "q2"
+    adapter.write_decisions(instrument, wb, [(item, {"q2": "a c"})])
+    assert ws["D5"].value == "a c"
+    ws["A5"] = "q3"   # a workbook whose row 5 is another question: refused, not overwritten
+    try:
+        adapter.write_decisions(instrument, wb, [(item, {"q2": "b"})])
+        raise AssertionError("a row of another question was written")
+    except Exception as exc:  # noqa: BLE001
+        assert "服务评价 第 5 行不是题目 q2" in str(exc) and ws["D5"].value == "a c"
