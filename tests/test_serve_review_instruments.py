@@ -8,13 +8,13 @@ import json
 import sqlite3
 
 import openpyxl
+from test_instrument_flow import FORM, UNIT_SCAN, _fill_and_scan, added  # noqa: F401 (a fixture)
+from test_serve import client_for, post
 
 from chouyang.scan import instrument_review as adapter
 from chouyang.serve.workstation import instrument_review as steps
 
 from serve_support import cheap_password_hashes  # noqa: F401 (a fixture)
-from test_instrument_flow import FORM, UNIT_SCAN, _fill_and_scan, added  # noqa: F401 (a fixture)
-from test_serve import client_for, csrf, post
 
 BASE = f"/review/i/{FORM}/{UNIT_SCAN}"
 
@@ -37,7 +37,7 @@ def _response(round_dir) -> dict:
     return json.loads(data)["values"]
 
 
-def test_a_scanned_instrument_page_is_reviewed_and_ingested_on_the_web(added, tmp_path, run):
+def test_a_scanned_instrument_page_is_reviewed_and_ingested_on_the_web(added, tmp_path, run):  # noqa: F811
     from chouyang import steps as round_steps
 
     assert run("draw", added, "--seed", "123")[0] == 0
@@ -79,7 +79,7 @@ def test_a_scanned_instrument_page_is_reviewed_and_ingested_on_the_web(added, tm
     assert code == 0, err
 
 
-def test_choice_fields_merge_their_lines_and_take_several_options(added):
+def test_choice_fields_merge_their_lines_and_take_several_options(added):  # noqa: F811
     """A select_multiple item over two lines of boxes (q2, q2@2) is one field of 3 options; a choice not offered
     is refused with the field's label; decided codes go into the 回答 column of the item's row."""
     from chouyang import steps as round_steps

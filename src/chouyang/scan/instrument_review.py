@@ -50,54 +50,82 @@ def read_items(instrument: Instrument, unit_code: str, data, source: str = "") -
     return items
 
 
+def _by_field(raw_fields: list[dict]) -> dict[str, list[dict]]:
+    """The item's fields grouped by the instrument field each layout key belongs to, in order."""
+    out: dict[str, list[dict]] = {}
+    for f in raw_fields:
+        out.setdefault(base_name(str(f["key"])), []).append(f)
+    return out
+
+
 def _item(instrument: Instrument, sheets: dict[str, SheetPlan], unit_code: str, raw: dict) -> review.Item:
     if raw["sheet"] not in sheets:
         raise ValueError(f"unknown sheet {raw['sheet']}")
-    by_name: dict[str, list[dict]] = {}
-    for f in raw["fields"]:
-        by_name.setdefault(base_name(str(f["key"])), []).append(f)
     known = {f.name: f for f in sheets[raw["sheet"]].fields if f.prefill is None}
-    fields = tuple(_field(instrument, known[name], parts) for name, parts in by_name.items() if name in known)
+    fields = tuple(_field(instrument, known[name], parts) for name, parts in _by_field(raw["fields"]).items()
+                   if name in known)
     blob = json.dumps([instrument.name, raw], ensure_ascii=False, sort_keys=True).encode("utf-8")
     return review.Item(hashlib.sha256(blob).hexdigest()[:12], unit_code, raw["sheet"], int(raw["workbook_row"]),
-                       str(raw.get("ref") or ""), int(raw.get("page") or 0), str(raw.get("crop") or ""),
-                       tuple(str(t) for t in raw.get("issues") or ()), fields)
+                       *_place(raw), fields)
+
+
+def _place(raw: dict) -> tuple[str, int, str, tuple[str, ...]]:
+    """(ref, page, crop, issues) of a raw item."""
+    return (str(raw.get("ref") or ""), int(raw.get("page") or 0), str(raw.get("crop") or ""),
+            tuple(str(t) for t in raw.get("issues") or ()))
+
+
+def _confidence(parts: list[dict]) -> float | None:
+    found = [float(p["confidence"]) for p in parts if p.get("confidence") is not None]
+    return min(found) if found else None
+
+
+def _joined(parts: list[dict], key: str) -> list:
+    return [x for p in parts for x in p.get(key) or ()]
+
+
+def _inked(marks: tuple[str, ...]) -> bool:
+    """Any digit-row box not empty (the clerk keys the number from the crop)."""
+    return any(m not in ("", "empty") for m in marks)
 
 
 def _field(instrument: Instrument, f, parts: list[dict]) -> review.Field:
     """One instrument field from its layout keys' parts (lines of tick boxes merged; digit rows keyed as text)."""
     answer = answer_for(instrument, f)
-    confidences = [float(p["confidence"]) for p in parts if p.get("confidence") is not None]
-    confidence = min(confidences) if confidences else None
     written = any(bool(p.get("written")) for p in parts)
+    marks = tuple(str(m) for m in _joined(parts, "marks"))
     if answer.kind in ("digits", "write") or parts[0].get("kind") != review.TICKS:
-        marked = any(s not in ("", "empty") for p in parts for s in p.get("marks") or ())
-        return review.Field(f.name, review.WRITE, (), "", confidence, (), written or marked)
-    options = tuple(review.Option(str(o["label"]), str(o["value"])) for p in parts for o in p.get("options") or ())
-    marks = tuple(str(m) for p in parts for m in p.get("marks") or ())
+        return review.Field(f.name, review.WRITE, (), "", _confidence(parts), (), written or _inked(marks))
+    options = tuple(review.Option(str(o["label"]), str(o["value"])) for o in _joined(parts, "options"))
     value = next((str(p["value"]) for p in parts if p.get("value") is not None), "")
-    return review.Field(f.name, MULTIPLE if answer.multiple else review.TICKS, options, value, confidence, marks, written)
+    return review.Field(f.name, MULTIPLE if answer.multiple else review.TICKS, options, value, _confidence(parts),
+                        marks, written)
+
+
+def _refused(f: review.Field, label: str, got: str) -> ChouyangError:
+    return ChouyangError(f"「{label}」只能选择：{'、'.join(o.label for o in f.options)}（收到：{got}）")
+
+
+def _several(f: review.Field, form, label: str) -> str:
+    chosen = {str(v).strip() for v in form.getlist(f"f.{f.key}")} - {""}
+    wrong = sorted(chosen - set(f.values))
+    if wrong:
+        raise _refused(f, label, "、".join(wrong))
+    return " ".join(v for v in dict.fromkeys(f.values) if v in chosen)
+
+
+def _one(f: review.Field, form, label: str) -> str:
+    text = str(form.get(f"f.{f.key}", "")).strip()
+    if f.kind == review.TICKS and text and text not in f.values:
+        raise _refused(f, label, text)
+    if len(text) > review.MAX_TEXT:
+        raise ChouyangError(f"「{label}」超过 {review.MAX_TEXT} 个字符")
+    return text
 
 
 def decision_values(item: review.Item, form, labels: Mapping[str, str]) -> dict[str, str]:
     """The values a clerk gave an item (form field `f.<name>`; several for MULTIPLE), checked against its options."""
-    values = {}
-    for f in item.fields:
-        label = labels.get(f.key, f.key)
-        if f.kind == MULTIPLE:
-            chosen = {str(v).strip() for v in form.getlist(f"f.{f.key}")} - {""}
-            wrong = sorted(chosen - set(f.values))
-            if wrong:
-                raise ChouyangError(f"「{label}」只能选择：{'、'.join(o.label for o in f.options)}（收到：{'、'.join(wrong)}）")
-            values[f.key] = " ".join(v for v in dict.fromkeys(f.values) if v in chosen)
-            continue
-        text = str(form.get(f"f.{f.key}", "")).strip()
-        if f.kind == review.TICKS and text and text not in f.values:
-            raise ChouyangError(f"「{label}」只能选择：{'、'.join(o.label for o in f.options)}（收到：{text}）")
-        if len(text) > review.MAX_TEXT:
-            raise ChouyangError(f"「{label}」超过 {review.MAX_TEXT} 个字符")
-        values[f.key] = text
-    return values
+    return {f.key: (_several if f.kind == MULTIPLE else _one)(f, form, labels.get(f.key, f.key)) for f in item.fields}
 
 
 def field_labels(instrument: Instrument) -> dict[str, str]:

@@ -42,21 +42,27 @@ def _base(name: str, unit: str) -> str:
     return f"/review/i/{name}/{unit}"
 
 
+def _read_words(f: review.Field) -> str:
+    """What the reader saw, in words: the options' labels, else whether there is ink to key."""
+    if not f.value:
+        return "（有手写内容）" if f.written else "（未读出）"
+    read = set(f.value.split()) if f.kind == adapter.MULTIPLE else {f.value}
+    return " ".join(o.label for o in f.options if o.value in read) or f.value
+
+
+def _field_view(f: review.Field, value: str, labels: dict[str, str]) -> FieldView:
+    picked = set(value.split()) if f.kind == adapter.MULTIPLE else {value}
+    marks = list(f.marks) + [""] * (len(f.options) - len(f.marks))
+    options = [(k, o.label, o.value, o.value in picked, review.MARK_WORDS.get(m, ""))
+               for k, o, m in zip(option_keys(f.options), f.options, marks)]
+    confidence = "" if f.confidence is None else f"{100 * f.confidence:.0f}%"
+    return FieldView(f.key, labels.get(f.key, f.key), f.kind, options, value, _read_words(f), confidence,
+                     f.confidence is not None and f.confidence < 0.9)
+
+
 def instrument_fields(item: review.Item, decision: review.Decision | None, labels: dict[str, str]) -> list[FieldView]:
     chosen = decision.values if decision is not None and decision.state == review.ACCEPTED else item.read_values()
-    out = []
-    for f in item.fields:
-        value = chosen.get(f.key, "")
-        picked = set(value.split()) if f.kind == adapter.MULTIPLE else {value}
-        marks = list(f.marks) + [""] * (len(f.options) - len(f.marks))
-        options = [(k, o.label, o.value, o.value in picked, review.MARK_WORDS.get(m, ""))
-                   for k, o, m in zip(option_keys(f.options), f.options, marks)]
-        shown = " ".join(o.label for o in f.options if o.value in picked) if f.options else value
-        confidence = "" if f.confidence is None else f"{100 * f.confidence:.0f}%"
-        out.append(FieldView(f.key, labels.get(f.key, f.key), f.kind, options, value,
-                             shown if f.value else ("（有手写内容）" if f.written else "（未读出）"),
-                             confidence, f.confidence is not None and f.confidence < 0.9))
-    return out
+    return [_field_view(f, chosen.get(f.key, ""), labels) for f in item.fields]
 
 
 async def review_unit(request: Request) -> Response:
