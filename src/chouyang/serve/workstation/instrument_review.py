@@ -77,8 +77,10 @@ class InstrumentReviewUnit:
 
 
 def entered_pairs(rnd: Round) -> set[tuple[str, str]]:
+    from chouyang.round import store as db
+
     with rnd.store() as con:
-        return {(i, u) for i, u in con.execute("SELECT DISTINCT instrument, unit_code FROM instrument_responses")}
+        return {(i, u) for i in db.response_instruments(con) for u, _ in db.stored_digests(con, i)}
 
 
 def instrument_review_overview(rnd: Round) -> list[InstrumentReviewUnit]:
