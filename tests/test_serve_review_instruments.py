@@ -19,6 +19,15 @@ from serve_support import cheap_password_hashes  # noqa: F401 (a fixture)
 BASE = f"/review/i/{FORM}/{UNIT_SCAN}"
 
 
+Q2_ITEM = {"sheet": "s1", "sheet_label": "服务评价", "workbook_row": 5, "ref": "q2", "blank_index": None, "page": 1,
+           "issues": ["「过去一年您接受过哪些服务？」标记不清（生育登记）"], "fields": [
+               {"key": "q2", "label": "过去一年您接受过哪些服务？", "kind": "ticks", "confidence": 0.95, "value": "a c",
+                "marks": ["marked", "empty"],
+                "options": [{"label": "孕前优生检查", "value": "a"}, {"label": "避孕药具发放", "value": "b"}]},
+               {"key": "q2@2", "label": "过去一年您接受过哪些服务？", "kind": "ticks", "confidence": 0.4, "value": None,
+                "marks": ["uncertain"], "options": [{"label": "生育登记", "value": "c"}]}]}
+
+
 def _table(html: str, table_id: str) -> list[list[str]]:
     import re
 
@@ -45,9 +54,14 @@ def test_a_scanned_instrument_page_is_reviewed_and_ingested_on_the_web(added, tm
     code, out, err = run("scan", added, _fill_and_scan(added, tmp_path / "scans"), "--workers", "1")
     assert code == 0 and "调查表 satisfaction：1 个样本点 1 页，需人工核对 1 处" in out, err
     rnd = round_steps.open_round(added)
+    # a second item, as the scan lists an unclear tick of q2 (read a c): a choice of several, over two lines
+    listed = added / "scan" / "review" / FORM / f"{UNIT_SCAN}.json"
+    data = json.loads(listed.read_text(encoding="utf-8"))
+    data["items"].append({**Q2_ITEM, "crop": data["items"][0]["crop"]})
+    listed.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     client = client_for(rnd, "张三")
     rows = _table(client.get("/review").text, "review-instruments")
-    assert rows == [["计划生育服务满意度调查（satisfaction）", UNIT_SCAN, "1", "1", "0", "未录入", "开始核对"]]
+    assert rows == [["计划生育服务满意度调查（satisfaction）", UNIT_SCAN, "2", "2", "0", "未录入", "开始核对"]]
     r = client.get(BASE)
     assert r.status_code == 303 and r.headers["location"].startswith(BASE + "/")
     item_url = r.headers["location"]
@@ -63,14 +77,22 @@ def test_a_scanned_instrument_page_is_reviewed_and_ingested_on_the_web(added, tm
     assert client.post(item_url, data={"f.q5": "多宣传"}).status_code == 403
     assert rnd.log_entries("review_decision") == []
     r = post(client, item_url, {"f.q5": "多宣传", "request": "r1"})
+    assert r.status_code == 303 and r.headers["location"].startswith(BASE + "/") and r.headers["location"] != item_url
+    steps.WORKBOOKS.flush()   # the workbook is written after the answer, while q2 is still open
+    ws = openpyxl.load_workbook(added / "scan" / f"{UNIT_SCAN}.{FORM}.xlsx")["服务评价"]
+    assert (ws["D5"].value, ws["D8"].value) == ("孕前优生检查、生育登记", "多宣传")
+    page = client.get(r.headers["location"]).text
+    assert page.count('type="checkbox" name="f.q2"') == 3 and "读作 孕前优生检查 生育登记" in page
+    assert post(client, r.headers["location"], {"f.q2": ["x"]}).status_code == 400   # not an option: refused
+    r = post(client, r.headers["location"], {"f.q2": ["b", "a"]})
     assert r.status_code == 303 and r.headers["location"] == "/review", r.text
-    [decision] = rnd.log_entries("review_decision")
+    decision, _ = rnd.log_entries("review_decision")
     assert decision["user"] == "张三" and decision["detail"]["instrument"] == FORM
     assert decision["detail"]["sheet"] == "服务评价" and decision["detail"]["row"] == 8
     assert decision["detail"]["changes"] == [{"column": "您对计划生育工作有什么意见或建议？", "old": "", "new": "多宣传"}]
     ws = openpyxl.load_workbook(added / "scan" / f"{UNIT_SCAN}.{FORM}.xlsx")["服务评价"]
-    assert [ws[f"D{r}"].value for r in range(4, 9)] == ["比较满意", "孕前优生检查、生育登记", "是", 2, "多宣传"]
-    assert _response(added) == {"unit_code": UNIT_SCAN, "q1": "2", "q2": "a c", "q3": "yes", "q4": "2", "q5": "多宣传"}
+    assert [ws[f"D{r}"].value for r in range(4, 9)] == ["比较满意", "a b", "是", 2, "多宣传"]
+    assert _response(added) == {"unit_code": UNIT_SCAN, "q1": "2", "q2": "a b", "q3": "yes", "q4": "2", "q5": "多宣传"}
     [ingest] = [e for e in rnd.log_entries() if e["action"].startswith("ingest")]
     assert ingest["user"] == "张三"
     assert _table(client.get("/review").text, "review-instruments")[0][-2:] == ["已录入", ""]
