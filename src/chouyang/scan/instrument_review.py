@@ -139,6 +139,9 @@ def _column(plan: SheetPlan, ws, item: review.Item, name: str) -> int:
             raise ChouyangError(f"{plan.label} 第 {item.row} 行不是题目 {name}：工作簿与核对清单不一致（是否重新扫描过？）")
         return _ANSWER_COLUMN
     names = [n for n, _ in table_columns(plan)]
+    key = plan.group.key or "ref"
+    if item.ref and key in names and str(ws.cell(item.row, names.index(key) + 1).value or "") != item.ref:
+        raise ChouyangError(f"{plan.label} 第 {item.row} 行不是编号 {item.ref}：工作簿与核对清单不一致（是否重新扫描过？）")
     return names.index(name) + 1
 
 
