@@ -126,7 +126,8 @@ def test_choice_fields_merge_their_lines_and_take_several_options(added):  # noq
 
     labels = adapter.field_labels(instrument)
     assert adapter.decision_values(item, Form({"f.q2": ["c", "a"]}), labels) == {"q2": "a c"}
-    with pytest.raises(ChouyangError, match="^「过去一年您接受过哪些服务？」只能选择：孕前优生检查、避孕药具发放、生育登记（收到：z）"):
+    refused = "^「过去一年您接受过哪些服务？」只能选择：孕前优生检查、避孕药具发放、生育登记（收到：z）"
+    with pytest.raises(ChouyangError, match=refused):
         adapter.decision_values(item, Form({"f.q2": ["z"]}), labels)
     wb = openpyxl.Workbook()
     ws = wb.active
