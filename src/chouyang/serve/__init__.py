@@ -23,6 +23,7 @@ from chouyang.round.folder import Round
 from chouyang.serve import workstation
 from chouyang.serve.app import AuthMiddleware, SecurityHeaders, State, chouyang_error, is_loopback, trusted_hosts
 from chouyang.serve.routes import routes
+from chouyang.serve.workstation.instrument_review import WORKBOOKS as INSTRUMENT_WORKBOOKS
 
 __all__ = ["create_app", "is_loopback", "run"]
 
@@ -32,6 +33,7 @@ async def _lifespan(app):
     threading.Thread(target=workstation.warm, args=(app.state.workstation.round,), daemon=True).start()
     yield
     await run_in_threadpool(workstation.WORKBOOKS.flush)  # scan workbooks still being written
+    await run_in_threadpool(INSTRUMENT_WORKBOOKS.flush)  # and the round instruments' scan workbooks
 
 
 def create_app(rnd: Round, host: str = "127.0.0.1", poll_seconds: float = 5.0) -> Starlette:

@@ -11,7 +11,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chouyang.serve import instrument_pages
-from chouyang.serve.pages import cases, entry, log, login, progress, review, score
+from chouyang.serve.pages import cases, entry, instrument_review, log, login, progress, review, score
 
 
 async def cjk_font(request: Request) -> Response:
@@ -24,6 +24,7 @@ def routes() -> list:
     return [
         *login.routes(),
         *progress.routes(),
+        *instrument_review.routes(),   # /review/i/...: before the survey's /review/{unit}/...
         *review.routes(),
         *entry.routes(),
         *instrument_pages.routes(),

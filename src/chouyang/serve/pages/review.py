@@ -66,8 +66,11 @@ def review_fields(item: review.Item, decision: review.Decision | None) -> list[F
 # --- routes ------------------------------------------------------------------------------
 
 async def review_index(request: Request) -> Response:
+    from chouyang.serve.workstation.instrument_review import instrument_review_overview
+
     units = await run_in_threadpool(workstation.review_overview, round_of(request))
-    return render(request, "review_index.html", {"units": units})
+    instruments = await run_in_threadpool(instrument_review_overview, round_of(request))
+    return render(request, "review_index.html", {"units": units, "instrument_units": instruments})
 
 
 async def review_unit(request: Request) -> Response:

@@ -35,9 +35,9 @@ function reviewKeys(form) {
     const field = fields[active];
     if ((/^[0-9]$/.test(e.key) || e.key === "Backspace" || e.key === "Delete") && field) {
       const key = e.key === "Delete" ? "Backspace" : e.key;
-      const pick = field.querySelector(`input[type=radio][data-key="${key}"]`);
+      const pick = field.querySelector(`input[type=radio][data-key="${key}"], input[type=checkbox][data-key="${key}"]`);
       if (pick) {
-        pick.checked = true;
+        pick.checked = pick.type === "checkbox" ? !pick.checked : true;  // several choices: a key toggles its option
         e.preventDefault();
       } else if (textOf(field) && key !== "Backspace") {
         textOf(field).focus();  // a write-in field: the digit is typed into it
