@@ -117,3 +117,16 @@ def test_text_round_trips_with_or_without_bom(table):
 
 def _basic(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def test_instrument_definitions_go_through_the_same_reader(tmp_path):
+    # issue 18: one TOML reader for rules, scheme and instruments - the same refusals, the same places
+    from chouyang.instruments.definition import load, loads
+    gbk = tmp_path / "satisfaction.toml"
+    gbk.write_bytes('[instrument]\nname = "s"\ntitle = "满意度"\n'.encode("gbk"))
+    with pytest.raises(ChouyangError) as err:
+        load(gbk)
+    assert str(err.value).startswith(f"调查表定义 {gbk} 不是 UTF-8 编码的文本（第 3 行，")
+    with pytest.raises(ChouyangError) as err:
+        loads(b'[instrument]\nname = "x\n', "x.toml")
+    assert str(err.value).startswith("调查表定义 x.toml 不是有效的 TOML：第 2 行第 10 列：")

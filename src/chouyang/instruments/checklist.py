@@ -34,7 +34,6 @@ this instrument; `checklist_entries(instrument, response)` is its inverse (the s
 from __future__ import annotations
 
 import re
-import tomllib
 from importlib.resources import files
 
 from chouyang import vocab
@@ -50,6 +49,7 @@ from chouyang.assessment.facts import (
 )
 from chouyang.assessment.scheme import PERIODS, SIGNS, Rule, Scheme, fmt_points
 from chouyang.assessment.scoring import item_points
+from chouyang.config.toml import loads_toml
 from chouyang.errors import ChouyangError
 from chouyang.instruments.model import (
     PAPER_DIGITS,
@@ -81,8 +81,8 @@ _DEPARTMENT = re.compile(r"\.d([0-9]+)$")
 
 def max_scale_options() -> int:
     """A count scale longer than this is written (forms/checklist.toml, the printed checklist's geometry)."""
-    text = files("chouyang.formdefs").joinpath("checklist.toml").read_text(encoding="utf-8")
-    return int(tomllib.loads(text)["form"]["max_scale_options"])
+    data = files("chouyang.formdefs").joinpath("checklist.toml").read_bytes()
+    return int(loads_toml(data, "forms/checklist.toml", "表格版式")["form"]["max_scale_options"])
 
 
 # --- the rule in words and its tick options (what the printed checklist shows) -----------------

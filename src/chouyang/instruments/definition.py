@@ -45,10 +45,10 @@ that has any are ambiguous and refused.  `check` is shared by this reader and th
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from chouyang.config.toml import loads_toml, read_bytes
 from chouyang.errors import ChouyangError, Problem
 from chouyang.instruments.checks import GROUP_TYPE, Locator, TomlLocator, array_name, canonical_prefix, check, node_paths, resolve
 from chouyang.instruments.model import Choice, ChoiceList, Field, Group, Instrument
@@ -63,27 +63,17 @@ FIELD_TEXT_KEYS = ("name", "type", "label", "choices", "required", "relevant", "
 FIELD_NUMBER_KEYS = ("width", "option_width")
 FIELD_KEYS = FIELD_TEXT_KEYS + FIELD_NUMBER_KEYS + ("digits",)
 _TOP_KEYS = ("instrument", "layout", "choices", "group", "field")
+WHAT = "调查表定义"
 
 
 def load(path: Path) -> Instrument:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ChouyangError(f"无法读取调查表定义 {path}：{exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ChouyangError(f"调查表定义 {path} 不是 UTF-8 编码的文本，请另存为 UTF-8") from None
-    return loads(text, str(path))
+    return loads(read_bytes(path, WHAT), str(path))
 
 
-def loads(text: str, source: str) -> Instrument:
+def loads(text: str | bytes, source: str) -> Instrument:
     """Parse and check a definition; every problem is listed with the file and the key path."""
-    try:
-        data = tomllib.loads(text.removeprefix("\ufeff"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ChouyangError(f"调查表定义 {source} 不是有效的 TOML：{exc}") from None
+    data = loads_toml(text, source, WHAT)   # the project's one TOML reader: strict UTF-8, located syntax errors
     reader = _Reader(source)
     instrument = reader.instrument(data)
     problems = reader.problems

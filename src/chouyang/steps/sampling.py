@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from chouyang import __version__
 from chouyang.config.rules import parse_rules
+from chouyang.config.toml import loads_toml
 from chouyang.errors import ChouyangError
 from chouyang.instruments.catalog import round_instruments
 from chouyang.round.folder import Round, json_bytes, previous_units, read_sample, sha256_file, utc_now
@@ -148,8 +148,8 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, object]:
 def rules_changes(old_text: str, new_text: str) -> list[str]:
     """Which keys of rules.toml differ (Chinese, one line per key); comments and spacing are ignored."""
     try:
-        old, new = _flatten(tomllib.loads(old_text)), _flatten(tomllib.loads(new_text))
-    except tomllib.TOMLDecodeError:
+        old, new = (_flatten(loads_toml(t, "rules.toml", "规则文件")) for t in (old_text, new_text))
+    except ChouyangError:
         return ["rules.toml 现在不是有效的 TOML"]
     lines = [f"{k}：{old[k]} → {new[k]}" for k in sorted(set(old) & set(new)) if old[k] != new[k]]
     lines += [f"{k}：新增（{new[k]}）" for k in sorted(set(new) - set(old))]
