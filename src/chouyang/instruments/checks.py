@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 from chouyang.errors import Problem
 from chouyang.instruments.expr import ExprError, parse, references, uses_dot
-from chouyang.instruments.model import FIELD_TYPES, PAPER_KINDS, PER, ROW_SOURCES, ROWS_FIXED, ROWS_REGISTER, Field, Group, Instrument
+from chouyang.instruments.model import (FIELD_TYPES, PAPER_KINDS, PER, ROW_SOURCES, ROWS_FIXED, ROWS_REGISTER, TOP_KINDS, Field, Group,
+                                        Instrument)
 
 GROUP_TYPE = "group"   # a nested group's `type` in a TOML `field` array
 MAX_LABEL = 2000
@@ -306,6 +307,22 @@ class _Checker:
             value = getattr(f, key)
             if value is not None and not 0 < value < 1000:
                 self.at_node(path, key, "宽度应为大于 0、小于 1000 的毫米数", value)
+        if f.top is not None:
+            self.field_top(path, f)
+
+    def field_top(self, path: Path_, f: Field) -> None:
+        """A count scale: stored as whole numbers, so its codes must be them, in increasing order."""
+        if f.top not in TOP_KINDS:
+            self.at_node(path, "top", f"计数刻度的最高项（top）应为 {'、'.join(TOP_KINDS)} 之一", f.top)
+            return
+        clist = self.inst.choices.get(f.choices or "")
+        if f.type != "select_one" or clist is None:
+            self.at_node(path, "top", "只有单选题（select_one）才能是计数刻度（top）", f.top)
+            return
+        codes = clist.codes()
+        numbers = [int(c) for c in codes if re.fullmatch(r"[0-9]{1,4}", c)]
+        if len(numbers) != len(codes) or numbers != sorted(set(numbers)):
+            self.at_node(path, "top", f"计数刻度（top）的选项编码应为从小到大的整数（选项列表 {clist.name}：{'、'.join(codes)}）", f.top)
 
     def field_texts(self, path: Path_, f: Field) -> None:
         for key in ("prefill", "verifies", "scores"):

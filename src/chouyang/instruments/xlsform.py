@@ -3,7 +3,7 @@
 `export(instrument, path)` writes the sheets `survey`, `choices` and `settings` with Chinese
 labels (`label::中文 (zh)`, the form's default language).  chouyang-only properties go in
 `chouyang::…` columns, which pyxform ignores: `chouyang::prefill`, `verifies`, `scores`, `paper`,
-`width`, `option_width`, `digits` on fields; `chouyang::rows`, `table`, `key`, `blank_rows`,
+`width`, `option_width`, `digits`, `top` on fields; `chouyang::rows`, `table`, `key`, `blank_rows`,
 `fixed` (JSON: [[row key, label], …]) on `begin repeat` rows; `chouyang::code`, `chouyang::per`,
 `chouyang::layout` (JSON) in settings.  Every cell is written as a plain string, never a formula.
 An instrument asked once per sample point gets a first field `unit_code` (text, read_only,
