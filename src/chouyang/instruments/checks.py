@@ -13,8 +13,18 @@ from collections.abc import Iterator
 
 from chouyang.errors import Problem
 from chouyang.instruments.expr import ExprError, parse, references, uses_dot
-from chouyang.instruments.model import (FIELD_TYPES, PAPER_KINDS, PER, ROW_SOURCES, ROWS_FIXED, ROWS_REGISTER, TOP_KINDS, Field, Group,
-                                        Instrument)
+from chouyang.instruments.model import (
+    FIELD_TYPES,
+    PAPER_KINDS,
+    PER,
+    ROW_SOURCES,
+    ROWS_FIXED,
+    ROWS_REGISTER,
+    TOP_KINDS,
+    Field,
+    Group,
+    Instrument,
+)
 
 GROUP_TYPE = "group"   # a nested group's `type` in a TOML `field` array
 MAX_LABEL = 2000
@@ -322,7 +332,8 @@ class _Checker:
         codes = clist.codes()
         numbers = [int(c) for c in codes if re.fullmatch(r"[0-9]{1,4}", c)]
         if len(numbers) != len(codes) or numbers != sorted(set(numbers)):
-            self.at_node(path, "top", f"计数刻度（top）的选项编码应为从小到大的整数（选项列表 {clist.name}：{'、'.join(codes)}）", f.top)
+            self.at_node(path, "top", f"计数刻度（top）的选项编码应为从小到大的整数（选项列表 {clist.name}：{'、'.join(codes)}）",
+                         f.top)
 
     def field_texts(self, path: Path_, f: Field) -> None:
         for key in ("prefill", "verifies", "scores"):

@@ -75,26 +75,30 @@ def _column(inst: Instrument, f: Field, form: dict) -> FormColumn:
         return FormColumn(f.name, pitch * len(options), "ticks", f.label, options, pitch,
                           open_top=f.top is not None, confirm_top=f.top == TOP_CONFIRM)
     if f.paper not in (None, PAPER_WRITE):
-        raise ChouyangError(f"调查表 {inst.source}：题目 {f.name} 的纸面形式 {f.paper} 还不能印在核查表上（可用：ticks、write、printed）")
+        raise ChouyangError(f"调查表 {inst.source}：题目 {f.name} 的纸面形式 {f.paper} 还不能印在核查表上"
+                            "（可用：ticks、write、printed）")
     return FormColumn(f.name, float(f.width or 0), "write", f.label)
 
 
 def _section(inst: Instrument, group: Group, form: dict, titles: dict) -> FormSection:
     fields = [node for node in group.children if isinstance(node, Field)]
-    columns = [_column(inst, f, form) for f in fields]
+    columns = _fit(inst, group, form, [_column(inst, f, form) for f in fields], fields)
+    return FormSection(group.name, titles.get(group.name, group.label), group.rows == ROWS_BLANK, tuple(columns))
+
+
+def _fit(inst: Instrument, group: Group, form: dict, columns: list[FormColumn], fields: list[Field]) -> list[FormColumn]:
+    """The one text column without a width takes what is left of the table's width."""
     where = f"{group.name}（{group.label}）"
     open_ = [c.key for c, f in zip(columns, fields) if c.kind != "ticks" and f.width is None]
     if len(open_) > 1:
         raise ChouyangError(f"调查表 {inst.source}", [Problem(inst.source, f"{where}：只能有一列不写宽度（width），"
                                                        f"现有 {len(open_)} 列：{'、'.join(open_)}", column="width")])
-    table_width = float(form["table_right"]) - float(form["table_left"])
-    rest = table_width - sum(c.width for c in columns)
+    rest = float(form["table_right"]) - float(form["table_left"]) - sum(c.width for c in columns)
     if rest < MIN_REST:
         raise ChouyangError(f"调查表 {inst.source}", [Problem(
             inst.source, f"{where}：各列共宽超出表格 {MIN_REST - rest:.1f} 毫米（不写宽度的一列至少留 {MIN_REST:.0f} 毫米）",
             column="width")])
-    columns = [FormColumn(c.key, rest, c.kind, c.label) if c.key in open_ else c for c in columns]
-    return FormSection(group.name, titles.get(group.name, group.label), group.rows == ROWS_BLANK, tuple(columns))
+    return [FormColumn(c.key, rest, c.kind, c.label) if c.key in open_ else c for c in columns]
 
 
 def load_layout(instrument: Instrument | str = "survey") -> FormLayout:
