@@ -53,6 +53,10 @@ def test_vocab_tables_are_the_ones_the_stages_always_read():
     assert vocab.sheet_columns("missed_women") == ("ref",) + OLD_ENTRY_COLUMNS["missed_women"]
     with pytest.raises(AttributeError):
         vocab.NO_SUCH_TABLE  # noqa: B018
+    # ENTRY_LABELS is keyed by column alone: every sheet must give an entry column the same label
+    for sheet in vocab.SHEETS:
+        for key in vocab.ENTRY_COLUMNS[sheet]:
+            assert vocab.label_for(sheet, key) == vocab.ENTRY_LABELS[key], (sheet, key)
 
 
 def test_choices_offered_per_column():
