@@ -35,8 +35,8 @@ import pandas as pd
 
 from chouyang import vocab
 from chouyang.config.rules import COUNTY_RATIOS, KORN_GRAUBARD, Section, load_preset
-from chouyang.demo import county as demo
-from chouyang.round.inputs import load_frame, load_register
+from chouyang.demo import population as demo
+from chouyang.inputs.readers import load_frame, load_register
 from chouyang.survey import estimate as est
 from chouyang.survey.cases import cases_frame, unit_cases
 from chouyang.survey.check_rows import REGISTER_KEY, unit_checklists

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from chouyang.config.rules import load_preset
+from chouyang.inputs.readers import Register
 from chouyang.round.folder import Round
-from chouyang.round.inputs import Register
 from chouyang.steps import score_round
 from chouyang.survey.cases import unit_cases
 from chouyang.survey.check_rows import unit_checklists

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import settings
 
 from chouyang.cli import main
-from chouyang.round.inputs import id_check_digit
+from chouyang.inputs.readers import id_check_digit
 
 # No test may depend on timing: hypothesis's per-example deadline fails on a loaded CI machine.
 settings.register_profile("chouyang", deadline=None)

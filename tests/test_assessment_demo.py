@@ -6,7 +6,7 @@ from chouyang.assessment.facts import check_entries
 from chouyang.assessment.scheme import load_scheme_preset
 from chouyang.assessment.scoring import computed_scores
 from chouyang.demo.checklist import demo_assessment, simulate_entries, summary_lines
-from chouyang.demo.county import demo_townships
+from chouyang.demo.population import demo_townships
 
 TOWNS = demo_townships()
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pandas as pd
 
-from chouyang.round.inputs import Register
+from chouyang.inputs.readers import Register
 from chouyang.survey.check_rows import unit_checklists
 
 START, END = dt.date(2015, 7, 1), dt.date(2016, 6, 30)

@@ -21,7 +21,8 @@ from chouyang.assessment.facts import SHEETS, Entries
 from chouyang.assessment.scheme import load_scheme_preset, parse_scheme
 from chouyang.demo import scansim
 from chouyang.errors import ChouyangError
-from chouyang.render.checklist_pdf import ChecklistForm, checklist_rows, count_scale, load_checklist_layout, write_checklist_pdfs
+from chouyang.render.checklist_content import count_scale
+from chouyang.render.checklist_pdf import ChecklistForm, checklist_rows, load_checklist_layout, write_checklist_pdfs
 from chouyang.render.checklist_workbook import fill_checklist_workbook, is_checklist_workbook, read_checklist_workbook
 from chouyang.render.pdf import full_font
 from chouyang.render.qr import PageId, payload, qr_matrix

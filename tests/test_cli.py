@@ -75,7 +75,7 @@ def test_demo_end_to_end(demo_dir, run):
 def test_demo_county_is_deterministic(tmp_path, demo_dir):
     import datetime as dt
 
-    from chouyang.demo.county import write_county
+    from chouyang.demo.population import write_county
 
     write_county(tmp_path / "county", "2016-07-25 福彩3D 2016199期 528", dt.date(2015, 7, 1), dt.date(2016, 6, 30))
     for rel in ("frame.csv", "teams.csv", "register/women.csv", "register/births.csv", "truth/births_check.csv",

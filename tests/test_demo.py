@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from chouyang.round.inputs import id_is_valid
+from chouyang.inputs.readers import id_is_valid
 
 
 def test_demo_county_shape(demo_dir):

@@ -12,7 +12,7 @@ from scipy import stats
 
 from chouyang.config.rules import load_preset, parse_rules, round_rules_text
 from chouyang.errors import ChouyangError
-from chouyang.round.inputs import load_frame
+from chouyang.inputs.readers import load_frame
 from chouyang.survey.draw import draw_sample, sample_csv_bytes, ticket
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -5,7 +5,7 @@
 draw.py as it was at commit ba65909 (issue 14, before point 6), before sample.csv gained its UTF-8
 byte-order mark (stripped here).  Any other change of a byte fails here.
 
-Cases: the demo county (chouyang.demo.make_frame, dengzhou-2016h1) with 5 seeds under srs and pps,
+Cases: the demo county (chouyang.demo.population.make_frame, dengzhou-2016h1) with 5 seeds under srs and pps,
 once with the first seed's primaries as the previous round; and 30 seeds x 40 townships of a synthetic
 frame under 4 rule variants (srs and pps; points 2 or 3; 0 to 3 reserves; overrides of k to 0, 1, 3
 and 5) with excluded units, previous-round units, townships smaller than k, townships where the
@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 from chouyang.config.rules import parse_rules, round_rules_text
-from chouyang.demo.county import make_frame
+from chouyang.demo.population import make_frame
 from chouyang.survey.draw import apply_replacements, draw_sample, sample_csv_bytes
 
 GOLDEN = Path(__file__).with_name("draw_golden.json")

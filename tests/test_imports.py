@@ -11,8 +11,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chouyang"
 STAGES = {f"survey.{m}" for m in ("draw", "plan", "cases", "check_rows", "deductions", "estimate", "indicators", "score",
                                   "feedback", "progress")}
 ROUND_IO = {"round", "round.folder", "steps"}
-RENDERERS = {"render.plan_pdf", "render.report", "render.pdf", "render.forms", "render.survey_pdf", "render.survey_workbook",
-             "render.qr", "render.checklist_pdf", "render.checklist_workbook", "demo.scansim"}
+RENDERERS = {"render.plan_pdf", "render.report", "render.report_pdf", "render.report_text", "render.pdf", "render.forms",
+             "render.survey_pdf", "render.survey_workbook", "render.qr", "render.checklist_content", "render.checklist_pdf",
+             "render.checklist_workbook", "demo.scansim"}
 
 
 def _module_name(path: Path) -> str:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from chouyang.config.rules import load_preset
-from chouyang.round.inputs import Register
+from chouyang.inputs.readers import Register
 from chouyang.survey import estimate as est
 from chouyang.survey.check_rows import UnitChecklist
 from chouyang.survey.indicators import (

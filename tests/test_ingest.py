@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from chouyang import steps
 from chouyang.errors import ChouyangError
+from chouyang.inputs.readers import mask_id
 from chouyang.render.survey_workbook import read_entry
 from chouyang.round.folder import Round
-from chouyang.round.inputs import mask_id
 from chouyang.steps import export_unit, ingest
 
 from conftest import copy_round, init_round, make_id, write_county

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from chouyang.errors import ChouyangError
-from chouyang.round.inputs import id_check_digit, id_is_valid, in_period, load_frame, load_register, load_teams, mask_id, parse_date
+from chouyang.inputs.readers import id_check_digit, id_is_valid, in_period, load_frame, load_register, load_teams, mask_id, parse_date
 
 from conftest import FRAME_ROWS, make_id
 

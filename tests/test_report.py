@@ -7,8 +7,8 @@ import pypdfium2 as pdfium
 import pytest
 
 from chouyang.config.rules import load_preset
+from chouyang.inputs.readers import load_frame, load_register
 from chouyang.render.report import write_csvs, write_pdf, write_xlsx
-from chouyang.round.inputs import load_frame, load_register
 from chouyang.survey.cases import cases_frame, unit_cases
 from chouyang.survey.check_rows import unit_checklists
 from chouyang.survey.draw import draw_sample

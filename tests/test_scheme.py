@@ -232,3 +232,19 @@ def test_indicator_thresholds_outside_percent_only_when_the_column_is_not_a_rate
     assert parse_scheme(text, "scheme.toml").components["R"].rule.threshold == 107
     with pytest.raises(ChouyangError, match="0–100"):
         parse_scheme(text.replace("percent = false", "percent = true"), "scheme.toml")
+
+
+@pytest.mark.parametrize("old,new,where,words", [
+    ('id = "R1"\nparent = "R"', 'id = "R1"\nparent = ["R"]', "item[R1].parent", "上级条目不存在"),
+    ('id = "R1"\nparent = "R"', 'id = "R1"\nparent = { id = "R" }', "item[R1].parent", "上级条目不存在"),
+    ('rule = "yes_no"', 'rule = ["yes_no"]', "item[R1].rule", "未知的计分规则"),
+    ('source = "checklist"', 'source = ["checklist"]', "component[R].source", "未知或缺少得分来源"),
+    ('sign = "deduction"', 'sign = ["deduction"]', "adjustment[g].sign", "应为 bonus"),
+    ('rule = "fixed"\npoints = 2', 'rule = {}\npoints = 2', "adjustment[g].item[a].rule", "未知的加减分规则"),
+    ("n = 1", 'n = 1\ncomponent = ["R"]', "consequence[manage].component", "没有这个得分组成部分"),
+])
+def test_an_array_or_table_where_a_name_belongs_is_a_problem_not_a_crash(old, new, where, words):
+    # these used to raise TypeError (unhashable type) out of the parser: a traceback, not a message
+    with pytest.raises(ChouyangError) as info:
+        parse_scheme(_broken(old, new), "scheme.toml")
+    assert f"列「{where}」：{words}" in str(info.value), str(info.value)

@@ -30,6 +30,7 @@ from chouyang.config.rules import is_placeholder_name, parse_rules, round_id_pro
 from chouyang.entry.checklist import ValidChecklist, duplicate_townships, survey_computed, validate_checklist
 from chouyang.entry.ingest import IngestResult, ValidUnit, duplicate_units, entry_changes, entry_warnings, status_table, validate_entry
 from chouyang.errors import ChouyangError, Problem
+from chouyang.inputs import readers as inp
 from chouyang.render.checklist_pdf import ChecklistForm, checklist_rows, write_checklist_pdfs
 from chouyang.render.checklist_workbook import is_checklist_workbook, read_checklist_workbook, write_checklist_workbook
 from chouyang.render.forms import form_font, render_units, unit_forms
@@ -37,7 +38,6 @@ from chouyang.render.layout import load_layout
 from chouyang.render.plan_pdf import render_plan_pdf
 from chouyang.render.report import write_csvs, write_pdf, write_xlsx
 from chouyang.render.survey_workbook import EntryFile, read_entry, write_csv_folder
-from chouyang.round import inputs as inp
 from chouyang.round.folder import (
     REGISTER_STEMS,
     Round,

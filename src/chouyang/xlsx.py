@@ -14,7 +14,7 @@ import openpyxl
 
 from chouyang.atomic import atomic_path
 from chouyang.errors import ChouyangError
-from chouyang.round.inputs import _cell_text
+from chouyang.inputs.tables import _cell_text
 
 META_SHEET = "_meta"  # the hidden key/value sheet of every workbook chouyang writes for entry
 

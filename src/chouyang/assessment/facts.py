@@ -8,7 +8,8 @@ values, the evidence the assessor checks and the rule sentence),
 `score_fields(scheme)` (component scores entered from elsewhere, and the
 "按主要工作数据" scores of townships the survey did not visit),
 `adjustment_fields(scheme)` (bonus and deduction items) and `flag_fields(scheme)`
-(violations and veto that decide a consequence).
+(violations and veto that decide a consequence); they live in entry_fields.py and are
+re-exported here.
 
 What was entered is an `Entries`: four long tables of text as typed, with the
 columns in ENTRY_COLUMNS (keys) / LABELS (Chinese headers).  Each row may also
@@ -33,8 +34,14 @@ from decimal import Decimal, InvalidOperation
 import pandas as pd
 
 from chouyang import vocab
-from chouyang.assessment.scheme import ADJUSTMENT_RULES, FACT_KINDS, ITEM_RULES, PERIODS, SIGNS, Scheme, fmt_points
+from chouyang.assessment.entry_fields import adjustment_fields, fact_fields, flag_fields, score_fields
+from chouyang.assessment.scheme import FACT_KINDS, PERIODS, SIGNS, Scheme, fmt_points
 from chouyang.errors import Problem
+
+# the entry fields are read from here by renderers, entry and the demo
+__all__ = ["ENTRY_COLUMNS", "LABELS", "LOCATION_COLUMNS", "SHEETS", "Entries", "ParsedEntries", "adjustment_fields",
+           "check_entries", "fact_fields", "flag_fields", "parse_count", "parse_entries", "parse_number", "parse_yes_no",
+           "records", "score_fields"]
 
 YES, NO = vocab.YES_NO
 ENTRY_COLUMNS = {
@@ -89,109 +96,6 @@ def records(table: pd.DataFrame) -> list[dict]:
     """Rows as dicts, column by column (pandas' own to_dict walks Arrow strings value by value, 10x slower)."""
     columns = list(table.columns)
     return [dict(zip(columns, values)) for values in zip(*(table[c].tolist() for c in columns))]
-
-
-# --- what to enter ------------------------------------------------------------
-
-def _allowed(kind: str, rule) -> str:
-    if kind == "yes_no":
-        return "/".join(vocab.YES_NO)
-    if kind == "count":
-        return f"0–{rule.max_count} 的整数" if rule.max_count else "0 或正整数"
-    if kind == "rate":
-        return "0–100（%）"
-    if kind == "score":
-        return f"0–{fmt_points(rule.points)} 分"
-    return ""
-
-
-def fact_fields(scheme: Scheme, period: str | None = None) -> pd.DataFrame:
-    """One row per fact a township enters on the checklist (per department for per-department items).
-
-    Columns: item, part, path, title, points, rule, rule_label, fact_kind, fact, allowed, evidence,
-    reference_required, required (False for an item scored by default in this period), quote, note.
-    """
-    period = period or scheme.period
-    rows = []
-    for item in scheme.leaves():
-        rule = item.rules[period]
-        kind = rule.fact_kind
-        base = {"item": item.id, "path": scheme.path_title(item.parent) if item.parent else "",
-                "title": item.title, "points": float(item.points), "rule": rule.kind,
-                "rule_label": ITEM_RULES[rule.kind][0] if not rule.default_full else f"{PERIODS[period]}默认满分",
-                "fact_kind": kind, "fact": rule.fact if not rule.default_full else f"{PERIODS[period]}默认满分，不用填写",
-                "allowed": _allowed(kind, rule), "evidence": rule.evidence,
-                "reference_required": item.reference_required and kind == "yes_no" and not rule.default_full,
-                "required": not rule.default_full, "quote": rule.quote or item.quote,
-                "note": rule.note or item.note}
-        parts = rule.departments if rule.kind == "per_department" and not rule.default_full else ("",)
-        for part in parts:
-            rows.append({**base, "part": part})
-    columns = ["item", "part", "path", "title", "points", "rule", "rule_label", "fact_kind", "fact", "allowed",
-               "evidence", "reference_required", "required", "quote", "note"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def score_fields(scheme: Scheme) -> pd.DataFrame:
-    """Component scores entered by hand: `entered` components always, survey/indicator ones when not visited.
-
-    Columns: component, path, title, points, source, when ("always" or "not_visited"), quote, note.
-    """
-    rows = []
-    for comp in scheme.components.values():
-        if comp.source not in ("entered", "survey", "indicator"):
-            continue
-        path = " > ".join(scheme.components[c].title for c in reversed(_component_ancestors(scheme, comp.id)[1:]))
-        rows.append({"component": comp.id, "path": path, "title": comp.title, "points": float(comp.points),
-                     "source": comp.source, "when": "always" if comp.source == "entered" else "not_visited",
-                     "quote": comp.quote, "note": comp.note})
-    return pd.DataFrame(rows, columns=["component", "path", "title", "points", "source", "when", "quote", "note"])
-
-
-def _component_ancestors(scheme: Scheme, comp_id: str) -> list[str]:
-    out, at = [], comp_id
-    while at is not None:
-        out.append(at)
-        at = scheme.components[at].parent
-    return out
-
-
-def adjustment_fields(scheme: Scheme) -> pd.DataFrame:
-    """Bonus and deduction items a township may enter (survey-computed items are not entered).
-
-    Columns: item, group, group_title, sign, cap, title, rule, rule_label, fact_kind, allowed, requires,
-    evidence, quote, note.
-    """
-    rows = []
-    for group in scheme.groups:
-        for a in group.items:
-            if a.rule == "survey":
-                continue
-            if a.rule == "fixed":
-                kind, allowed = "yes_no", "/".join(vocab.YES_NO)
-            elif a.rule == "per_count":
-                kind, allowed = "count", "0 或正整数（起数、例数）"
-            else:
-                low = fmt_points(a.min) if a.min is not None else "0"
-                kind, allowed = "score", f"{low}–{fmt_points(a.max)} 分" if a.max is not None else f"不小于 {low} 的分值"
-                if a.factor != 1:
-                    allowed += f"（按 {fmt_points(a.factor)} 倍计）"
-            points = f"{fmt_points(a.points)} 分" if a.points is not None else ""
-            rows.append({"item": a.id, "group": group.id, "group_title": group.title, "sign": group.sign,
-                         "cap": float(group.cap) if group.cap is not None else None, "title": a.title,
-                         "rule": a.rule, "rule_label": ADJUSTMENT_RULES[a.rule] + (f" {points}" if points else ""),
-                         "fact_kind": kind, "allowed": allowed, "requires": "、".join(a.requires),
-                         "evidence": a.evidence, "quote": a.quote, "note": a.note})
-    return pd.DataFrame(rows, columns=["item", "group", "group_title", "sign", "cap", "title", "rule", "rule_label",
-                                       "fact_kind", "allowed", "requires", "evidence", "quote", "note"])
-
-
-def flag_fields(scheme: Scheme) -> pd.DataFrame:
-    """Violations and veto that decide a consequence. Columns: flag, title, consequence, label, quote, note."""
-    rows = [{"flag": f.id, "title": f.title, "consequence": f.consequence,
-             "label": scheme.consequences[f.consequence].label, "quote": f.quote, "note": f.note}
-            for f in scheme.flags.values()]
-    return pd.DataFrame(rows, columns=["flag", "title", "consequence", "label", "quote", "note"])
 
 
 # --- reading values -----------------------------------------------------------
@@ -266,40 +170,7 @@ def check_entries(scheme: Scheme, entries: Entries, townships, computed: dict[st
 def _check_facts(scheme, facts, townships, period, check, sources) -> None:
     seen: set[tuple[str, str, str]] = set()
     for row in records(facts):
-        code, item_id, part, value = row["township_code"], row["item"], row["part"], row["value"]
-        item = scheme.items.get(item_id)
-        if item is None:
-            check.bad(row, "facts", "item", "清单中没有这个条目", item_id)
-            continue
-        if not item.is_leaf:
-            check.bad(row, "facts", "item", "这是分项小计，不能填报，请填写其下的末级条目", item_id)
-            continue
-        rule = item.rules[period]
-        if rule.kind == "per_department" and not rule.default_full:
-            if part not in rule.departments:
-                check.bad(row, "facts", "part", f"部门应为：{'、'.join(rule.departments)}", part)
-                continue
-        elif part:
-            check.bad(row, "facts", "part", "此条目不分部门，部门一栏应留空", part)
-            continue
-        key = (code, item_id, part)
-        if key in seen:
-            check.bad(row, "facts", "item", "同一乡镇的同一条目重复填报", f"{item_id} {part}".strip())
-            continue
-        seen.add(key)
-        if rule.default_full:
-            if value:
-                check.bad(row, "facts", "value", f"{PERIODS[period]}时此项默认为满分，不用填写", value)
-            continue
-        if not value:
-            check.bad(row, "facts", "value", f"未填写（{rule.fact}）")
-            continue
-        message = _value_problem(rule.fact_kind, value, rule)
-        if message:
-            check.bad(row, "facts", "value", message, value)
-        elif (rule.fact_kind == "yes_no" and item.reference_required and parse_yes_no(value)
-              and not row.get("reference")):
-            check.bad(row, "facts", "reference", "此项须有正式文件才计分：请填写文件名称或文号")
+        _check_fact(scheme, row, period, check, seen)
     fields = list(fact_fields(scheme, period).itertuples())
     for code in townships:
         for field in fields:
@@ -307,6 +178,59 @@ def _check_facts(scheme, facts, townships, period, check, sources) -> None:
                 part = f"（{field.part}）" if field.part else ""
                 check.missing(code, "facts", f"缺少清单条目 {field.item}「{field.title}」{part}的填报",
                               sources.get(code))
+
+
+def _check_fact(scheme: Scheme, row: dict, period: str, check: _Checker, seen: set[tuple[str, str, str]]) -> None:
+    """One checklist row: a leaf item (and department) not entered before, with a value its rule accepts."""
+    code, item_id, part, value = row["township_code"], row["item"], row["part"], row["value"]
+    item = _fact_item(scheme, row, check)
+    if item is None:
+        return
+    rule = item.rules[period]
+    if not _part_fits(rule, row, check):
+        return
+    key = (code, item_id, part)
+    if key in seen:
+        check.bad(row, "facts", "item", "同一乡镇的同一条目重复填报", f"{item_id} {part}".strip())
+        return
+    seen.add(key)
+    if rule.default_full:
+        if value:
+            check.bad(row, "facts", "value", f"{PERIODS[period]}时此项默认为满分，不用填写", value)
+        return
+    if not value:
+        check.bad(row, "facts", "value", f"未填写（{rule.fact}）")
+        return
+    message = _value_problem(rule.fact_kind, value, rule)
+    if message:
+        check.bad(row, "facts", "value", message, value)
+    elif rule.fact_kind == "yes_no" and item.reference_required and parse_yes_no(value) and not row.get("reference"):
+        check.bad(row, "facts", "reference", "此项须有正式文件才计分：请填写文件名称或文号")
+
+
+def _fact_item(scheme: Scheme, row: dict, check: _Checker):
+    """The leaf item a row names, or None (after a problem) for an unknown item or a subtotal."""
+    item = scheme.items.get(row["item"])
+    if item is None:
+        check.bad(row, "facts", "item", "清单中没有这个条目", row["item"])
+        return None
+    if not item.is_leaf:
+        check.bad(row, "facts", "item", "这是分项小计，不能填报，请填写其下的末级条目", row["item"])
+        return None
+    return item
+
+
+def _part_fits(rule, row: dict, check: _Checker) -> bool:
+    """A per-department item names one of its departments; any other item leaves the department empty."""
+    part = row["part"]
+    if rule.kind == "per_department" and not rule.default_full:
+        if part not in rule.departments:
+            check.bad(row, "facts", "part", f"部门应为：{'、'.join(rule.departments)}", part)
+            return False
+    elif part:
+        check.bad(row, "facts", "part", "此条目不分部门，部门一栏应留空", part)
+        return False
+    return True
 
 
 def _value_problem(kind: str, value: str, rule) -> str | None:
@@ -333,28 +257,7 @@ def _value_problem(kind: str, value: str, rule) -> str | None:
 def _check_scores(scheme, scores, townships, computed, check, sources) -> None:
     seen: set[tuple[str, str]] = set()
     for row in records(scores):
-        code, comp_id, value = row["township_code"], row["component"], row["score"]
-        comp = scheme.components.get(comp_id)
-        if comp is None or comp.source not in ("entered", "survey", "indicator"):
-            check.bad(row, "scores", "component", "没有需要录入得分的这个组成部分", comp_id)
-            continue
-        if (code, comp_id) in seen:
-            check.bad(row, "scores", "component", "同一乡镇的同一得分重复录入", comp_id)
-            continue
-        seen.add((code, comp_id))
-        if code in computed.get(comp_id, ()):
-            if value:
-                check.bad(row, "scores", "score", "该乡镇已抽查，此项由抽样调查结果计算，不应录入", value)
-            continue
-        if not value:
-            continue  # reported below as missing
-        number = parse_number(value)
-        if number is None:
-            check.bad(row, "scores", "score", "应为数字", value)
-        elif not 0 <= number <= comp.points:
-            check.bad(row, "scores", "score", f"得分应在 0–{fmt_points(comp.points)} 之间", value)
-        elif comp.source != "entered" and not row.get("evidence"):
-            check.bad(row, "scores", "evidence", "未抽查乡镇按主要工作数据打分：请写明依据的数据")
+        _check_score(scheme, row, computed, check, seen)
     filled = {(r["township_code"], r["component"]) for r in records(scores) if r["score"]}
     for code in townships:
         for comp in scheme.components.values():
@@ -364,6 +267,33 @@ def _check_scores(scheme, scores, townships, computed, check, sources) -> None:
                   and (code, comp.id) not in filled):
                 check.missing(code, "scores", f"未被抽样调查，「{comp.title}」须录入按主要工作数据的得分",
                               sources.get(code))
+
+
+def _check_score(scheme: Scheme, row: dict, computed: dict[str, set[str]], check: _Checker,
+                 seen: set[tuple[str, str]]) -> None:
+    """One entered score: a component that takes one, once per township, not for a visited township, in range."""
+    code, comp_id, value = row["township_code"], row["component"], row["score"]
+    comp = scheme.components.get(comp_id)
+    if comp is None or comp.source not in ("entered", "survey", "indicator"):
+        check.bad(row, "scores", "component", "没有需要录入得分的这个组成部分", comp_id)
+        return
+    if (code, comp_id) in seen:
+        check.bad(row, "scores", "component", "同一乡镇的同一得分重复录入", comp_id)
+        return
+    seen.add((code, comp_id))
+    if code in computed.get(comp_id, ()):
+        if value:
+            check.bad(row, "scores", "score", "该乡镇已抽查，此项由抽样调查结果计算，不应录入", value)
+        return
+    if not value:
+        return  # reported below as missing
+    number = parse_number(value)
+    if number is None:
+        check.bad(row, "scores", "score", "应为数字", value)
+    elif not 0 <= number <= comp.points:
+        check.bad(row, "scores", "score", f"得分应在 0–{fmt_points(comp.points)} 之间", value)
+    elif comp.source != "entered" and not row.get("evidence"):
+        check.bad(row, "scores", "evidence", "未抽查乡镇按主要工作数据打分：请写明依据的数据")
 
 
 def _adjustment_amount(a, value: str) -> tuple[Decimal | None, str | None]:
@@ -386,44 +316,58 @@ def _adjustment_amount(a, value: str) -> tuple[Decimal | None, str | None]:
 
 
 def _check_adjustments(scheme, adjustments, check) -> None:
-    items = scheme.adjustment_items
     seen: set[tuple[str, str]] = set()
     counts: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     later = []
     for row in records(adjustments):
-        code, item_id, value = row["township_code"], row["item"], row["value"]
-        a = items.get(item_id)
-        if a is None:
-            check.bad(row, "adjustments", "item", "没有这个加减分条目", item_id)
-            continue
-        if a.rule == "survey":
-            check.bad(row, "adjustments", "item", "此项由抽样调查结果计算，不应录入", item_id)
-            continue
-        if (code, item_id) in seen:
-            check.bad(row, "adjustments", "item", "同一乡镇的同一加减分条目重复录入", item_id)
-            continue
-        seen.add((code, item_id))
-        if not value:
-            continue
-        amount, message = _adjustment_amount(a, value)
-        if message:
-            check.bad(row, "adjustments", "value", message, value)
-            continue
-        if amount:
-            counts[(code, item_id)] = amount
-            for column in ("reason", "evidence"):
-                if not row.get(column):
-                    check.bad(row, "adjustments", column, f"{SIGNS[_sign(scheme, a)]}须写明{LABELS[column]}")
+        counted = _check_adjustment(scheme, row, check, seen)
+        if counted is not None:
+            a, amount = counted
+            counts[(row["township_code"], a.id)] = amount
             later.append((row, a, amount))
     for row, a, amount in later:
-        if not a.requires:
-            continue
-        base = sum((counts[(row["township_code"], r)] for r in a.requires), Decimal(0))
-        names = "、".join(items[r].title for r in a.requires)
-        if base == 0:
-            check.bad(row, "adjustments", "item", f"加扣须依附于同一乡镇的「{names}」，但该项未录入", a.id)
-        elif a.rule == "per_count" and amount > base:
-            check.bad(row, "adjustments", "value", f"加扣起数不能多于「{names}」的起数（{fmt_points(base)}）", row["value"])
+        if a.requires:
+            _check_add_on(scheme, row, a, amount, counts, check)
+
+
+def _check_adjustment(scheme: Scheme, row: dict, check: _Checker, seen: set[tuple[str, str]]):
+    """One bonus/deduction row; (item, amount) when it counts (non-zero), with its reason and evidence checked."""
+    code, item_id, value = row["township_code"], row["item"], row["value"]
+    a = scheme.adjustment_items.get(item_id)
+    if a is None:
+        check.bad(row, "adjustments", "item", "没有这个加减分条目", item_id)
+        return None
+    if a.rule == "survey":
+        check.bad(row, "adjustments", "item", "此项由抽样调查结果计算，不应录入", item_id)
+        return None
+    if (code, item_id) in seen:
+        check.bad(row, "adjustments", "item", "同一乡镇的同一加减分条目重复录入", item_id)
+        return None
+    seen.add((code, item_id))
+    if not value:
+        return None
+    amount, message = _adjustment_amount(a, value)
+    if message:
+        check.bad(row, "adjustments", "value", message, value)
+        return None
+    if not amount:
+        return None
+    for column in ("reason", "evidence"):
+        if not row.get(column):
+            check.bad(row, "adjustments", column, f"{SIGNS[_sign(scheme, a)]}须写明{LABELS[column]}")
+    return a, amount
+
+
+def _check_add_on(scheme: Scheme, row: dict, a, amount: Decimal, counts: dict[tuple[str, str], Decimal],
+                  check: _Checker) -> None:
+    """An add-on (加扣) needs the items it requires in the same township, and counts at most theirs."""
+    items = scheme.adjustment_items
+    base = sum((counts[(row["township_code"], r)] for r in a.requires), Decimal(0))
+    names = "、".join(items[r].title for r in a.requires)
+    if base == 0:
+        check.bad(row, "adjustments", "item", f"加扣须依附于同一乡镇的「{names}」，但该项未录入", a.id)
+    elif a.rule == "per_count" and amount > base:
+        check.bad(row, "adjustments", "value", f"加扣起数不能多于「{names}」的起数（{fmt_points(base)}）", row["value"])
 
 
 def _sign(scheme: Scheme, a) -> str:
@@ -468,25 +412,7 @@ class ParsedEntries:
 def parse_entries(scheme: Scheme, entries: Entries, period: str | None = None) -> ParsedEntries:
     """Typed values of entries that `check_entries` accepted (empty, 否 and 0 rows dropped)."""
     period = period or scheme.period
-    facts: dict[tuple[str, str], object] = {}
-    references: dict[tuple[str, str], str] = {}
-    for row in records(entries.facts):
-        code, item_id, value = row["township_code"], row["item"], row["value"]
-        rule = scheme.items[item_id].rules[period]
-        if rule.default_full or not value:
-            continue
-        kind = FACT_KINDS[rule.kind]
-        if rule.kind == "per_department":
-            facts.setdefault((code, item_id), {})[row["part"]] = parse_yes_no(value)
-        elif kind == "yes_no":
-            facts[(code, item_id)] = parse_yes_no(value)
-        elif kind == "count":
-            facts[(code, item_id)] = parse_count(value)
-        else:
-            facts[(code, item_id)] = parse_number(value, percent=kind == "rate")
-        text = "；".join(t for t in (row.get("reference", ""), row.get("note", "")) if t)
-        if text:
-            references[(code, item_id)] = text
+    facts, references = _parse_facts(scheme, entries.facts, period)
     scores = {(r["township_code"], r["component"]): (parse_number(r["score"]), r.get("evidence", ""))
               for r in records(entries.scores) if r["score"]}
     items = scheme.adjustment_items
@@ -501,3 +427,30 @@ def parse_entries(scheme: Scheme, entries: Entries, period: str | None = None) -
         if r["value"] and parse_yes_no(r["value"]):
             flags[r["township_code"]].append((r["flag"], r.get("reason", ""), r.get("evidence", "")))
     return ParsedEntries(facts, references, scores, adjustments, dict(flags))
+
+
+def _parse_facts(scheme: Scheme, table: pd.DataFrame, period: str):
+    """(code, item) -> the fact (a per-department item: {department: bool}), and -> its reference and note."""
+    facts: dict[tuple[str, str], object] = {}
+    references: dict[tuple[str, str], str] = {}
+    for row in records(table):
+        code, item_id, value = row["township_code"], row["item"], row["value"]
+        rule = scheme.items[item_id].rules[period]
+        if rule.default_full or not value:
+            continue
+        if rule.kind == "per_department":
+            facts.setdefault((code, item_id), {})[row["part"]] = parse_yes_no(value)
+        else:
+            facts[(code, item_id)] = _fact_value(FACT_KINDS[rule.kind], value)
+        text = "；".join(t for t in (row.get("reference", ""), row.get("note", "")) if t)
+        if text:
+            references[(code, item_id)] = text
+    return facts, references
+
+
+def _fact_value(kind: str, value: str):
+    if kind == "yes_no":
+        return parse_yes_no(value)
+    if kind == "count":
+        return parse_count(value)
+    return parse_number(value, percent=kind == "rate")

@@ -72,41 +72,52 @@ from decimal import ROUND_FLOOR, Decimal
 
 import pandas as pd
 
+from chouyang.assessment.composite import composite_labels, composite_table
+from chouyang.assessment.consequences import consequences, rank
 from chouyang.assessment.facts import Entries, ParsedEntries, check_entries, parse_entries
 from chouyang.assessment.scheme import ADJUSTMENT_RULES, ITEM_RULES, PERIODS, SIGNS, SOURCES, Rule, Scheme, fmt_points
 from chouyang.errors import ChouyangError
 
+__all__ = ["Assessment", "assess", "composite_labels", "computed_scores", "item_points", "township_items", "township_trace"]
+
 ZERO = Decimal(0)
-COUNTY_DIGITS = 6  # a township's county is the first 6 digits of its 9-digit code
+ITEM_COLUMNS = ["township_code", "item", "path", "title", "rule", "fact", "reference", "points", "max", "quote", "note"]
+COMPONENT_COLUMNS = ["township_code", "component", "title", "source", "score", "points", "weight", "basis", "quote"]
+ADJUSTMENT_COLUMNS = ["township_code", "group", "item", "title", "rule", "amount", "points", "reason", "evidence", "quote"]
+CONSEQUENCE_COLUMNS = ["township_code", "consequence", "label", "reason", "quote", "note"]
 
 
 def item_points(rule: Rule, fact) -> Decimal:
     """Points of one leaf rule for one fact (bool, int, Decimal %, {department: bool}, or entered points)."""
     if rule.default_full:
         return rule.points
-    kind = rule.kind
-    if kind == "yes_no":
-        return rule.points if fact else ZERO
-    if kind == "per_count":
-        return min(rule.per * fact, rule.points)
-    if kind == "deduct_per_count":
-        return max(rule.points - rule.per * fact, ZERO)
-    if kind == "rate_slope":
-        if rule.zero_below is not None and fact < rule.zero_below:
-            return ZERO
-        if fact >= rule.full_at:
-            return rule.points
-        short = rule.full_at - fact
-        if rule.shortfall == "whole":
-            short = short.to_integral_value(rounding=ROUND_FLOOR)
-        return max(rule.points - rule.per_point * short, ZERO)
-    if kind == "rate_threshold":
-        return rule.points if fact >= rule.threshold else ZERO
-    if kind == "per_department":
-        return rule.per * sum(1 for d in rule.departments if fact.get(d))
-    if kind == "entered":
-        return fact
-    raise AssertionError(kind)  # the parser admits only ITEM_RULES
+    points = _RULE_POINTS.get(rule.kind)
+    if points is None:
+        raise AssertionError(rule.kind)  # the parser admits only ITEM_RULES
+    return points(rule, fact)
+
+
+def _rate_slope_points(rule: Rule, rate: Decimal) -> Decimal:
+    if rule.zero_below is not None and rate < rule.zero_below:
+        return ZERO
+    if rate >= rule.full_at:
+        return rule.points
+    short = rule.full_at - rate
+    if rule.shortfall == "whole":
+        short = short.to_integral_value(rounding=ROUND_FLOOR)
+    return max(rule.points - rule.per_point * short, ZERO)
+
+
+# rule kind -> points for a fact (see the module docstring)
+_RULE_POINTS = {
+    "yes_no": lambda rule, fact: rule.points if fact else ZERO,
+    "per_count": lambda rule, count: min(rule.per * count, rule.points),
+    "deduct_per_count": lambda rule, count: max(rule.points - rule.per * count, ZERO),
+    "rate_slope": _rate_slope_points,
+    "rate_threshold": lambda rule, rate: rule.points if rate >= rule.threshold else ZERO,
+    "per_department": lambda rule, answers: rule.per * sum(1 for d in rule.departments if answers.get(d)),
+    "entered": lambda rule, points: points,
+}
 
 
 def _fact_text(rule: Rule, fact) -> str:
@@ -171,47 +182,59 @@ def assess(scheme: Scheme, townships: pd.DataFrame, entries: Entries, survey: pd
     towns = townships[["township_code", "township_name"]].astype(str).drop_duplicates("township_code")
     codes = list(towns.township_code)
     table = _survey_table(survey)
-    needed = {c.column: f"得分组成部分 {c.id}" for c in scheme.components.values() if c.source in ("survey", "indicator")}
-    needed.update({a.column: f"加减分条目 {a.id}" for a in scheme.adjustment_items.values() if a.rule == "survey"})
-    for column, user in needed.items():
-        if len(table) and column not in table:
-            raise ChouyangError(f"抽样调查结果中没有「{column}」一列（{user} 需要）")
+    _check_survey_columns(scheme, table)
     computed = computed_scores(scheme, survey)
     problems = check_entries(scheme, entries, codes, computed, period, source)
     if problems:
         raise ChouyangError("考核录入有错误", problems)
     parsed = parse_entries(scheme, entries, period)
 
-    item_rows, comp_rows, adj_rows, notes = [], [], [], []
-    totals: dict[str, dict] = {}
-    for code in codes:
-        node_scores = _checklist(scheme, code, parsed, period, item_rows)
-        comp_scores = _components(scheme, code, node_scores, parsed, table, computed, comp_rows)
-        groups = _adjustments(scheme, code, parsed, table, adj_rows)
-        composite = sum((c.weight * comp_scores[c.id] for c in scheme.components.values() if c.parent is None), ZERO)
-        bonus = sum((v for g, v in groups.items() if _group(scheme, g).sign == "bonus"), ZERO)
-        deduction = sum((v for g, v in groups.items() if _group(scheme, g).sign == "deduction"), ZERO)
-        totals[code] = {"components": comp_scores, "groups": groups, "composite": composite, "bonus": bonus,
-                        "deduction": deduction, "total": composite + bonus - deduction}
+    rows: dict[str, list] = {"items": [], "components": [], "adjustments": []}
+    totals = {code: _township_total(scheme, code, parsed, period, table, computed, rows) for code in codes}
+    notes = _incomplete_notes(scheme)
+    ranks, order = rank(scheme, codes, totals, parsed)
+    names = dict(zip(towns.township_code, towns.township_name))
+    held, trace = consequences(scheme, codes, names, totals, ranks, order, parsed, previous, notes)
+    result = composite_table(scheme, towns, totals, ranks, order, held, computed, set(table.index))
+    return Assessment(
+        scheme_name=scheme.name, scheme_sha256=scheme.sha256, points=float(scheme.points), period=period, townships=result,
+        items=pd.DataFrame(rows["items"], columns=ITEM_COLUMNS),
+        components=pd.DataFrame(rows["components"], columns=COMPONENT_COLUMNS),
+        adjustments=pd.DataFrame(rows["adjustments"], columns=ADJUSTMENT_COLUMNS),
+        consequences=pd.DataFrame(trace, columns=CONSEQUENCE_COLUMNS),
+        notes=tuple(notes), labels=composite_labels(scheme))
+
+
+def _check_survey_columns(scheme: Scheme, table: pd.DataFrame) -> None:
+    """A survey table must have every column a survey/indicator component or a survey adjustment reads."""
+    needed = {c.column: f"得分组成部分 {c.id}" for c in scheme.components.values() if c.source in ("survey", "indicator")}
+    needed.update({a.column: f"加减分条目 {a.id}" for a in scheme.adjustment_items.values() if a.rule == "survey"})
+    for column, user in needed.items():
+        if len(table) and column not in table:
+            raise ChouyangError(f"抽样调查结果中没有「{column}」一列（{user} 需要）")
+
+
+def _township_total(scheme: Scheme, code: str, parsed: ParsedEntries, period: str, survey: pd.DataFrame,
+                    computed: dict[str, set[str]], rows: dict[str, list]) -> dict:
+    """One township's component scores, group points, composite, bonus, deduction and total (rows traced)."""
+    node_scores = _checklist(scheme, code, parsed, period, rows["items"])
+    comp_scores = _components(scheme, code, node_scores, parsed, survey, computed, rows["components"])
+    groups = _adjustments(scheme, code, parsed, survey, rows["adjustments"])
+    composite = sum((c.weight * comp_scores[c.id] for c in scheme.components.values() if c.parent is None), ZERO)
+    bonus = sum((v for g, v in groups.items() if _group(scheme, g).sign == "bonus"), ZERO)
+    deduction = sum((v for g, v in groups.items() if _group(scheme, g).sign == "deduction"), ZERO)
+    return {"components": comp_scores, "groups": groups, "composite": composite, "bonus": bonus,
+            "deduction": deduction, "total": composite + bonus - deduction}
+
+
+def _incomplete_notes(scheme: Scheme) -> list[str]:
+    """What the scheme cannot score: points of an `incomplete` node no child covers."""
+    notes = []
     for item in scheme.items.values():
         missing = scheme.missing_points(item.id)
         if item.incomplete and missing:
             notes.append(f"{item.id}「{item.title}」：{item.incomplete}（{fmt_points(missing)} 分无细则，各乡镇均未计分）")
-
-    ranks, order = _rank(scheme, codes, totals, parsed)
-    names = dict(zip(towns.township_code, towns.township_name))
-    held, trace = _consequences(scheme, codes, names, totals, ranks, order, parsed, previous, notes)
-    result = _composite_table(scheme, towns, totals, ranks, order, held, computed, set(table.index))
-    return Assessment(
-        scheme_name=scheme.name, scheme_sha256=scheme.sha256, points=float(scheme.points), period=period, townships=result,
-        items=pd.DataFrame(item_rows, columns=["township_code", "item", "path", "title", "rule", "fact", "reference",
-                                               "points", "max", "quote", "note"]),
-        components=pd.DataFrame(comp_rows, columns=["township_code", "component", "title", "source", "score",
-                                                    "points", "weight", "basis", "quote"]),
-        adjustments=pd.DataFrame(adj_rows, columns=["township_code", "group", "item", "title", "rule", "amount",
-                                                    "points", "reason", "evidence", "quote"]),
-        consequences=pd.DataFrame(trace, columns=["township_code", "consequence", "label", "reason", "quote", "note"]),
-        notes=tuple(notes), labels=composite_labels(scheme))
+    return notes
 
 
 def _group(scheme: Scheme, group_id: str):
@@ -322,193 +345,6 @@ def _adjustments(scheme: Scheme, code: str, parsed: ParsedEntries, survey: pd.Da
                          "evidence": "", "quote": group.quote})
         out[group.id] = capped
     return out
-
-
-# --- ranking and consequences ------------------------------------------------------------
-
-def _veto_rule(scheme: Scheme):
-    return next((c for c in scheme.consequences.values() if c.kind == "veto"), None)
-
-
-def _flagged(scheme: Scheme, parsed: ParsedEntries, rule_id: str) -> dict[str, list[str]]:
-    """Townships with a flag pointing to a consequence rule -> the flags' titles and reasons."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for code, flags in parsed.flags.items():
-        for flag_id, reason, _ in flags:
-            flag = scheme.flags[flag_id]
-            if flag.consequence == rule_id:
-                out[code].append(f"{flag.title}：{reason}" if reason else flag.title)
-    return out
-
-
-def _rank(scheme, codes, totals, parsed):
-    veto = _veto_rule(scheme)
-    last = set(_flagged(scheme, parsed, veto.id)) if veto is not None and veto.ranks_last else set()
-
-    def key(code):
-        t = totals[code]
-        return (code in last, -t["total"], *(-t["components"][c] for c in scheme.tiebreak))
-
-    keys = {c: key(c) for c in codes}
-    order = sorted(codes, key=lambda c: (keys[c], c))
-    ranks = {c: 1 + sum(1 for o in codes if keys[o] < keys[c]) for c in codes}
-    return ranks, order
-
-
-def _consequences(scheme, codes, names, totals, ranks, order, parsed, previous, notes):
-    held: dict[str, set[str]] = defaultdict(set)  # rule id -> townships
-    reasons: dict[tuple[str, str], str] = {}
-    n_all = len(codes)
-
-    def give(rule_id, code, reason):
-        held[rule_id].add(code)
-        reasons[(rule_id, code)] = reason
-
-    def boundary_note(rule, chosen):
-        if rule.n and len(chosen) > rule.n:
-            notes.append(f"「{rule.label}」名额 {rule.n} 个，因得分并列共 {len(chosen)} 个乡镇："
-                         + "、".join(names[c] for c in sorted(chosen, key=lambda c: (ranks[c], c))))
-
-    rules = scheme.consequences.values()
-    veto = _veto_rule(scheme)
-    if veto is not None:
-        for code, why in _flagged(scheme, parsed, veto.id).items():
-            give(veto.id, code, "；".join(why))
-    overall_bottom = [r for r in rules if r.kind == "bottom" and r.component is None]
-    for rule in overall_bottom:
-        worse = {c: sum(1 for o in codes if ranks[o] > ranks[c]) for c in codes}
-        chosen = {c for c in codes if worse[c] < rule.n}
-        boundary_note(rule, chosen)
-        for c in chosen:
-            give(rule.id, c, f"综合排名第 {ranks[c]} 名（共 {n_all} 个，后 {rule.n} 名）")
-        for code, why in _flagged(scheme, parsed, rule.id).items():
-            if code not in held[rule.id]:
-                give(rule.id, code, "；".join(why))
-    barred = set(held[veto.id]) if veto is not None else set()
-    for rule in overall_bottom:
-        barred |= held[rule.id]
-    for rule in (r for r in rules if r.kind in ("top", "bottom") and r.component is not None):
-        value = {c: totals[c]["components"][rule.component] for c in codes}
-        title = scheme.components[rule.component].title
-        if rule.kind == "bottom":
-            chosen = {c for c in codes if sum(1 for o in codes if value[o] < value[c]) < rule.n}
-            where = "后"
-        else:
-            pool = [c for c in codes if c not in barred]
-            chosen = {c for c in pool if sum(1 for o in pool if value[o] > value[c]) < rule.n}
-            where = "前"
-        boundary_note(rule, chosen)
-        for c in chosen:
-            give(rule.id, c, f"「{title}」得分 {fmt_points(value[c])}（{where} {rule.n} 名）")
-    for rule in (r for r in rules if r.kind == "top" and r.component is None):
-        pool = [c for c in codes if c not in barred]
-        chosen = {c for c in pool if sum(1 for o in pool if ranks[o] < ranks[c]) < rule.n}
-        boundary_note(rule, chosen)
-        for c in chosen:
-            give(rule.id, c, f"综合排名第 {ranks[c]} 名（前 {rule.n} 名）")
-        for c in sorted(barred, key=lambda c: (ranks[c], c)):
-            if ranks[c] <= rule.n:
-                notes.append(f"{names[c]} 综合排名第 {ranks[c]} 名，但因{_labels_of(scheme, held, c)}不能评为"
-                             f"「{rule.label}」，名额顺延")
-    for rule in (r for r in rules if r.kind == "county_last"):
-        counties: dict[str, list[str]] = defaultdict(list)
-        for c in order:
-            counties[c[:COUNTY_DIGITS]].append(c)
-        for county, members in counties.items():
-            skipped = set().union(*(held[s] for s in rule.skip)) if rule.skip else set()
-            for rank in sorted({ranks[c] for c in members}, reverse=True):
-                group = [c for c in members if ranks[c] == rank and c not in skipped]
-                if group:
-                    passed = any(ranks[c] > rank for c in members)
-                    for c in group:
-                        give(rule.id, c, f"县（市、区）{county} 内排名最后" + ("（最后一名已列入"
-                             + "、".join(scheme.consequences[s].label for s in rule.skip) + "，往后顺延）"
-                             if passed else ""))
-                    if len(group) > 1:
-                        notes.append(f"「{rule.label}」：县（市、区）{county} 并列 {len(group)} 个乡镇："
-                                     + "、".join(names[c] for c in group))
-                    break
-    last_year = _previous_labels(previous)
-    for rule in (r for r in rules if r.kind == "repeat"):
-        for c in sorted(held[rule.current]):
-            if rule.previous not in last_year.get(c, set()):
-                continue
-            why = f"连续两年列为「{rule.previous}」"
-            if rule.becomes is not None:
-                held[rule.current].discard(c)
-                give(rule.becomes, c, why)
-            else:
-                give(rule.id, c, why)
-    trace = []
-    for rule in rules:
-        for c in sorted(held[rule.id], key=lambda c: (ranks[c], c)):
-            trace.append({"township_code": c, "consequence": rule.id, "label": rule.label,
-                          "reason": reasons[(rule.id, c)], "quote": rule.quote, "note": rule.note})
-    return held, trace
-
-
-def _labels_of(scheme, held, code) -> str:
-    return "、".join(r.label for r in scheme.consequences.values() if code in held[r.id])
-
-
-def _previous_labels(previous: pd.DataFrame | None) -> dict[str, set[str]]:
-    """Consequence labels per township of the previous year's composite table (labels joined by 、)."""
-    if previous is None:
-        return {}
-    missing = [c for c in ("township_code", "consequences") if c not in previous]
-    if missing:
-        raise ChouyangError(f"上一年度的考核结果缺少列：{'、'.join(missing)}")
-    return {str(r.township_code): {x for x in str(r.consequences if r.consequences == r.consequences else "")
-                                   .split("、") if x}
-            for r in previous.itertuples()}
-
-
-# --- tables for the report -------------------------------------------------------------
-
-def composite_labels(scheme: Scheme) -> dict[str, str]:
-    """Chinese headers of the composite table's columns."""
-    labels = {"township_code": "乡镇代码", "township_name": "乡镇名称", "county": "县（市、区）"}
-    for comp in scheme.components.values():
-        weight = f"×{fmt_points(comp.weight * 100)}%" if comp.weight != 1 else ""
-        labels[f"c:{comp.id}"] = f"{comp.title}（{fmt_points(comp.points)}分{weight}）"
-    labels["composite"] = f"综合得分（{fmt_points(scheme.points)}分）"
-    for group in scheme.groups:
-        cap = f"，上限{fmt_points(group.cap)}分" if group.cap is not None else ""
-        labels[f"g:{group.id}"] = f"{group.title}（{SIGNS[group.sign]}{cap}）"
-    labels.update({"bonus": "加分合计", "deduction": "减分合计", "total": "总分", "rank": "名次",
-                   "consequences": "考核结果", "notes": "说明"})
-    return labels
-
-
-def _composite_table(scheme, towns, totals, ranks, order, held, computed, visited) -> pd.DataFrame:
-    names = dict(zip(towns.township_code, towns.township_name))
-    not_visited = defaultdict(list)
-    for comp in scheme.components.values():
-        if comp.source in ("survey", "indicator"):
-            for code in names:
-                if code not in computed[comp.id]:
-                    not_visited[code].append(comp.title)
-    survey_adjustments = [a.title for a in scheme.adjustment_items.values() if a.rule == "survey"]
-    rows = []
-    for code in order:
-        t = totals[code]
-        row = {"township_code": code, "township_name": names[code], "county": code[:COUNTY_DIGITS]}
-        for comp in scheme.components.values():
-            row[f"c:{comp.id}"] = float(t["components"][comp.id])
-        row["composite"] = float(t["composite"])
-        for group in scheme.groups:
-            row[f"g:{group.id}"] = float(t["groups"][group.id])
-        labels = [r.label for r in scheme.consequences.values() if code in held[r.id]]
-        note = [f"未抽查，{'、'.join(not_visited[code])}按主要工作数据打分"] if not_visited[code] else []
-        if survey_adjustments and code not in visited:
-            note.append("未抽查，抽样调查扣分按 0 计")
-        tied = [names[o] for o in order if o != code and ranks[o] == ranks[code]]
-        if tied:
-            note.append(f"与{'、'.join(tied)}并列")
-        row.update({"bonus": float(t["bonus"]), "deduction": float(t["deduction"]), "total": float(t["total"]),
-                    "rank": ranks[code], "consequences": "、".join(labels), "notes": "；".join(note)})
-        rows.append(row)
-    return pd.DataFrame(rows, columns=list(composite_labels(scheme)))
 
 
 def township_items(assessment: Assessment, township_code: str) -> pd.DataFrame:

@@ -12,12 +12,12 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from chouyang.config.toml import decode_toml, loads_toml, read_bytes
 from chouyang.errors import ChouyangError, Problem
 
 _INT = "整数"
@@ -94,6 +94,7 @@ MAX_MIN_WITNESSES = 5
 COUNTY_RATIOS = {"combined": "合并比率估计（全县登记数 × 全县样本加权实际数 ÷ 加权登记数）",
                  "separate": "分别比率估计（各乡镇登记数 × 本乡镇样本比率，再求和）"}
 KORN_GRAUBARD = {"truncated": "设计效应截断于 1", "untruncated": "设计效应不截断"}
+_WHAT = "规则文件"  # how messages name rules.toml
 RANKING_KEYS = ("deduction", "deduction_raw", "birth_error_rate", "statistical_error_rate",
                 "birth_omission_rate", "woman_missing_rate")
 
@@ -168,11 +169,8 @@ def preset_description(name: str) -> str:
 
 def load_rules(path: Path) -> Rules:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ChouyangError(f"无法读取规则文件 {path}：{exc.strerror}") from None
-    return parse_rules(raw.decode("utf-8", errors="replace"), str(path), raw)
+    raw = read_bytes(path, _WHAT)
+    return parse_rules(decode_toml(raw, str(path), _WHAT), str(path), raw)
 
 
 def round_rules_text(preset: str, round_id: str, round_name: str | None = None) -> str:
@@ -203,10 +201,7 @@ def load_preset(name: str, round_id: str = "PRESET", round_name: str | None = No
 
 
 def parse_rules(text: str, source: str, raw: bytes | None = None) -> Rules:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ChouyangError(f"规则文件 {source} 不是有效的 TOML：{exc}") from None
+    data = loads_toml(text, source, _WHAT)
     problems: list[Problem] = []
 
     def bad(key: str, message: str, value: Any = None) -> None:
@@ -215,36 +210,7 @@ def parse_rules(text: str, source: str, raw: bytes | None = None) -> Rules:
     for section in data:
         if section not in _SCHEMA:
             bad(section, f"未知的节 [{section}]（可用：{'、'.join(_SCHEMA)}）")
-    sections: dict[str, Section] = {}
-    for section, keys in _SCHEMA.items():
-        given = data.get(section, {})
-        if not isinstance(given, dict):
-            bad(section, "应为一个节（表）")
-            given = {}
-        values: dict[str, Any] = {}
-        for key in given:
-            if key not in keys:
-                bad(f"{section}.{key}", "未知的键")
-        for key, (kind, required, default) in keys.items():
-            name = f"{section}.{key}"
-            if key not in given:
-                if required:
-                    bad(name, "缺少必填的键")
-                values[key] = default
-                continue
-            value = given[key]
-            message = _type_problem(kind, value)
-            if message:
-                bad(name, f"类型错误：应为{message}", value)
-                values[key] = default
-                continue
-            if kind == _FLOAT and not math.isfinite(value):
-                bad(name, "应为有限的数字（不能是 nan 或 inf）", value)
-            elif kind in (_INT, _FLOAT) and value < 0:
-                bad(name, "不能为负数", value)
-            values[key] = value
-        sections[section] = Section(values)
-
+    sections = {section: _section(section, keys, data.get(section, {}), bad) for section, keys in _SCHEMA.items()}
     _check_semantics(sections, bad)
     if problems:
         raise ChouyangError(f"规则文件 {source} 有错误", problems)
@@ -252,42 +218,96 @@ def parse_rules(text: str, source: str, raw: bytes | None = None) -> Rules:
     return Rules(source=source, sha256=digest, **sections)
 
 
+def _section(section: str, keys: dict[str, tuple[str, bool, Any]], given: Any, bad) -> Section:
+    """One section's values by the schema: a missing or wrongly typed key gets its default (and a problem)."""
+    if not isinstance(given, dict):
+        bad(section, "应为一个节（表）")
+        given = {}
+    for key in given:
+        if key not in keys:
+            bad(f"{section}.{key}", "未知的键")
+    return Section({key: _value(f"{section}.{key}", given, key, spec, bad) for key, spec in keys.items()})
+
+
+def _value(name: str, given: dict, key: str, spec: tuple[str, bool, Any], bad) -> Any:
+    kind, required, default = spec
+    if key not in given:
+        if required:
+            bad(name, "缺少必填的键")
+        return default
+    value = given[key]
+    message = _type_problem(kind, value)
+    if message:
+        bad(name, f"类型错误：应为{message}", value)
+        return default
+    if kind == _FLOAT and not math.isfinite(value):
+        bad(name, "应为有限的数字（不能是 nan 或 inf）", value)
+    elif kind in (_INT, _FLOAT) and value < 0:
+        bad(name, "不能为负数", value)
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def _is_dates(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(_is_date(v) for v in value)
+
+
+def _is_code_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(_is_int(v) and v >= 0 for v in value.values())
+
+
+def _is_programme_map(value: Any) -> bool:
+    def points(key: Any, x: Any) -> bool:
+        return key in PROGRAMME_KEYS and _is_number(x) and math.isfinite(x) and x >= 0
+
+    return isinstance(value, dict) and all(isinstance(v, dict) and all(points(k, x) for k, x in v.items())
+                                           for v in value.values())
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# schema kind -> (accepts a value, what the message says it should be)
+_KINDS = {
+    _INT: (_is_int, _INT),
+    _FLOAT: (_is_number, _FLOAT),
+    _BOOL: (lambda value: isinstance(value, bool), _BOOL),
+    _STR: (lambda value: isinstance(value, str), _STR),
+    _DATE: (_is_date, _DATE),
+    "dates": (_is_dates, "日期列表（如 [2016-07-26, 2016-07-27]）"),
+    "code_map": (_is_code_map, '乡镇代码到样本点数的映射（如 { "411381550" = 1 }）'),
+    "programme_map": (_is_programme_map, '项目名称到扣分的映射（如 "孕前优生健康检查" = { payment_error = 0 }，'
+                                         f"可用的键：{'、'.join(PROGRAMME_KEYS)}，分值为不小于 0 的有限数字）"),
+    "str_list": (_is_str_list, "文本列表"),
+}
+
+
 def _type_problem(kind: str, value: Any) -> str | None:
-    if kind == _INT:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind == _FLOAT:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif kind == _BOOL:
-        ok = isinstance(value, bool)
-    elif kind == _STR:
-        ok = isinstance(value, str)
-    elif kind == _DATE:
-        ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
-    elif kind == "dates":
-        ok = isinstance(value, list) and bool(value) and all(
-            isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in value)
-        kind = "日期列表（如 [2016-07-26, 2016-07-27]）"
-    elif kind == "code_map":
-        ok = isinstance(value, dict) and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values())
-        kind = '乡镇代码到样本点数的映射（如 { "411381550" = 1 }）'
-    elif kind == "programme_map":
-        ok = isinstance(value, dict) and all(
-            isinstance(v, dict) and all(k in PROGRAMME_KEYS and isinstance(x, (int, float)) and not isinstance(x, bool)
-                                        and math.isfinite(x) and x >= 0 for k, x in v.items())
-            for v in value.values())
-        kind = ('项目名称到扣分的映射（如 "孕前优生健康检查" = { payment_error = 0 }，'
-                f"可用的键：{'、'.join(PROGRAMME_KEYS)}，分值为不小于 0 的有限数字）")
-    elif kind == "str_list":
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        kind = "文本列表"
-    else:  # pragma: no cover - schema typo
-        raise AssertionError(kind)
-    return None if ok else kind
+    """What a value of this schema kind should be, or None when it is one."""
+    accepts, expected = _KINDS[kind]
+    return None if accepts(value) else expected
 
 
 def _check_semantics(sections: dict[str, Section], bad) -> None:
-    rnd = sections["round"]
+    _check_round(sections["round"], bad)
+    _check_sampling(sections["sampling"], bad)
+    _check_workload(sections["plan"], sections["confirmation"], bad)
+    _check_choices(sections, bad)
+
+
+def _check_round(rnd: Section, bad) -> None:
     if isinstance(rnd.id, str) and round_id_problem(rnd.id):
         bad("round.id", round_id_problem(rnd.id), rnd.id)
     start, end = rnd.reference_start, rnd.reference_end
@@ -296,19 +316,30 @@ def _check_semantics(sections: dict[str, Section], bad) -> None:
     days = rnd.survey_days
     if isinstance(days, list) and len(set(days)) != len(days):
         bad("round.survey_days", "调查日期有重复", days)
-    if sections["sampling"].method not in SAMPLING_METHODS:
-        bad("sampling.method", f"应为 {' 或 '.join(SAMPLING_METHODS)}", sections["sampling"].method)
-    for code in sections["sampling"].overrides or {}:
+
+
+def _check_sampling(sampling: Section, bad) -> None:
+    if sampling.method not in SAMPLING_METHODS:
+        bad("sampling.method", f"应为 {' 或 '.join(SAMPLING_METHODS)}", sampling.method)
+    for code in sampling.overrides or {}:
         if not (len(code) == 9 and code.isdigit()):
             bad("sampling.overrides", "乡镇代码应为 9 位数字", code)
-    if sections["sampling"].points_per_township == 0:
+    if sampling.points_per_township == 0:
         bad("sampling.points_per_township", "每个乡镇至少抽取 1 个样本点（个别乡镇不抽可在 overrides 中写 0）", 0)
-    if sections["plan"].points_per_team_day == 0:
+
+
+def _check_workload(plan: Section, confirmation: Section, bad) -> None:
+    """Counts that must be at least 1, or at most what the paper form can record."""
+    if plan.points_per_team_day == 0:
         bad("plan.points_per_team_day", "每组每天至少调查 1 个样本点", 0)
-    witnesses = sections["confirmation"].min_witnesses
+    witnesses = confirmation.min_witnesses
     if isinstance(witnesses, int) and witnesses > MAX_MIN_WITNESSES:
         bad("confirmation.min_witnesses", f"纸质核查表的反映群众人数只有 0–{MAX_MIN_WITNESSES}+ 几档，"
                                           f"确认标准不能超过 {MAX_MIN_WITNESSES} 人", witnesses)
+
+
+def _check_choices(sections: dict[str, Section], bad) -> None:
+    """Keys whose value must be one of a fixed list: cap scope, ranking indicators, estimation methods."""
     scope = sections["deductions"].cap_scope
     if isinstance(scope, str) and scope not in CAP_SCOPES:
         bad("deductions.cap_scope", f"目前只支持 {'、'.join(CAP_SCOPES)}（封顶只作用于抽样调查的误差个案）", scope)

@@ -7,8 +7,8 @@ rarely a violation or veto flag.  `demo_assessment` scores them with the survey'
 table (report/townships.csv of the demo run, or None) and `summary_lines` gives the Chinese
 lines `chouyang demo` prints: top and bottom townships with their consequences.
 
-The townships are passed in (demo.demo_townships() for the built-in county), so this module
-does not import demo.py and demo.py may import it.
+The townships are passed in (demo.population.demo_townships() for the built-in county), so this module
+does not import demo.county and demo.county may import it.
 """
 
 from __future__ import annotations
@@ -38,6 +38,93 @@ def _half_points(x: float) -> str:
     return fmt_points(Decimal(round(x * 2)) / 2)
 
 
+def _yes_no_fact(f, rng: np.random.Generator, q: float) -> tuple[str, str]:
+    """Yes with the township's diligence; a yes that needs a document cites one."""
+    value = YES if rng.random() < q else NO
+    reference = f"邓计生〔2016〕{int(rng.integers(1, 90))}号" if value == YES and f.reference_required else ""
+    return value, reference
+
+
+def _count_fact(rule, rng: np.random.Generator, q: float) -> str:
+    """A per-count item counts good things (more when diligent), any other count counts failures (fewer)."""
+    if rule.kind == "per_count":
+        return str(int(rng.binomial(int(rule.points / rule.per) + 1, q)))
+    return str(int(rng.binomial(rule.max_count or 4, (1 - q) / 2)))
+
+
+def _rate_fact(rule, rng: np.random.Generator, q: float) -> str:
+    """A percentage around the rule's target, higher for diligent townships, within 0..100."""
+    target = float(rule.full_at if rule.kind == "rate_slope" else rule.threshold)
+    rate = target + (q - 0.75) * 60 + rng.normal(0, 5)
+    return fmt_points(Decimal(str(round(min(100.0, max(0.0, rate)), 1))))
+
+
+def _fact_value(f, rule, rng: np.random.Generator, q: float) -> tuple[str, str]:
+    """(value, reference) of one checklist fact, by the fact's kind."""
+    if f.fact_kind == "yes_no":
+        return _yes_no_fact(f, rng, q)
+    if f.fact_kind == "count":
+        return _count_fact(rule, rng, q), ""
+    if f.fact_kind == "rate":
+        return _rate_fact(rule, rng, q), ""
+    return _half_points(float(rule.points) * rng.uniform(q - 0.1, 1.0)), ""
+
+
+def _township_facts(scheme: Scheme, period: str, facts_f: list, code: str, rng: np.random.Generator, q: float) -> list[dict]:
+    out = []
+    for f in facts_f:
+        if not f.required:
+            continue
+        value, reference = _fact_value(f, scheme.items[f.item].rules[period], rng, q)
+        out.append({"township_code": code, "item": f.item, "part": f.part, "value": value, "reference": reference})
+    return out
+
+
+def _township_scores(scores_f: list, computed: dict[str, set[str]], code: str, rng: np.random.Generator,
+                     q: float) -> list[dict]:
+    out = []
+    for s in scores_f:
+        if s.when == "not_visited" and code in computed.get(s.component, set()):
+            continue  # the survey computes this component for visited townships
+        value = _half_points(min(s.points, s.points * rng.uniform(q - 0.12, q + 0.05)))
+        evidence = "县区考核通报" if s.when == "always" else "主要工作数据：全员人口信息系统月报"
+        out.append({"township_code": code, "component": s.component, "score": value, "evidence": evidence})
+    return out
+
+
+def _adjustment_value(a, item, rng: np.random.Generator) -> str:
+    if a.rule == "fixed":
+        return YES
+    if a.rule == "per_count":
+        return "1"
+    low = float(item.min) if item.min is not None else 1.0
+    high = float(item.max) if item.max is not None else low + 2.0
+    return str(int(rng.integers(int(low), int(high) + 1)))
+
+
+def _township_adjustments(scheme: Scheme, adj_f: list, code: str, rng: np.random.Generator) -> list[dict]:
+    """A few bonus items (12 %) and deductions (4 %); an item that requires others only when one is present."""
+    out = []
+    present = set()
+    for a in adj_f:
+        chance = 0.12 if a.sign == "bonus" else 0.04
+        needs = [r for r in a.requires.split("、") if r]
+        # Short-circuit order matters: an item whose requirements are absent draws no random number.
+        if (needs and not present & set(needs)) or rng.random() >= chance:
+            continue
+        value = _adjustment_value(a, scheme.adjustment_items[a.item], rng)
+        present.add(a.item)
+        out.append({"township_code": code, "item": a.item, "value": value,
+                    "reason": f"（模拟）{a.title}", "evidence": a.evidence or "考核组核查记录"})
+    return out
+
+
+def _township_flags(flag_f: list, code: str, rng: np.random.Generator) -> list[dict]:
+    return [{"township_code": code, "flag": f.flag, "value": YES, "reason": f"（模拟）{f.title}",
+             "evidence": "市人口计生委查实通报"}
+            for f in flag_f if rng.random() < 0.015]
+
+
 def simulate_entries(scheme: Scheme, townships: pd.DataFrame, seed: str, computed: dict[str, set[str]] | None = None,
                      period: str | None = None) -> Entries:
     """Plausible entries for every township: complete and valid for `facts.check_entries`."""
@@ -49,58 +136,13 @@ def simulate_entries(scheme: Scheme, townships: pd.DataFrame, seed: str, compute
     flag_f = list(flag_fields(scheme).itertuples())
     facts, scores, adjustments, flags = [], [], [], []
     for code in townships.township_code.astype(str):
+        # One generator per township, drawn from in this order: diligence, facts, scores, adjustments, flags.
         rng = _rng(seed, code)
         q = float(rng.uniform(0.55, 0.98))  # the township's diligence
-        for f in facts_f:
-            if not f.required:
-                continue
-            rule = scheme.items[f.item].rules[period]
-            reference = ""
-            if f.fact_kind == "yes_no":
-                value = YES if rng.random() < q else NO
-                if value == YES and f.reference_required:
-                    reference = f"邓计生〔2016〕{int(rng.integers(1, 90))}号"
-            elif f.fact_kind == "count":
-                if rule.kind == "per_count":
-                    value = str(int(rng.binomial(int(rule.points / rule.per) + 1, q)))
-                else:
-                    value = str(int(rng.binomial(rule.max_count or 4, (1 - q) / 2)))
-            elif f.fact_kind == "rate":
-                target = float(rule.full_at if rule.kind == "rate_slope" else rule.threshold)
-                rate = target + (q - 0.75) * 60 + rng.normal(0, 5)
-                value = fmt_points(Decimal(str(round(min(100.0, max(0.0, rate)), 1))))
-            else:
-                value = _half_points(float(rule.points) * rng.uniform(q - 0.1, 1.0))
-            facts.append({"township_code": code, "item": f.item, "part": f.part, "value": value,
-                          "reference": reference})
-        for s in scores_f:
-            if s.when == "not_visited" and code in computed.get(s.component, set()):
-                continue
-            value = _half_points(min(s.points, s.points * rng.uniform(q - 0.12, q + 0.05)))
-            evidence = "县区考核通报" if s.when == "always" else "主要工作数据：全员人口信息系统月报"
-            scores.append({"township_code": code, "component": s.component, "score": value, "evidence": evidence})
-        present = set()
-        for a in adj_f:
-            chance = 0.12 if a.sign == "bonus" else 0.04
-            needs = [r for r in a.requires.split("、") if r]
-            if (needs and not present & set(needs)) or rng.random() >= chance:
-                continue
-            item = scheme.adjustment_items[a.item]
-            if a.rule == "fixed":
-                value = YES
-            elif a.rule == "per_count":
-                value = "1"
-            else:
-                low = float(item.min) if item.min is not None else 1.0
-                high = float(item.max) if item.max is not None else low + 2.0
-                value = str(int(rng.integers(int(low), int(high) + 1)))
-            present.add(a.item)
-            adjustments.append({"township_code": code, "item": a.item, "value": value,
-                                "reason": f"（模拟）{a.title}", "evidence": a.evidence or "考核组核查记录"})
-        for f in flag_f:
-            if rng.random() < 0.015:
-                flags.append({"township_code": code, "flag": f.flag, "value": YES, "reason": f"（模拟）{f.title}",
-                              "evidence": "市人口计生委查实通报"})
+        facts += _township_facts(scheme, period, facts_f, code, rng, q)
+        scores += _township_scores(scores_f, computed, code, rng, q)
+        adjustments += _township_adjustments(scheme, adj_f, code, rng)
+        flags += _township_flags(flag_f, code, rng)
     return Entries.from_records(facts, scores, adjustments, flags)
 
 

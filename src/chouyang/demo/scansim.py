@@ -249,6 +249,27 @@ class Painter:
         self._strokes([np.array([(x, y), (x + length * math.cos(a), y + length * math.sin(a))])], w)
 
 
+def _option_index(field: dict, value) -> int:
+    return next(i for i, o in enumerate(field["options"]) if o["value"] == value)
+
+
+def _fill_ticks(painter: Painter, field: dict, want, writer: Writer) -> list[str]:
+    """Cancel, then mark, the options `want` names on one row of tick boxes; returns the state of every box."""
+    states = [EMPTY] * len(field["options"])
+    if want is None or want == "":
+        return states
+    spec = want if isinstance(want, dict) else {"mark": want, "cancel": []}
+    for value in spec.get("cancel", []):
+        i = _option_index(field, value)
+        painter.cancel(field["options"][i], writer)
+        states[i] = FILLED
+    if spec.get("mark") is not None:
+        i = _option_index(field, spec["mark"])
+        painter.mark(field["options"][i], writer)
+        states[i] = MARKED
+    return states
+
+
 def fill_page(img: Image.Image, page_record: dict, answers: dict, dpi: float, rng: np.random.Generator,
               writer: Writer, font_path: str, font_index: int, stray_rate: float = 0.05) -> dict:
     """Draw `answers` on a rendered RGB page; returns the truth of every tick box.
@@ -266,22 +287,10 @@ def fill_page(img: Image.Image, page_record: dict, answers: dict, dpi: float, rn
             painter.stray(12.5, row["y"] + row["h"] * rng.uniform(0.3, 0.7), writer)
         for fkey, f in row["fields"].items():
             want = wanted.get(fkey)
-            if f["kind"] == "write":
-                if want:
-                    painter.write(f, str(want), writer)
-                continue
-            states = [EMPTY] * len(f["options"])
-            if want is not None and want != "":
-                spec = want if isinstance(want, dict) else {"mark": want, "cancel": []}
-                for value in spec.get("cancel", []):
-                    i = next(i for i, o in enumerate(f["options"]) if o["value"] == value)
-                    painter.cancel(f["options"][i], writer)
-                    states[i] = FILLED
-                if spec.get("mark") is not None:
-                    i = next(i for i, o in enumerate(f["options"]) if o["value"] == spec["mark"])
-                    painter.mark(f["options"][i], writer)
-                    states[i] = MARKED
-            row_truth[fkey] = states
+            if f["kind"] != "write":
+                row_truth[fkey] = _fill_ticks(painter, f, want, writer)
+            elif want:
+                painter.write(f, str(want), writer)
         truth[key] = row_truth
     return truth
 
@@ -369,49 +378,73 @@ def photo(img: Image.Image, rng: np.random.Generator, turn: int | None = None) -
 DECISIVE = ("result", "witnesses", "verified", "true_sex", "true_parity", "true_type", "policy")
 
 
+def _pick(fields: dict, key: str, rng: np.random.Generator):
+    """Any one option of a row of tick boxes."""
+    options = fields[key]["options"]
+    return options[int(rng.integers(len(options)))]["value"]
+
+
+def _new_row_answers(fields: dict, rng: np.random.Generator) -> dict:
+    """A newly found row: every tick field ticked, every write-in but the note written (ids 8 digits, else 4)."""
+    a = {}
+    for k, f in fields.items():
+        if f["kind"] == "ticks":
+            a[k] = _pick(fields, k, rng)
+        elif k != "note":
+            a[k] = "".join(str(d) for d in rng.integers(0, 10, 8 if "id" in k else 4))
+    return a
+
+
+def _misreport_answers(fields: dict, rng: np.random.Generator) -> dict:
+    """The corrected values of a 错报 row: some of the true_* fields the section has."""
+    a = {}
+    for k in ("true_sex", "true_parity", "true_type"):
+        if k in fields and rng.random() < 0.6:
+            a[k] = _pick(fields, k, rng)
+    return a
+
+
+def _register_row_answers(row: dict, rng: np.random.Generator, error_rate: float, cancel_rate: float,
+                          note_rate: float) -> dict:
+    """A register row: a result (sometimes corrected), witnesses on errors, corrected values, rarely a note."""
+    from chouyang import vocab
+
+    fields = row["fields"]
+    results = [o["value"] for o in fields["result"]["options"]]
+    result = results[0] if rng.random() > error_rate else results[int(rng.integers(1, len(results)))]
+    a: dict = {"result": result}
+    if rng.random() < cancel_rate:
+        a["result"] = {"mark": result, "cancel": [str(rng.choice([r for r in results if r != result]))]}
+    if vocab.is_error(row["section"], result) or rng.random() < 0.02:
+        a["witnesses"] = _pick(fields, "witnesses", rng)
+        a["verified"] = _pick(fields, "verified", rng)
+    if result == "错报":
+        a.update(_misreport_answers(fields, rng))
+    if "actual_contraception" in fields and rng.random() < 0.04:
+        a["actual_contraception"] = _pick(fields, "actual_contraception", rng)
+    if "true_birth_date" in fields and result == "错报" and rng.random() < 0.3:
+        a["true_birth_date"] = "20160312"
+    if rng.random() < note_rate:
+        a["note"] = str(rng.choice(["已迁", "外出", "23", "待查", "户在人不在"]))
+    return a
+
+
 def random_answers(page_record: dict, rng: np.random.Generator, error_rate: float = 0.2,
                    cancel_rate: float = 0.04, note_rate: float = 0.04, new_rows: float = 0.8) -> dict:
     """Answers a team might give on one page: mostly 属实, some errors with witnesses and verification,
     corrections (a cancelled box and another ticked), notes, and a few newly found rows."""
-    from chouyang import vocab
-
     answers = {}
     blank_used = 0
     for row in page_record["rows"]:
-        fields = row["fields"]
         key = (row["section"], row["ref"] or row["blank_index"])
-        pick = lambda k, fields=fields: fields[k]["options"][int(rng.integers(len(fields[k]["options"])))]["value"]  # noqa: E731
-        a: dict = {}
-        if row["ref"] is None:
-            if blank_used >= 2 or rng.random() > new_rows / (1 + 2 * blank_used):
-                continue
-            blank_used += 1
-            for k, f in fields.items():
-                if f["kind"] == "ticks":
-                    a[k] = pick(k)
-                elif k != "note":
-                    a[k] = "".join(str(d) for d in rng.integers(0, 10, 8 if "id" in k else 4))
-            answers[key] = a
+        if row["ref"] is not None:
+            answers[key] = _register_row_answers(row, rng, error_rate, cancel_rate, note_rate)
             continue
-        results = [o["value"] for o in fields["result"]["options"]]
-        result = results[0] if rng.random() > error_rate else results[int(rng.integers(1, len(results)))]
-        a["result"] = result
-        if rng.random() < cancel_rate:
-            a["result"] = {"mark": result, "cancel": [str(rng.choice([r for r in results if r != result]))]}
-        if vocab.is_error(row["section"], result) or rng.random() < 0.02:
-            a["witnesses"] = pick("witnesses")
-            a["verified"] = pick("verified")
-        if result == "错报":
-            for k in ("true_sex", "true_parity", "true_type"):
-                if k in fields and rng.random() < 0.6:
-                    a[k] = pick(k)
-        if "actual_contraception" in fields and rng.random() < 0.04:
-            a["actual_contraception"] = pick("actual_contraception")
-        if "true_birth_date" in fields and result == "错报" and rng.random() < 0.3:
-            a["true_birth_date"] = "20160312"
-        if rng.random() < note_rate:
-            a["note"] = str(rng.choice(["已迁", "外出", "23", "待查", "户在人不在"]))
-        answers[key] = a
+        # At most two new rows a page, each less likely than the one before.
+        if blank_used >= 2 or rng.random() > new_rows / (1 + 2 * blank_used):
+            continue
+        blank_used += 1
+        answers[key] = _new_row_answers(row["fields"], rng)
     return answers
 
 

@@ -18,8 +18,8 @@ import pandas as pd
 
 from chouyang import vocab
 from chouyang.errors import Problem
+from chouyang.inputs.readers import ID_CHECK_WARNING, id_problem, mask_id, parse_date
 from chouyang.render.survey_workbook import EntryFile
-from chouyang.round.inputs import ID_CHECK_WARNING, id_problem, mask_id, parse_date
 from chouyang.survey.check_rows import UnitChecklist
 
 
@@ -229,26 +229,41 @@ def _missed_sheet_rows(sheet: str, rows, bad: _SheetChecker, period, women_ids: 
     return clean_rows
 
 
+def _true_date(sheet, row, key: str, text: str, bad):
+    """The date written in `key`, or None (a problem when it is written but not a date)."""
+    if not text:
+        return None
+    date = parse_date(text)
+    if date is None:
+        bad(sheet, row, key, "不是有效日期", text)
+    return date
+
+
+def _true_parity(sheet, row, text: str, bad):
+    """The parity written as true_parity, or None (a problem when it is written but not a parity)."""
+    if not text:
+        return None
+    parity = _norm_int(text)
+    if parity is None or int(parity) < 1:
+        bad(sheet, row, "true_parity", "孩次应为不小于 1 的整数", text)
+        return None
+    return parity
+
+
+def _differs_from_register(reg, sex, date, parity) -> bool:
+    """Whether any true value written differs from the register's."""
+    return bool((sex and sex != reg["sex"]) or (date and date != reg["birth_date"])
+                or (parity and int(parity) != int(reg["parity"])))
+
+
 def _validate_true_birth(sheet, row, values, reg, result, clean, bad) -> None:
     ts, td, tp = values.get("true_sex", ""), values.get("true_birth_date", ""), values.get("true_parity", "")
     if ts and ts not in vocab.SEX:
         bad(sheet, row, "true_sex", "应为 男 或 女", ts)
-    date = None
-    if td:
-        date = parse_date(td)
-        if date is None:
-            bad(sheet, row, "true_birth_date", "不是有效日期", td)
-    parity = None
-    if tp:
-        parity = _norm_int(tp)
-        if parity is None or int(parity) < 1:
-            bad(sheet, row, "true_parity", "孩次应为不小于 1 的整数", tp)
-            parity = None
-    if result == "错报":
-        differs = (ts and ts != reg["sex"]) or (date and date != reg["birth_date"]) or \
-                  (parity and int(parity) != int(reg["parity"]))
-        if not differs:
-            bad(sheet, row, "result", "错报必须至少填写一项与在册不同的实际值（实际性别、实际出生日期或实际孩次）")
+    date = _true_date(sheet, row, "true_birth_date", td, bad)
+    parity = _true_parity(sheet, row, tp, bad)
+    if result == "错报" and not _differs_from_register(reg, ts, date, parity):
+        bad(sheet, row, "result", "错报必须至少填写一项与在册不同的实际值（实际性别、实际出生日期或实际孩次）")
     keep = result == "错报"
     clean.update(true_sex=ts if keep else "", true_birth_date=date.isoformat() if keep and date else "",
                  true_parity=parity if keep and parity else "")

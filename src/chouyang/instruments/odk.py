@@ -2,7 +2,7 @@
 
 What the two tools write (ODK Central `submissions.csv`, Kobo "CSV" with "XML values and headers"):
 - Encoding: Central writes UTF-8 with a BOM; a file re-saved by Excel/WPS in China is GB18030.
-  Both are read (`chouyang.round.inputs.decode_csv_bytes`); every cell is text and stays text, a
+  Both are read (`chouyang.inputs.tables.decode_csv_bytes`); every cell is text and stays text, a
   cell like `=1+2` is a string, never a formula.  Kobo separates cells with `;` by default,
   Central with `,`: the separator is taken from the header row.
 - Header: one column per field, named by the field with its groups' names in front — Central
@@ -42,9 +42,9 @@ from datetime import date
 from pathlib import Path
 
 from chouyang.errors import ChouyangError, Problem
+from chouyang.inputs.readers import decode_csv_bytes
 from chouyang.instruments.model import Field, Group, Instrument
 from chouyang.instruments.responses import Place, Response, Where, column_name, validate
-from chouyang.round.inputs import decode_csv_bytes
 
 # Documented export columns of ODK Central (submissions.csv) and KoboToolbox (CSV export), and the
 # XLSForm metadata question names both tools' forms commonly carry.

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from chouyang.errors import ChouyangError, Problem
+from chouyang.inputs.readers import parse_date
 from chouyang.instruments import expr
 from chouyang.instruments.model import Field, Group, Instrument
-from chouyang.round.inputs import parse_date
 
 TEXT_LIMIT = 2000             # characters of one text answer; more is a pasted document, not an answer
 _SHOWN_CHOICES = 12           # how many choices a message lists before "…"

@@ -1,19 +1,7 @@
 """The printed assessment checklist of one township (PDF), and its layout record for the scan reader.
 
-`checklist_rows(scheme, period)` decides what is printed, from the same field tables the
-entry workbook shows (facts.fact_fields, score_fields, adjustment_fields, flag_fields): one
-row per item, with its number, title, points, the rule in short, the evidence to check and
-what to enter, and the choices:
-- a yes/no fact, each department of a per-department item, a fixed bonus or deduction and a
-  flag: tick boxes 是 / 否;
-- a count: a tick scale 0 1 2 … up to the count that reaches the item's points (or its
-  largest count), the last one open ("3+" stores 3: more changes no points); a scale longer
-  than `max_scale_options` is written instead;
-- a rate: tick bands when the rule makes them exact (rate_threshold: "≥65%" stores 65, "<65%"
-  stores 0, and the scan notes which band was ticked), otherwise a number written by hand;
-- entered scores and points, counts of bonus or deduction events, document names or numbers,
-  reasons and evidence: write-in boxes, which the reader never reads (a filled one goes to
-  review).
+What is printed (the rows, their tick boxes and write-in boxes, the cover instructions) is
+decided in render/checklist_content.py; this module draws it.
 `ChecklistRenderer.render` draws townships' pages (A4 portrait: corner marks, the QR code of
 forms/qr.py with the township's code in the unit slot, page i/n) and returns each one's
 layout record in format 2, the survey forms' (forms/render.py), so chouyang.scan reads both;
@@ -27,21 +15,31 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 
-from chouyang import vocab
-from chouyang.assessment.facts import SHEETS, adjustment_fields, fact_fields, flag_fields, score_fields
-from chouyang.assessment.scheme import PERIODS, SIGNS, Rule, Scheme, fmt_points
-from chouyang.assessment.scoring import item_points
+from chouyang.assessment.facts import SHEETS
+from chouyang.assessment.scheme import PERIODS
 from chouyang.atomic import atomic_path, write_text
 from chouyang.errors import ChouyangError
 from chouyang.pool import default_workers, map_in_workers
+from chouyang.render import checklist_content
+from chouyang.render.checklist_content import (
+    ChecklistForm,
+    PrintedRow,
+    WriteSpec,
+    checklist_rows,
+    cover_lines,
+    load_checklist_layout,
+    printed_text,
+)
 from chouyang.render.pdf import ChinesePDF, FontFile, subset_font
 from chouyang.render.qr import PageId, draw_page_markers
 from chouyang.render.survey_pdf import TextFitter
+
+# steps and the tests name the checklist's public functions here, where the PDF is written
+__all__ = ["ChecklistForm", "ChecklistRenderer", "checklist_font", "checklist_rows", "load_checklist_layout",
+           "write_checklist_pdfs"]
 
 _PT = 0.3528  # mm per point
 _LINE = 1.25  # line height in font sizes
@@ -52,235 +50,7 @@ _GUIDE_GREY = 150  # digit guides of write-in boxes
 _MIN_PER_WORKER = 6  # townships: fewer are drawn faster than a worker process starts
 
 
-def load_checklist_layout() -> dict:
-    """The [form] table of forms/checklist.toml (geometry and form code)."""
-    return tomllib.loads(files("chouyang.formdefs").joinpath("checklist.toml").read_text(encoding="utf-8"))["form"]
-
-
-# --- what is printed ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TickSpec:
-    """A group of tick boxes: one value of the workbook (`column`, for department `part`)."""
-
-    key: str
-    label: str
-    options: tuple[tuple[str, str | int], ...]  # (printed label, value stored)
-    column: str = "value"
-    part: str = ""
-    required: bool = True
-    open_top: bool = False
-    band: bool = False  # rate bands: wider options
-
-
-@dataclass(frozen=True)
-class WriteSpec:
-    """A write-in box (never read by the scan: ink in it sends the row to review)."""
-
-    key: str
-    label: str
-    column: str
-    required: bool = False
-    digits: bool = False  # a number: digit guides along its bottom border
-    unit: str = ""        # printed after the box ("%", "分")
-
-
-@dataclass(frozen=True)
-class PrintedRow:
-    section: str                 # facts | scores | adjustments | flags (facts.SHEETS)
-    kind: str                    # item | group (a subtotal or an adjustment group: printed only)
-    ref: str = ""                # item, component, adjustment or flag id
-    title: str = ""
-    points: str = ""
-    lines: tuple[str, ...] = ()  # rule in short, evidence, what to enter
-    ticks: tuple[TickSpec, ...] = ()
-    value: WriteSpec | None = None   # a value written in the choice column
-    writes: tuple[WriteSpec, ...] = ()  # write-in boxes below the item (document, reason, evidence)
-    note: str = ""               # printed in the choice column when there is nothing to fill
-
-
-YES_NO = tuple((v, v) for v in vocab.YES_NO)
-
-
-def rule_summary(rule: Rule, reference_required: bool = False) -> str:
-    """The rule of one leaf in a few words ("每1计3分，计满5分为止")."""
-    p = fmt_points(rule.points)
-    kind = rule.kind
-    if kind == "yes_no":
-        return f"做到计{p}分，否则不计分" + ("（有正式文件才计分）" if reference_required else "")
-    if kind == "per_count":
-        return f"每1计{fmt_points(rule.per)}分，计满{p}分为止"
-    if kind == "deduct_per_count":
-        return f"满分{p}分，每1扣{fmt_points(rule.per)}分，扣完为止"
-    if kind == "rate_slope":
-        text = f"达到{fmt_points(rule.full_at)}%计{p}分，每低1个百分点扣{fmt_points(rule.per_point)}分"
-        if rule.shortfall == "whole":
-            text += "（只计满1个百分点的差距）"
-        text += "，扣完为止"
-        if rule.zero_below is not None:
-            text += f"；低于{fmt_points(rule.zero_below)}%不计分"
-        return text
-    if kind == "rate_threshold":
-        return f"达到{fmt_points(rule.threshold)}%（含）计{p}分，低于{fmt_points(rule.threshold)}%不计分"
-    if kind == "per_department":
-        return f"{len(rule.departments)}个部门，每个部门做到计{fmt_points(rule.per)}分"
-    return f"录入得分，0–{p}分"
-
-
-def count_scale(rule: Rule, limit: int) -> tuple[tuple[str, int], ...] | None:
-    """Tick options of a count: 0 … n, where n is the first count that earns what any larger one does
-    (printed "n+") or the rule's largest count; None when that takes more than `limit` boxes."""
-    top = 0
-    while True:
-        if rule.max_count is not None and top >= rule.max_count:
-            return tuple((str(n), n) for n in range(top + 1)) if top + 1 <= limit else None
-        if item_points(rule, top) == item_points(rule, top + 10 ** 6):
-            break
-        top += 1
-        if top + 1 > limit:
-            return None
-    return tuple((str(n), n) for n in range(top)) + ((f"{top}+", top),)
-
-
-def rate_bands(rule: Rule) -> tuple[tuple[str, int | str], ...] | None:
-    """Tick bands of a rate when they are exact (a threshold and nothing else): ("≥65%", 65), ("<65%", 0)."""
-    if rule.kind != "rate_threshold":
-        return None
-    t = fmt_points(rule.threshold)
-    value = int(rule.threshold) if rule.threshold == rule.threshold.to_integral_value() else t
-    return (f"≥{t}%", value), (f"<{t}%", 0)
-
-
-def _fact_row(scheme: Scheme, item_id: str, fields: list[dict], period: str, limit: int) -> PrintedRow:
-    item = scheme.items[item_id]
-    rule = item.rules[period]
-    f = fields[0]
-    base = {"section": "facts", "kind": "item", "ref": item_id, "title": item.title, "points": fmt_points(item.points)}
-    if rule.default_full:
-        return PrintedRow(**base, lines=(f"计分：{f['rule_label']}",), note=f["fact"])
-    lines = [f"计分：{rule_summary(rule, item.reference_required)}"]
-    if f["evidence"]:
-        lines.append(f"查看：{f['evidence']}")
-    lines.append(f"填报：{f['fact']}")
-    kind = f["fact_kind"]
-    ticks, value, writes = (), None, ()
-    if rule.kind == "per_department":
-        ticks = tuple(TickSpec(f"value/{r['part']}", r["part"], YES_NO, part=r["part"]) for r in fields)
-    elif kind == "yes_no":
-        ticks = (TickSpec("value", f["fact"], YES_NO),)
-        if f["reference_required"]:
-            writes = (WriteSpec("reference", "文件名称或文号", "reference"),)
-    elif kind == "count":
-        scale = count_scale(rule, limit)
-        if scale:
-            ticks = (TickSpec("value", f["fact"], scale, open_top=scale[-1][0].endswith("+")),)
-        else:
-            value = WriteSpec("value", "数量", "value", required=True, digits=True)
-    elif kind == "rate":
-        bands = rate_bands(rule)
-        if bands:
-            ticks = (TickSpec("value", f["fact"], bands, band=True),)
-        else:
-            value = WriteSpec("value", "比例", "value", required=True, digits=True, unit="%")
-    else:
-        value = WriteSpec("value", "得分", "value", required=True, digits=True, unit="分")
-    return PrintedRow(**base, lines=tuple(lines), ticks=ticks, value=value, writes=writes)
-
-
-def checklist_rows(scheme: Scheme, period: str | None = None) -> dict[str, list[PrintedRow]]:
-    """Every printed row per section (facts.SHEETS order), empty sections left out."""
-    period = period or scheme.period
-    max_scale_options = int(load_checklist_layout()["max_scale_options"])
-    facts = fact_fields(scheme, period)
-    by_item: dict[str, list[dict]] = {}
-    for f in facts.to_dict("records"):
-        by_item.setdefault(f["item"], []).append(f)
-    out: dict[str, list[PrintedRow]] = {"facts": [], "scores": [], "adjustments": [], "flags": []}
-    for item in scheme.items.values():
-        if item.is_leaf:
-            out["facts"].append(_fact_row(scheme, item.id, by_item[item.id], period, max_scale_options))
-        else:
-            lines = (item.incomplete,) if item.incomplete else ()
-            out["facts"].append(PrintedRow("facts", "group", item.id, item.title, fmt_points(item.points), lines))
-    for s in score_fields(scheme).to_dict("records"):
-        when = "必填" if s["when"] == "always" else "仅当本乡镇未被抽样调查抽到时填写（按主要工作数据打分，写明依据的数据）"
-        title = (s["path"] + " > " if s["path"] else "") + s["title"]
-        out["scores"].append(PrintedRow(
-            "scores", "item", s["component"], title, fmt_points(scheme.components[s["component"]].points),
-            (f"填写：{when}",), value=WriteSpec("score", "得分", "score", required=s["when"] == "always", digits=True,
-                                              unit="分"),
-            writes=(WriteSpec("evidence", "证据或依据", "evidence"),)))
-    group, caps = None, {g.id: g.cap for g in scheme.groups}
-    for a in adjustment_fields(scheme).to_dict("records"):
-        if a["group"] != group:
-            group = a["group"]
-            cap = f"（累计不超过{fmt_points(caps[group])}分）" if caps[group] is not None else ""
-            title = a["group_title"] if a["group_title"] == SIGNS[a["sign"]] else f"{SIGNS[a['sign']]}：{a['group_title']}"
-            out["adjustments"].append(PrintedRow("adjustments", "group", group, title + cap))
-        item = scheme.adjustment_items[a["item"]]
-        lines = [f"计分：{a['rule_label']}"]
-        if a["requires"]:
-            lines.append(f"加扣：只随「{'、'.join(scheme.adjustment_items[r].title for r in item.requires)}」计")
-        if a["evidence"]:
-            lines.append(f"查看：{a['evidence']}")
-        ticks, value = (), None
-        if a["fact_kind"] == "yes_no":
-            ticks = (TickSpec("value", "是否发生", YES_NO),)
-        elif a["fact_kind"] == "count":
-            value = WriteSpec("value", "起数", "value", digits=True, unit="起")
-        else:
-            value = WriteSpec("value", "分值", "value", digits=True, unit="分")
-            if item.max is not None or item.factor != 1:
-                lines.append(f"分值：{a['allowed']}")
-        points = fmt_points(item.points) if item.points is not None else ""
-        out["adjustments"].append(PrintedRow(
-            "adjustments", "item", a["item"], a["title"], points, tuple(lines), ticks, value,
-            (WriteSpec("reason", "事由", "reason"), WriteSpec("evidence", "证据或依据", "evidence"))))
-    for f in flag_fields(scheme).to_dict("records"):
-        out["flags"].append(PrintedRow(
-            "flags", "item", f["flag"], f["title"], "", (f"后果：{f['label']}",),
-            (TickSpec("value", "是否发生", YES_NO),), None,
-            (WriteSpec("reason", "事由", "reason"), WriteSpec("evidence", "证据或依据", "evidence"))))
-    return {k: v for k, v in out.items() if v}
-
-
-def printed_text(rows: dict[str, list[PrintedRow]]) -> str:
-    """Every character the rows print (for the font subset)."""
-    parts = []
-    for section_rows in rows.values():
-        for r in section_rows:
-            parts += [r.ref, r.title, r.points, r.note, *r.lines]
-            for t in r.ticks:
-                parts += [t.label, t.part, *(o[0] for o in t.options)]
-            for w in ((r.value,) if r.value else ()) + r.writes:
-                parts += [w.label, w.unit]
-    return "".join(parts)
-
-
 # --- drawing ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ChecklistForm:
-    """Everything printed for one township."""
-
-    round_id: str
-    round_name: str
-    township_code: str
-    township_name: str
-    period: str
-    rows: dict[str, list[PrintedRow]]
-
-
-def cover_lines(period: str) -> list[str]:
-    return [
-        f"考核期：{PERIODS[period]}。每一条目逐项查看所列材料，按实际情况勾选或填写；本表不记录任何个人信息。",
-        "填表说明：在选项下的方框内打「√」或「×」，每组只选一项；选错时把选错的方框整个涂黑作废，再勾选正确的一项。",
-        "数量勾选实际数目，达到「n+」的勾「n+」（再多也不再加分或扣分）；比例、得分、起数写在方框内（如 47.5），由录入员核对录入。",
-        "须有正式文件才计分的条目勾「是」时写明文件名称或文号。加分、减分、违纪和否决情形逐项勾「是」或「否」（起数、分值没有的不填），"
-        "有的写明事由和证据。",
-        "考核组（签字）：______________　　乡镇代表（签字）：______________　　日期：______________",
-    ]
-
 
 @dataclass
 class _Placed:
@@ -665,7 +435,9 @@ def checklist_font(forms: list[ChecklistForm]) -> FontFile:
     """The font cut once to every character the checklists print (data) and this module's wording."""
     text = printed_text(forms[0].rows) + "".join(f.round_name + f.township_name for f in forms)
     text += load_checklist_layout()["title"] + "".join(PERIODS.values())
-    return subset_font(text, Path(__file__).read_text(encoding="utf-8") + "".join(SHEETS.values()))
+    # the wording of both modules: the drawing's labels here, the rules' and cover's in checklist_content
+    wording = Path(__file__).read_text(encoding="utf-8") + Path(checklist_content.__file__).read_text(encoding="utf-8")
+    return subset_font(text, wording + "".join(SHEETS.values()))
 
 
 _WORKER: dict = {}

@@ -30,7 +30,7 @@ from chouyang import __version__, vocab
 from chouyang.assessment.facts import ENTRY_COLUMNS, SHEETS, Entries, adjustment_fields, fact_fields, flag_fields, score_fields
 from chouyang.assessment.scheme import PERIODS, SIGNS, Scheme, fmt_points
 from chouyang.errors import ChouyangError, Problem
-from chouyang.round.inputs import _cell_text
+from chouyang.inputs.tables import _cell_text
 from chouyang.xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
 
 FORM_CODE = "assessment_checklist"
@@ -126,6 +126,41 @@ def _rows(scheme: Scheme, period: str) -> dict[str, list[dict]]:
     return {"facts": facts, "scores": scores, "adjustments": adjustments, "flags": flags}
 
 
+def _checklist_heading(ws, sheet: str, title: str) -> None:
+    """Title, instruction and the header row of labels."""
+    ws.cell(1, 1, title).font = Font(bold=True, size=12)
+    ws.cell(2, 1, _INSTRUCTIONS[sheet])
+    for j, (_, label, width) in enumerate(_LAYOUT[sheet], start=1):
+        c = ws.cell(HEADER_ROW, j, label)
+        c.font = Font(bold=True)
+        c.fill = _HEADER_FILL
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        ws.column_dimensions[get_column_letter(j)].width = width
+
+
+def _checklist_rows(ws, sheet: str, rows: list[dict]) -> dict[tuple[str, object], list[str]]:
+    """The printed rows with their entry cells open (grey and locked where the item scores full by default);
+    returns the value cells by (entry kind, maximum), for one validation each."""
+    layout = _LAYOUT[sheet]
+    by_kind: dict[tuple[str, object], list[str]] = {}
+    value_col = next(j for j, (k, _, _) in enumerate(layout, start=1) if k in ("value", "score"))
+    for i, row in enumerate(rows, start=HEADER_ROW + 1):
+        for j, (key, _, _) in enumerate(layout, start=1):
+            cell = ws.cell(i, j)
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            if key in ENTRY_COLUMNS[sheet] and key not in ("item", "component", "flag", "part"):
+                if row["_kind"] == "default":
+                    cell.fill = _DEFAULT_FILL
+                else:
+                    cell.protection = _UNLOCKED
+                    cell.fill = _ENTRY_FILL
+            else:
+                cell.value = row.get(key, "")
+        if row["_kind"] != "default":
+            by_kind.setdefault((row["_kind"], row["_max"]), []).append(f"{get_column_letter(value_col)}{i}")
+    return by_kind
+
+
 def write_checklist_workbook(path, scheme: Scheme, *, round_id: str, round_name: str, township_code: str,
                              township_name: str, period: str | None = None) -> None:
     """The entry workbook of one township, saved atomically with every text cell as text."""
@@ -136,33 +171,8 @@ def write_checklist_workbook(path, scheme: Scheme, *, round_id: str, round_name:
         if not rows:
             continue
         ws = wb.create_sheet(SHEETS[sheet])
-        layout = _LAYOUT[sheet]
-        ws.cell(1, 1, f"{round_name}　{township_name}（{township_code}）　{SHEETS[sheet]}（{PERIODS[period]}）").font = \
-            Font(bold=True, size=12)
-        ws.cell(2, 1, _INSTRUCTIONS[sheet])
-        for j, (_, label, width) in enumerate(layout, start=1):
-            c = ws.cell(HEADER_ROW, j, label)
-            c.font = Font(bold=True)
-            c.fill = _HEADER_FILL
-            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            ws.column_dimensions[get_column_letter(j)].width = width
-        by_kind: dict[tuple[str, object], list[str]] = {}
-        value_col = next(j for j, (k, _, _) in enumerate(layout, start=1) if k in ("value", "score"))
-        for i, row in enumerate(rows, start=HEADER_ROW + 1):
-            for j, (key, _, _) in enumerate(layout, start=1):
-                cell = ws.cell(i, j)
-                cell.alignment = Alignment(vertical="top", wrap_text=True)
-                if key in ENTRY_COLUMNS[sheet] and key not in ("item", "component", "flag", "part"):
-                    if row["_kind"] == "default":
-                        cell.fill = _DEFAULT_FILL
-                    else:
-                        cell.protection = _UNLOCKED
-                        cell.fill = _ENTRY_FILL
-                else:
-                    cell.value = row.get(key, "")
-            if row["_kind"] != "default":
-                by_kind.setdefault((row["_kind"], row["_max"]), []).append(f"{get_column_letter(value_col)}{i}")
-        for (kind, maximum), cells in by_kind.items():
+        _checklist_heading(ws, sheet, f"{round_name}　{township_name}（{township_code}）　{SHEETS[sheet]}（{PERIODS[period]}）")
+        for (kind, maximum), cells in _checklist_rows(ws, sheet, rows).items():
             dv = _validation(kind, cells, maximum=maximum)
             if dv is not None:
                 ws.add_data_validation(dv)

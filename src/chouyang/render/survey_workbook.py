@@ -24,8 +24,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from chouyang import __version__, vocab
 from chouyang.errors import ChouyangError, Problem
+from chouyang.inputs.tables import _cell_text, decode_csv_bytes
 from chouyang.render.survey_pdf import display_value
-from chouyang.round.inputs import _cell_text, decode_csv_bytes
 from chouyang.survey.check_rows import UnitChecklist
 from chouyang.xlsx import META_SHEET, open_for_reading, print_setup, read_meta, save_workbook, sheet_named
 
@@ -61,6 +61,69 @@ def _validation(section: str, key: str, first: int, last: int, col: str) -> Data
     return dv
 
 
+def _unlock(ws, i: int, j: int) -> None:
+    """An entry cell: unlocked in the protected sheet, and yellow."""
+    c = ws.cell(i, j)
+    c.protection = _UNLOCKED
+    c.fill = _ENTRY_FILL
+
+
+def _sheet_heading(ws, section: str, keys: list[str], title: str) -> None:
+    """Title, instruction and the header row of labels."""
+    ws.cell(1, 1, f"{title}　{vocab.SHEETS[section]}").font = Font(bold=True, size=12)
+    ws.cell(2, 1, "黄色单元格由调查组填写；误差须填写反映群众人数并选择调查组是否查实。"
+                  if section in vocab.CHECK_SHEETS else
+                  "每发现一例填写一行（编号留空）；须填写反映群众人数并选择调查组是否查实。")
+    for j, key in enumerate(keys, start=1):
+        c = ws.cell(HEADER_ROW, j, vocab.label_for(section, key))
+        c.font = Font(bold=True)
+        c.fill = _HEADER_FILL
+        c.alignment = Alignment(horizontal="center")
+        ws.column_dimensions[get_column_letter(j)].width = _WIDTH.get(key, 11)
+
+
+def _register_rows(ws, section: str, keys: list[str], entry: set[str], rows: list[dict]) -> int:
+    """The register's rows, shown (IDs masked) with their entry cells open; returns the last row."""
+    for i, row in enumerate(rows, start=HEADER_ROW + 1):
+        for j, key in enumerate(keys, start=1):
+            if key in entry:
+                _unlock(ws, i, j)
+            else:
+                ws.cell(i, j, row["ref"] if key == "ref" else display_value(section, key, row))
+    return HEADER_ROW + max(len(rows), 1)
+
+
+def _blank_rows(ws, keys: list[str], n: int) -> int:
+    """`n` open rows for newly found cases (the ref column stays locked); returns the last row."""
+    last = HEADER_ROW + n
+    for i in range(HEADER_ROW + 1, last + 1):
+        for j, key in enumerate(keys, start=1):
+            if key != "ref":
+                _unlock(ws, i, j)
+    return last
+
+
+def _entry_sheet(wb, section: str, title: str, checklist: UnitChecklist, blank_rows: int) -> None:
+    ws = wb.create_sheet(vocab.SHEETS[section])
+    keys = vocab.sheet_columns(section)
+    entry = set(vocab.ENTRY_COLUMNS[section])
+    _sheet_heading(ws, section, keys, title)
+    if section in vocab.CHECK_SHEETS:
+        last = _register_rows(ws, section, keys, entry, checklist.sections[section].to_dict("records"))
+    else:
+        last = _blank_rows(ws, keys, blank_rows)
+    for j, key in enumerate(keys, start=1):
+        if key in entry:
+            dv = _validation(section, key, HEADER_ROW + 1, last, get_column_letter(j))
+            if dv is not None:
+                ws.add_data_validation(dv)
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
+    print_setup(ws, f"{HEADER_ROW}:{HEADER_ROW}")
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+
+
 def write_entry_workbook(path, *, round_id: str, round_name: str, unit_code: str, unit_name: str,
                          township_name: str, register_fingerprint: str, form_code: str,
                          checklist: UnitChecklist, blank_rows: int) -> None:
@@ -68,50 +131,7 @@ def write_entry_workbook(path, *, round_id: str, round_name: str, unit_code: str
     wb.remove(wb.active)
     sections = [s for s in vocab.CHECK_SHEETS if s in checklist.sections] + list(vocab.MISSED_SHEETS)
     for section in sections:
-        ws = wb.create_sheet(vocab.SHEETS[section])
-        keys = vocab.sheet_columns(section)
-        entry = set(vocab.ENTRY_COLUMNS[section])
-        ws.cell(1, 1, f"{round_name}　{township_name} {unit_name}（{unit_code}）　{vocab.SHEETS[section]}").font = \
-            Font(bold=True, size=12)
-        ws.cell(2, 1, "黄色单元格由调查组填写；误差须填写反映群众人数并选择调查组是否查实。"
-                      if section in vocab.CHECK_SHEETS else
-                      "每发现一例填写一行（编号留空）；须填写反映群众人数并选择调查组是否查实。")
-        for j, key in enumerate(keys, start=1):
-            c = ws.cell(HEADER_ROW, j, vocab.label_for(section, key))
-            c.font = Font(bold=True)
-            c.fill = _HEADER_FILL
-            c.alignment = Alignment(horizontal="center")
-            ws.column_dimensions[get_column_letter(j)].width = _WIDTH.get(key, 11)
-        if section in vocab.CHECK_SHEETS:
-            rows = checklist.sections[section].to_dict("records")
-            for i, row in enumerate(rows, start=HEADER_ROW + 1):
-                for j, key in enumerate(keys, start=1):
-                    if key in entry:
-                        c = ws.cell(i, j)
-                        c.protection = _UNLOCKED
-                        c.fill = _ENTRY_FILL
-                    else:
-                        value = row["ref"] if key == "ref" else display_value(section, key, row)
-                        ws.cell(i, j, value)
-            last = HEADER_ROW + max(len(rows), 1)
-        else:
-            last = HEADER_ROW + blank_rows
-            for i in range(HEADER_ROW + 1, last + 1):
-                for j, key in enumerate(keys, start=1):
-                    if key != "ref":
-                        c = ws.cell(i, j)
-                        c.protection = _UNLOCKED
-                        c.fill = _ENTRY_FILL
-        for j, key in enumerate(keys, start=1):
-            if key in entry:
-                dv = _validation(section, key, HEADER_ROW + 1, last, get_column_letter(j))
-                if dv is not None:
-                    ws.add_data_validation(dv)
-        ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
-        print_setup(ws, f"{HEADER_ROW}:{HEADER_ROW}")
-        ws.protection.sheet = True
-        ws.protection.formatColumns = False
-        ws.protection.formatRows = False
+        _entry_sheet(wb, section, f"{round_name}　{township_name} {unit_name}（{unit_code}）", checklist, blank_rows)
     meta = wb.create_sheet(META_SHEET)
     for i, (k, v) in enumerate((("round_id", round_id), ("unit_code", unit_code), ("form_code", form_code),
                                 ("register_fingerprint", register_fingerprint),
@@ -164,6 +184,25 @@ def _header_map(section: str) -> dict[str, str]:
     return out
 
 
+def _grid_columns(header: list[str], section: str, source: str, sheet_name: str, row: int,
+                  problems: list[Problem]) -> dict[int, str] | None:
+    """Grid column -> column key from the header row; None (with a problem) when a column repeats or is missing."""
+    names = _header_map(section)
+    columns = {j: names[h] for j, h in enumerate(header) if h in names}
+    first: dict[str, int] = {}
+    for j, key in columns.items():
+        if key in first:
+            problems.append(Problem(source, f"列名重复：第 {first[key] + 1} 列和第 {j + 1} 列都是「{vocab.label_for(section, key)}」，"
+                                            "无法确定用哪一列", row=row, sheet=sheet_name))
+            return None
+        first[key] = j
+    missing = [vocab.label_for(section, k) for k in vocab.ENTRY_COLUMNS[section] if k not in columns.values()]
+    if missing:
+        problems.append(Problem(source, f"缺少列：{'、'.join(missing)}", row=row, sheet=sheet_name))
+        return None
+    return columns
+
+
 def _rows_from_grid(grid: list[list[str]], section: str, source: str, sheet_name: str,
                     problems: list[Problem]) -> list[tuple[int, dict[str, str]]]:
     label = vocab.ENTRY_LABELS["ref"]
@@ -171,18 +210,8 @@ def _rows_from_grid(grid: list[list[str]], section: str, source: str, sheet_name
     if header_at is None:
         problems.append(Problem(source, "找不到表头行（第一列应为「编号」）", sheet=sheet_name))
         return []
-    names = _header_map(section)
-    columns = {j: names[h] for j, h in enumerate(grid[header_at]) if h in names}
-    first: dict[str, int] = {}
-    for j, key in columns.items():
-        if key in first:
-            problems.append(Problem(source, f"列名重复：第 {first[key] + 1} 列和第 {j + 1} 列都是「{vocab.label_for(section, key)}」，"
-                                            "无法确定用哪一列", row=header_at + 1, sheet=sheet_name))
-            return []
-        first[key] = j
-    missing = [vocab.label_for(section, k) for k in vocab.ENTRY_COLUMNS[section] if k not in columns.values()]
-    if missing:
-        problems.append(Problem(source, f"缺少列：{'、'.join(missing)}", row=header_at + 1, sheet=sheet_name))
+    columns = _grid_columns(grid[header_at], section, source, sheet_name, header_at + 1, problems)
+    if columns is None:
         return []
     rows = []
     for i in range(header_at + 1, len(grid)):

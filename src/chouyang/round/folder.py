@@ -22,7 +22,7 @@ from chouyang import atomic
 from chouyang.assessment.scheme import Scheme, load_scheme
 from chouyang.config.rules import Rules, load_rules
 from chouyang.errors import ChouyangError
-from chouyang.round import inputs as inp
+from chouyang.inputs import readers as inp
 from chouyang.survey.check_rows import UnitChecklist, unit_checklists
 from chouyang.vocab import row_key
 

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from chouyang import steps, vocab
 from chouyang.entry import keyed
 from chouyang.errors import ChouyangError
-from chouyang.serve import accounts, views, workstation
+from chouyang.serve import accounts, instrument_pages, views, workstation
 from chouyang.serve.app import COOKIE, guarded, render, session_of, state_of, user_of
 from chouyang.survey import feedback
 
@@ -377,6 +377,7 @@ def routes() -> list:
         Route("/entry/{unit}", guarded(entry_save), methods=["POST"]),
         Route("/entry/{unit}/settle", settle_page, methods=["GET"]),
         Route("/entry/{unit}/settle", guarded(settle_post), methods=["POST"]),
+        *instrument_pages.routes(),
         Route("/cases", cases_index),
         Route("/cases/{township}", cases_township),
         Route("/cases/{township}/status", guarded(case_status_post), methods=["POST"]),

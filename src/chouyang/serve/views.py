@@ -13,9 +13,9 @@ import pandas as pd
 
 from chouyang import vocab
 from chouyang.entry import keyed
+from chouyang.inputs.readers import mask_id
 from chouyang.render.report import METRIC_LABELS, RULE_LABELS
 from chouyang.render.survey_pdf import display_value
-from chouyang.round.inputs import mask_id
 from chouyang.scan import review
 from chouyang.survey import progress
 from chouyang.survey.estimate import RATES

@@ -29,8 +29,8 @@ from chouyang import steps, vocab
 from chouyang.entry import keyed
 from chouyang.entry.ingest import IngestResult
 from chouyang.errors import ChouyangError
+from chouyang.inputs import readers as inp
 from chouyang.render.report import write_feedback_pdf
-from chouyang.round import inputs as inp
 from chouyang.round.folder import Round, utc_now
 from chouyang.scan import review
 from chouyang.serve import accounts
@@ -591,6 +591,7 @@ ACTION_LABELS = {
     "ingest_checklist_replace": "替换录入考核清单", "scan": "扫描识别", "score": "计分",
     "keyed_save": "键盘录入", "keyed_settle": "双录入裁定", "review_decision": "核对决定",
     "case_status": "个案状态", "user_add": "新建用户", "user_password": "重设密码",
+    "instrument_pass": "调查表录入", "instrument_settle": "调查表核定",
 }
 # An ID number anywhere in a detail (17 digits and a digit or X), shown masked; not inside a longer
 # run of hex digits (a SHA-256 in the detail stays whole).

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from chouyang.round.inputs import Register, in_period, mask_id
+from chouyang.inputs.readers import Register, in_period, mask_id
 
 REF_PREFIX = {"women_check": "W", "births_check": "B", "procedures_check": "S", "benefits_check": "Z"}
 REGISTER_KEY = {"women_check": "person_id", "births_check": "birth_id",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from chouyang.round.inputs import Register, in_period
+from chouyang.inputs.readers import Register, in_period
 from chouyang.survey.cases import is_confirmed
 from chouyang.vocab import ERROR_KINDS, LONG_ACTING, MARRIED
 

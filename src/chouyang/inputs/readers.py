@@ -1,167 +1,23 @@
 """Read the sampling frame, the teams and the register extract (SPEC §2.2).
 
-CSV files may be UTF-8 (with or without BOM) or GBK/GB18030; the encoding is
-detected and reported, never guessed silently.  XLSX is read with openpyxl.
-Every value is read as text first so codes keep their leading zeros; then each
-column is checked and converted.  All problems of a file are collected and
-raised together, each naming file, row, column and value.
+Files are read as text by inputs.tables (CSV in UTF-8 or GBK/GB18030, detected
+and reported; or XLSX), so codes keep their leading zeros; then each column is
+checked and converted.  All problems of a file are collected and raised
+together, each naming file, row, column and value.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
-from charset_normalizer import from_bytes
 
 from chouyang import vocab
 from chouyang.errors import ChouyangError, Problem
-
-# --- reading text tables -----------------------------------------------------
-
-_CHINESE_ENCODINGS = {"gb18030", "gbk", "gb2312", "hz", "cp936"}
-
-
-def _hanzi(text: str) -> list[str]:
-    return [c for c in text if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf"]
-
-
-def _common_share(chars: list[str], encoding: str, lead_low: int, lead_high: int) -> float:
-    """Share of characters whose two-byte code in `encoding` has its lead byte in [low, high]:
-    the everyday characters of that code page (GB2312 hanzi B0-F7, Big5 常用字 A4-C6)."""
-    common = 0
-    for c in chars:
-        try:
-            code = c.encode(encoding)
-        except UnicodeEncodeError:
-            continue
-        common += len(code) == 2 and lead_low <= code[0] <= lead_high
-    return common / len(chars) if chars else 1.0
-
-
-def _looks_like_big5(raw: bytes, gb_text: str) -> str | None:
-    """A Big5 file decodes as GB18030 without error but into nonsense (城關鎮 -> 闽马 and a private-use
-    character).  Returns a sample of the garbled text when the Big5 reading is clearly the sensible one."""
-    try:
-        big5_text = raw.decode("big5")
-    except UnicodeDecodeError:
-        return None
-    gb_chars = _hanzi(gb_text)
-    odd = [c for c in gb_text if "\ue000" <= c <= "\uf8ff" or "\u3040" <= c <= "\u30ff" or "\u0370" <= c <= "\u04ff"]
-    gb_share = _common_share(gb_chars, "gb2312", 0xB0, 0xF7) if gb_chars else 1.0
-    big5_share = _common_share(_hanzi(big5_text), "big5", 0xA4, 0xC6)
-    if big5_share >= 0.9 and (odd or gb_share < min(0.8, big5_share)):
-        sample = next((line for line in gb_text.splitlines()[1:] if any(c in line for c in odd + gb_chars)), "")
-        return sample[:30]
-    return None
-
-
-def decode_csv_bytes(raw: bytes, name: str) -> tuple[str, str]:
-    """Return (text, encoding name) or raise a Chinese error naming the file."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "UTF-8（带BOM）"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "UTF-16"
-    try:
-        return raw.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("gb18030")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        garbled = _looks_like_big5(raw, text)
-        if garbled is not None:
-            raise ChouyangError(
-                f"{name}：文件看起来是 Big5（繁体中文）编码，按 GB18030 读出来是乱码（如「{garbled}」）。"
-                "请在 Excel/WPS 中另存为「CSV UTF-8」后重试（繁体字可以保留）。")
-        chars = _hanzi(text)
-        if chars and _common_share(chars, "gb2312", 0xB0, 0xF7) >= 0.8:
-            return text, "GB18030/GBK"  # reads as everyday Chinese: a detector's guess would only add noise
-        best = from_bytes(raw).best()
-        guess = (best.encoding if best else "").lower().replace("-", "")
-        if not best or guess in _CHINESE_ENCODINGS or guess.startswith("gb"):
-            return text, "GB18030/GBK"
-        raise ChouyangError(
-            f"{name}：文件既不是 UTF-8 也不像 GBK/GB18030 编码（检测结果更像 {best.encoding}）。"
-            "请在 Excel/WPS 中另存为「CSV UTF-8」后重试。")
-    raise ChouyangError(f"{name}：无法识别文件编码（不是 UTF-8，也不是 GBK/GB18030）。"
-                        "请在 Excel/WPS 中另存为「CSV UTF-8」后重试。")
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def duplicate_columns(header: list[str], file: str, sheet: str | None = None) -> list[Problem]:
-    """One problem per column name that appears more than once (pandas would silently rename it)."""
-    seen: dict[str, int] = {}
-    problems = []
-    for j, name in enumerate(header, start=1):
-        if not name:
-            continue
-        if name in seen:
-            problems.append(Problem(file, f"列名重复：第 {seen[name]} 列和第 {j} 列都叫「{name}」，无法确定用哪一列",
-                                    1, name, sheet=sheet))
-        else:
-            seen[name] = j
-    return problems
-
-
-def read_table(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Read a CSV or XLSX file as a frame of stripped strings; returns (frame, encoding)."""
-    path = Path(path)
-    if not path.exists():
-        raise ChouyangError(f"找不到文件：{path}")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a broken file
-            raise ChouyangError(f"{path.name}：无法作为 Excel 工作簿打开（{type(exc).__name__}）") from None
-        ws = wb[sheet] if sheet else wb.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-        wb.close()
-        rows = [r for r in rows if any(r)]
-        if not rows:
-            return pd.DataFrame(), "XLSX"
-        header = [h.strip() for h in rows[0]]
-        duplicated = duplicate_columns(header, path.name)
-        if duplicated:
-            raise ChouyangError(f"{path.name} 的表头有错误", duplicated)
-        width = len(header)
-        body = [(r + [""] * width)[:width] for r in rows[1:]]
-        return pd.DataFrame(body, columns=header, dtype=str), "XLSX"
-    raw = path.read_bytes()
-    text, encoding = decode_csv_bytes(raw, path.name)
-    if not text.strip():
-        return pd.DataFrame(), encoding
-    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
-    duplicated = duplicate_columns([h.strip() for h in header], path.name)
-    if duplicated:
-        raise ChouyangError(f"{path.name} 的表头有错误", duplicated)
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
-    except pd.errors.ParserError as exc:
-        raise ChouyangError(f"{path.name}：CSV 格式错误（{exc}）") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.apply(lambda col: col.str.strip()), encoding
-
+from chouyang.inputs.tables import read_table
 
 # --- value parsers -----------------------------------------------------------
 
@@ -294,6 +150,42 @@ _KIND_TEXT = {
 }
 
 
+_NUMERIC = ("date", "int", "pos_int", "number")  # kinds whose empty cell is None, not ""
+
+
+def _convert_column(values: list[str], col: Column, file: str, problems: list[Problem],
+                    warnings: list[Problem]) -> list:
+    """Every cell of one column converted; a bad cell adds a problem (a wrong ID check digit only a warning)."""
+    converted = []
+    for i, text in enumerate(values):
+        row = i + 2
+        if text == "":
+            if col.allow_empty or col.kind == "flag":
+                converted.append(None if col.kind in _NUMERIC else "")
+                continue
+            problems.append(Problem(file, "不能为空", row, col.name))
+            converted.append(None)
+            continue
+        value, message = _convert(text, col)
+        if message == "id_check":
+            warnings.append(Problem(file, ID_CHECK_WARNING, row, col.name, mask_id(text)))
+            message = None
+        if message:
+            problems.append(Problem(file, message, row, col.name, text))
+        converted.append(value)
+    return converted
+
+
+def _duplicate_keys(frame: pd.DataFrame, key: str, file: str) -> list[Problem]:
+    """One problem per row whose (non-empty) key an earlier row has, naming that earlier row."""
+    problems = []
+    dup = frame[key].duplicated(keep="first") & (frame[key] != "")
+    for i in frame.index[dup]:
+        first = frame.index[(frame[key] == frame.at[i, key])][0]
+        problems.append(Problem(file, f"重复的编号（与第 {first + 2} 行相同）", i + 2, key, frame.at[i, key]))
+    return problems
+
+
 def validate_columns(frame: pd.DataFrame, schema: Schema, file: str,
                      warnings: list[Problem]) -> tuple[pd.DataFrame, list[Problem]]:
     """Check and convert columns; returns (typed frame, problems).  Bad ID check digits are warnings."""
@@ -307,66 +199,67 @@ def validate_columns(frame: pd.DataFrame, schema: Schema, file: str,
     for col in schema.columns:
         if col.name not in frame.columns:
             continue
-        values = frame[col.name]
-        converted = []
-        for i, text in enumerate(values.tolist()):  # iterating an arrow-backed Series is 10x slower
-            row = i + 2
-            if text == "":
-                if col.allow_empty or col.kind == "flag":
-                    converted.append(None if col.kind in ("date", "int", "pos_int", "number") else "")
-                    continue
-                problems.append(Problem(file, "不能为空", row, col.name))
-                converted.append(None)
-                continue
-            value, message = _convert(text, col)
-            if message == "id_check":
-                warnings.append(Problem(file, ID_CHECK_WARNING, row, col.name, mask_id(text)))
-                message = None
-            if message:
-                problems.append(Problem(file, message, row, col.name, text))
-            converted.append(value)
+        # .tolist(): iterating an arrow-backed Series is 10x slower
+        converted = _convert_column(frame[col.name].tolist(), col, file, problems, warnings)
         out[col.name] = pd.Series(converted, index=frame.index, dtype=object)
     if schema.key and schema.key in frame.columns:
-        dup = frame[schema.key].duplicated(keep="first") & (frame[schema.key] != "")
-        for i in frame.index[dup]:
-            first = frame.index[(frame[schema.key] == frame.at[i, schema.key])][0]
-            problems.append(Problem(file, f"重复的编号（与第 {first + 2} 行相同）", i + 2,
-                                    schema.key, frame.at[i, schema.key]))
+        problems += _duplicate_keys(frame, schema.key, file)
     return out, problems
 
 
-def _convert(text: str, col: Column):
-    kind = col.kind
-    if kind == "text":
+def _as_code(text: str, col: Column):
+    width = 9 if col.kind == "code9" else 12
+    return text, None if (len(text) == width and text.isdigit()) else _KIND_TEXT[col.kind]
+
+
+def _as_int(text: str, col: Column):
+    t = text[:-2] if text.endswith(".0") else text
+    if not t.isdigit() or (col.kind == "pos_int" and int(t) < 1):
+        return None, _KIND_TEXT[col.kind]
+    return int(t), None
+
+
+def _as_number(text: str, col: Column):
+    try:
+        return float(text), None
+    except ValueError:
+        return None, _KIND_TEXT[col.kind]
+
+
+def _as_flag(text: str, col: Column):
+    if text in ("0", "1"):
+        return int(text), None
+    return 0, _KIND_TEXT[col.kind]
+
+
+def _as_date(text: str, col: Column):
+    value = parse_date(text)
+    return value, None if value else _KIND_TEXT[col.kind]
+
+
+def _as_enum(text: str, col: Column):
+    if text in col.choices:
         return text, None
-    if kind in ("code9", "code12"):
-        width = 9 if kind == "code9" else 12
-        return text, None if (len(text) == width and text.isdigit()) else _KIND_TEXT[kind]
-    if kind in ("int", "pos_int"):
-        t = text[:-2] if text.endswith(".0") else text
-        if not t.isdigit() or (kind == "pos_int" and int(t) < 1):
-            return None, _KIND_TEXT[kind]
-        return int(t), None
-    if kind == "number":
-        try:
-            return float(text), None
-        except ValueError:
-            return None, _KIND_TEXT[kind]
-    if kind == "flag":
-        if text in ("0", "1"):
-            return int(text), None
-        return 0, _KIND_TEXT[kind]
-    if kind == "date":
-        value = parse_date(text)
-        return value, None if value else _KIND_TEXT[kind]
-    if kind == "enum":
-        if text in col.choices:
-            return text, None
-        return text, f"不在允许的取值中（{'/'.join(col.choices)}）"
-    if kind == "id18":
-        pid = text.upper()
-        return pid, id_problem(pid)
-    raise AssertionError(kind)  # pragma: no cover
+    return text, f"不在允许的取值中（{'/'.join(col.choices)}）"
+
+
+def _as_id18(text: str, col: Column):
+    pid = text.upper()
+    return pid, id_problem(pid)
+
+
+# Column.kind -> (text, column) -> (value, None or the Chinese problem, or "id_check" for a wrong check digit)
+_CONVERTERS = {
+    "text": lambda text, col: (text, None), "code9": _as_code, "code12": _as_code, "int": _as_int,
+    "pos_int": _as_int, "number": _as_number, "flag": _as_flag, "date": _as_date, "enum": _as_enum, "id18": _as_id18,
+}
+
+
+def _convert(text: str, col: Column):
+    converter = _CONVERTERS.get(col.kind)
+    if converter is None:
+        raise AssertionError(col.kind)  # pragma: no cover
+    return converter(text, col)
 
 
 # --- loaders -----------------------------------------------------------------
@@ -399,21 +292,31 @@ def load_frame(path: Path) -> Loaded:
     return Loaded(frame.reset_index(drop=True), encoding, warnings)
 
 
+def _split_list(text: str) -> list[str]:
+    """"张三；李四, 王五" -> the names (any of ; ； , ， separates them)."""
+    return [p.strip() for p in re.split(r"[;；,，]", text or "") if p.strip()]
+
+
+def _home_township_problems(homes: pd.Series, name: str, township_codes: set[str] | None) -> list[Problem]:
+    problems = []
+    for i, codes in homes.items():
+        for code in codes:
+            if not (len(code) == 9 and code.isdigit()):
+                problems.append(Problem(name, "乡镇代码应为 9 位数字", i + 2, "home_townships", code))
+            elif township_codes is not None and code not in township_codes:
+                problems.append(Problem(name, "抽样框中没有这个乡镇代码", i + 2, "home_townships", code))
+    return problems
+
+
 def load_teams(path: Path, township_codes: set[str] | None = None) -> Loaded:
     raw, encoding = read_table(path)
     warnings: list[Problem] = []
     name = Path(path).name
     frame, problems = validate_columns(raw, TEAMS, name, warnings)
     if "home_townships" in raw.columns and "members" in raw.columns:
-        split = lambda s: [p.strip() for p in re.split(r"[;；,，]", s or "") if p.strip()]  # noqa: E731
-        frame["members"] = raw["members"].map(split)
-        frame["home_townships"] = raw["home_townships"].map(split)
-        for i, codes in frame["home_townships"].items():
-            for code in codes:
-                if not (len(code) == 9 and code.isdigit()):
-                    problems.append(Problem(name, "乡镇代码应为 9 位数字", i + 2, "home_townships", code))
-                elif township_codes is not None and code not in township_codes:
-                    problems.append(Problem(name, "抽样框中没有这个乡镇代码", i + 2, "home_townships", code))
+        frame["members"] = raw["members"].map(_split_list)
+        frame["home_townships"] = raw["home_townships"].map(_split_list)
+        problems += _home_township_problems(frame["home_townships"], name, township_codes)
     if problems:
         raise ChouyangError(f"调查组名单 {name} 有错误", problems)
     if frame.empty:
@@ -439,6 +342,29 @@ def find_register_file(directory: Path, stem: str) -> Path | None:
     return None
 
 
+def _unknown_units(raw: pd.DataFrame, unit_codes: set[str], file: str) -> list[Problem]:
+    """Rows whose (well-formed) unit_code is not in the frame."""
+    return [Problem(file, "抽样框中没有这个村/社区代码", i + 2, "unit_code", code)
+            for i, code in raw["unit_code"].items()
+            if code and len(code) == 12 and code.isdigit() and code not in unit_codes]
+
+
+def _load_register_table(path: Path, schema: Schema, unit_codes: set[str] | None, problems: list[Problem],
+                         warnings: list[Problem]) -> tuple[pd.DataFrame | None, str | None]:
+    """(typed table or None when it has problems, encoding or None when unreadable); problems added to `problems`."""
+    try:
+        raw, encoding = read_table(path)
+    except ChouyangError as exc:
+        problems += as_problems(exc, path.name)
+        return None, None
+    typed, found = validate_columns(raw, schema, path.name, warnings)
+    problems += found
+    if unit_codes is not None and "unit_code" in raw.columns:
+        # checked even when other columns have errors, so one run lists every problem
+        problems += _unknown_units(raw, unit_codes, path.name)
+    return (typed.reset_index(drop=True) if not found else None), encoding
+
+
 def load_register(directory: Path, unit_codes: set[str] | None = None) -> Register:
     """Read women/births/procedures (required) and benefits (optional) from a folder."""
     directory = Path(directory)
@@ -455,20 +381,9 @@ def load_register(directory: Path, unit_codes: set[str] | None = None) -> Regist
                 problems.append(Problem(f"{stem}.csv", f"在 {directory} 中找不到 {stem}.csv（或 .xlsx）"))
             tables[stem] = None
             continue
-        try:
-            raw, encodings[stem] = read_table(path)
-        except ChouyangError as exc:
-            problems += as_problems(exc, path.name)
-            tables[stem] = None
-            continue
-        typed, found = validate_columns(raw, schema, path.name, warnings)
-        problems += found
-        if unit_codes is not None and "unit_code" in raw.columns:
-            # checked even when other columns have errors, so one run lists every problem
-            for i, code in raw["unit_code"].items():
-                if code and len(code) == 12 and code.isdigit() and code not in unit_codes:
-                    problems.append(Problem(path.name, "抽样框中没有这个村/社区代码", i + 2, "unit_code", code))
-        tables[stem] = typed.reset_index(drop=True) if not found else None
+        tables[stem], encoding = _load_register_table(path, schema, unit_codes, problems, warnings)
+        if encoding is not None:
+            encodings[stem] = encoding
     if problems:
         raise ChouyangError(f"全员人口信息（{directory}）有错误", problems)
     return Register(tables["women"], tables["births"], tables["procedures"], tables["benefits"],
