@@ -69,8 +69,8 @@ def normalised(path: Path, root: Path):
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        data = re.sub(rb"/CreationDate \(D:[^)]*\)", b"", data)
-        return re.sub(rb"/ID \[<[0-9A-F]+><[0-9A-F]+>\]", b"", data)  # fpdf2 hashes the creation date into it
+        data = re.sub(rb"/CreationDate ?\(D:[^)]*\)", b"", data)  # fpdf2 writes a space, PDFium (split checklists) none
+        return re.sub(rb"/ID ?\[<[0-9A-F]+><[0-9A-F]+>\]", b"", data)  # fpdf2 hashes the creation date into it
     if suffix == ".xlsx":
         return _xlsx(path)
     if suffix == ".json":

@@ -12,6 +12,7 @@ run() { echo "== $*"; "$@"; }
 run python benchmarks/demo_fixed_secret.py "$work/demo" > "$work/demo.log"
 run python benchmarks/compare_rounds.py "$work/demo" "$work/demo"
 run python benchmarks/forms.py --pages 30 --units 3 --out "$work"
+run python benchmarks/instrument_forms.py --smoke
 run python benchmarks/scan.py --pages 4 --demo "$work/demo"
 run python benchmarks/checklist_scan.py --pages 2
 run python benchmarks/draw.py --townships 300 --runs 1 --round

@@ -5,15 +5,19 @@ functions), so a local import cannot hide an edge.
 """
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chouyang"
 STAGES = {f"survey.{m}" for m in ("draw", "plan", "cases", "check_rows", "deductions", "estimate", "indicators", "score",
                                   "feedback", "progress")}
-ROUND_IO = {"round", "round.folder", "steps"}
-RENDERERS = {"render.plan_pdf", "render.report", "render.report_pdf", "render.report_text", "render.pdf", "render.forms",
-             "render.survey_pdf", "render.survey_workbook", "render.qr", "render.checklist_content", "render.checklist_pdf",
-             "render.checklist_workbook", "demo.scansim"}
+STEPS = {"steps"} | {f"steps.{p.stem}" for p in (PACKAGE / "steps").glob("*.py") if p.stem != "__init__"}
+ROUND_IO = {"round", "round.folder", "round.store"} | STEPS
+# every module of render/ (tables in, files out) and the page simulator
+RENDERERS = {f"render.{p.stem}" for p in (PACKAGE / "render").glob("*.py") if p.stem != "__init__"} | {"demo.scansim"}
 
 
 def _module_name(path: Path) -> str:
@@ -78,7 +82,8 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_graph_sees_known_edges():
     graph = import_graph()
-    assert "survey.draw" in graph["steps"] and "vocab" in graph["survey.cases"] and "render.survey_workbook" in graph["entry.ingest"]
+    assert "survey.draw" in graph["steps.sampling"] and "vocab" in graph["survey.cases"]
+    assert "render.survey_workbook" in graph["entry.ingest"]
     assert "vocab" in graph["render.forms"]  # `from chouyang import vocab` inside a package
 
 
@@ -107,4 +112,57 @@ def test_stages_import_no_later_stage():
 
 def test_cli_calls_only_steps():
     # `serve` is the web front end, a twin of the CLI over the same steps; `chouyang serve` only starts it.
-    assert import_graph()["cli"] <= {"steps", "errors", "config.rules", "demo.county", "serve"}
+    assert import_graph()["cli"] <= {"errors", "config.rules", "demo.county", "serve"} | STEPS
+
+
+def test_steps_package_imports_no_step():
+    # steps/__init__.py finds a name's module at first use (PEP 562): importing the package loads no step
+    assert import_graph()["steps"] == set()
+
+
+def test_steps_and_the_store_own_what_they_should():
+    """Every public name of the steps resolves to its own module; the store alone speaks SQL."""
+    from chouyang import steps
+
+    owned = {name: owner for name, owner in steps._OWNERS.items() if owner.startswith("chouyang.steps.")}
+    assert len(owned) == len(steps._OWNERS) - 2  # PROBLEM_TEXT and county_summary_line are the stages'
+    for name, owner in owned.items():
+        assert getattr(steps, name).__module__ == owner, name
+    assert steps.PROBLEM_TEXT["unreadable"] and steps.county_summary_line.__module__ == "chouyang.survey.score"
+    assert set(steps.__all__) <= set(steps._OWNERS)
+    speaking = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                      if "CREATE TABLE" in (text := p.read_text(encoding="utf-8")) or ".execute(" in text)
+    assert speaking == ["round/store.py"]
+
+
+HEAVY = ("pandas", "numpy", "fpdf", "PIL", "openpyxl", "starlette", "scipy")
+
+
+def _loaded_after(code: str) -> dict:
+    """Which of HEAVY a fresh interpreter has imported after running `code` (which may print JSON first)."""
+    probe = code + f"\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=True)
+    return {"out": done.stdout, "loaded": json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def test_cli_and_its_help_import_nothing_heavy():
+    found = _loaded_after("import click\nfrom chouyang.cli import cli\n"
+                          "ctx = click.Context(cli, info_name='chouyang')\nprint(cli.get_help(ctx))")
+    assert found["loaded"] == []
+    for command in ("init", "commit", "draw", "verify", "replace", "plan", "forms", "ingest", "status", "score",
+                    "checklist", "scan", "serve", "user", "case", "demo", "presets"):
+        assert f"  {command} " in found["out"], command
+
+
+def test_presets_runs_without_pdf_imaging_or_web():
+    found = _loaded_after("from chouyang.cli import main\nassert main(['presets']) == 0")
+    assert "dengzhou-2016h1" in found["out"] and "flat-cap8" in found["out"]
+    assert not {"fpdf", "PIL", "starlette"} & set(found["loaded"])
+
+
+def test_a_step_imports_only_its_own_module():
+    found = _loaded_after("from chouyang import steps\nsteps.commit\n"
+                          "print(sorted(m for m in __import__('sys').modules if m.startswith('chouyang.steps.')))")
+    assert found["out"].splitlines()[0] == "['chouyang.steps.setup']"
+    assert not {"fpdf", "starlette", "scipy"} & set(found["loaded"])  # committing renders and serves nothing

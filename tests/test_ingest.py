@@ -218,7 +218,7 @@ def test_crash_half_way_leaves_store_unchanged(tiny, tmp_path, monkeypatch):
     ingest(tiny, [workbook(tiny, tmp_path, name="a.xlsx")])
     before = _store_bytes(tiny)
     changed = workbook(tiny, tmp_path, name="b.xlsx", missed_births=[MISSED_BIRTH] * 4)
-    import chouyang.round.folder as module
+    import chouyang.round.store as module
 
     real, calls = module._insert_row, []
 

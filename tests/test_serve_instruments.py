@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from chouyang.entry import instrument_entry as ie
 from chouyang.inputs.readers import mask_id
 from chouyang.instruments.model import Field, Group
-from chouyang.round import instrument_store
+from chouyang.round import store as instrument_store
 from chouyang.serve import create_app
 
 from serve_support import UNIT, cheap_password_hashes, copy_round, make_round  # noqa: F401 (a fixture)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chouyang.entry import instrument_entry as ie
-from chouyang.round import instrument_store
+from chouyang.round import store as instrument_store
 from chouyang.serve import create_app
 
 from serve_support import UNIT, cheap_password_hashes, make_round  # noqa: F401 (a fixture)

@@ -325,7 +325,7 @@ def test_report_folder_is_replaced_whole_or_not_at_all(initialised, tmp_path, mo
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # as a kill between the fifth and the sixth file
 
-    monkeypatch.setattr(steps, "write_pdf", killed)
+    monkeypatch.setattr("chouyang.steps.scoring.write_pdf", killed)
     with pytest.raises(KeyboardInterrupt):
         steps.score(rnd)
     assert {p.name: p.read_bytes() for p in rnd.report_dir.iterdir()} == before

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from chouyang.entry import keyed
 from chouyang.errors import ChouyangError
 from chouyang.render.survey_workbook import FIRST_ROW
+from chouyang.round import store
 from chouyang.scan import review
 from chouyang.serve.app import Sessions
 from chouyang.serve.views import option_keys, problem_text
@@ -51,15 +52,15 @@ def test_identity_ignores_witnesses_and_note_but_not_facts():
 
 def _store():
     con = sqlite3.connect(":memory:")
-    feedback.ensure_schema(con)
+    store.ensure_schema(con)
     return con
 
 
 def test_transitions_and_comments():
     con = _store()
     ident = feedback.case_identity(ENTRIES["U1"], "B001", "birth_false")
-    change = lambda new, comment="": feedback.change_status(con, "U1", "B001", "birth_false", ident, new, comment,
-                                                           "张三", "2016-07-28T10:00:00Z")
+    change = lambda new, comment="": store.change_case_status(con, "U1", "B001", "birth_false", ident, new, comment,
+                                                              "张三", "2016-07-28T10:00:00Z")
     with pytest.raises(ChouyangError, match="不能改为「撤销」（可改为：有异议、确认）"):
         change("撤销", "x")
     with pytest.raises(ChouyangError, match="必须填写说明"):
@@ -71,21 +72,21 @@ def test_transitions_and_comments():
     assert change("撤销", "复核不成立") == "复核"
     with pytest.raises(ChouyangError, match="必须填写说明"):
         change("复核")  # reopening a final status must say why
-    assert [c.status for c in feedback.history(con, "U1", "B001")] == ["有异议", "复核", "撤销"]
+    assert [c.status for c in store.case_history(con, "U1", "B001")] == ["有异议", "复核", "撤销"]
 
 
 def test_withdrawn_case_counts_nowhere_and_a_status_lapses_when_its_facts_change():
     con = _store()
     ident = feedback.case_identity(ENTRIES["U1"], "MB002", "birth_missed")
     for new, comment in (("有异议", "a"), ("复核", ""), ("撤销", "出生在时限之前")):
-        feedback.change_status(con, "U1", "MB002", "birth_missed", ident, new, comment, "李四", "t")
-    out = feedback.apply_statuses(cases_table(), ENTRIES, feedback.history(con))
+        store.change_case_status(con, "U1", "MB002", "birth_missed", ident, new, comment, "李四", "t")
+    out = feedback.apply_statuses(cases_table(), ENTRIES, store.case_history(con))
     assert list(out.status) == ["现场反馈", "撤销"] and list(out.confirmed) == [1, 0]
     assert out.status_note[1] == "出生在时限之前（李四 t）"
     scoring = feedback.scoring_entries(ENTRIES, out)
     assert scoring["U1"]["missed_births"] == [MISSED] and scoring["U1"]["births_check"] == [BIRTH]
     replaced = {"U1": {**ENTRIES["U1"], "missed_births": [MISSED, {**MISSED, "sex": "男", "child_name": "另一个"}]}}
-    lapsed = feedback.apply_statuses(cases_table(), replaced, feedback.history(con))
+    lapsed = feedback.apply_statuses(cases_table(), replaced, store.case_history(con))
     assert lapsed.status[1] == "现场反馈" and lapsed.confirmed[1] == 1
     assert "录入内容已变更，原状态「撤销」不再适用" in lapsed.status_note[1]
 

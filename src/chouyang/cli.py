@@ -2,7 +2,8 @@
 
 Help texts, headings and usage errors are in Chinese.  A `ChouyangError`
 from any stage is printed as it is and exits with status 1; a usage error
-exits with status 2.  No traceback reaches the user.
+exits with status 2.  No traceback reaches the user.  A command imports what
+it needs when it runs (`steps.x` loads only x's module): --help loads no pandas.
 """
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ import sys
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from chouyang import __version__, steps
-from chouyang.config.rules import preset_description, preset_names
-from chouyang.demo.county import run_demo
 from chouyang.errors import ChouyangError
 
 _HELP_OPTION = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -55,18 +53,16 @@ class _ChineseFormatting:
         arguments = [r for p in params if isinstance(p, click.Argument) and (r := p.get_help_record(ctx))]
         options = [(term, _chinese_help(text)) for p in params if isinstance(p, click.Option)
                    and (r := p.get_help_record(ctx)) for term, text in [r]]
-        if arguments:
-            with formatter.section("参数"):
-                formatter.write_dl(arguments)
-        if options:
-            with formatter.section("选项"):
-                formatter.write_dl(options)
-        if isinstance(self, click.Group):
-            commands = [(n, c) for n in self.list_commands(ctx)
-                        if (c := self.get_command(ctx, n)) and not c.hidden]
-            if commands:
-                with formatter.section("命令"):
-                    formatter.write_dl([(n, c.get_short_help_str(70)) for n, c in commands])
+        commands = self._command_rows(ctx) if isinstance(self, click.Group) else []
+        for title, rows in (("参数", arguments), ("选项", options), ("命令", commands)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+    def _command_rows(self, ctx) -> list[tuple[str, str]]:
+        """A group's visible subcommands with their short help."""
+        commands = [(n, c) for n in self.list_commands(ctx) if (c := self.get_command(ctx, n)) and not c.hidden]
+        return [(n, c.get_short_help_str(70)) for n, c in commands]
 
 
 class ChineseCommand(_ChineseFormatting, click.Command):
@@ -106,6 +102,8 @@ def cli() -> None:
 @cli.command(help="列出内置的规则预设。")
 @_help_option
 def presets() -> None:
+    from chouyang.config.rules import preset_description, preset_names
+
     for name in preset_names():
         click.echo(f"{name:18s}{preset_description(name)}")
 
@@ -302,6 +300,8 @@ def score(round_dir: Path, partial: bool, previous: Path | None) -> None:
 @_round_argument
 @_help_option
 def checklist(round_dir: Path) -> None:
+    from tqdm import tqdm
+
     rnd = steps.open_round(round_dir)
     with tqdm(desc="生成考核清单", unit="个乡镇", disable=None) as bar:
         summary = steps.checklist(rnd, progress=bar.update)
@@ -319,6 +319,8 @@ def checklist(round_dir: Path) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="进程数", help="并行进程数（默认：CPU 核数，最多 4）。")
 @_help_option
 def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
+    from tqdm import tqdm
+
     paths = []
     for f in files:
         paths += sorted(p for p in f.iterdir() if p.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg", ".tif",
@@ -405,6 +407,8 @@ class _units_bar:
         self.desc = desc
 
     def __enter__(self):
+        from tqdm import tqdm
+
         self.bar = tqdm(desc=self.desc, unit="个样本点", disable=None)
         self.pages = 0
         return self
@@ -428,6 +432,8 @@ class _units_bar:
               help="同时演示纸质路径：模拟填写并扫描核查表 → 识别 → 人工核对 → 录入 → 计分，并核对扣分与键盘录入一致。")
 @_help_option
 def demo(out: Path, seed: str, with_scan: bool) -> None:
+    from chouyang.demo.county import run_demo
+
     summary = run_demo(out, seed, echo=click.echo, scan=with_scan)
     click.echo("")
     click.echo("示范运行完成：")

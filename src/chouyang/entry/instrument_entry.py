@@ -26,7 +26,7 @@ from chouyang.errors import ChouyangError, Problem
 from chouyang.instruments import responses
 from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, ROWS_REGISTER, Field, Group, Instrument
 from chouyang.instruments.responses import Place, Response, column_name
-from chouyang.round import instrument_store as store
+from chouyang.round import store
 from chouyang.round.folder import Round, utc_now
 from chouyang.survey.check_rows import UnitChecklist
 

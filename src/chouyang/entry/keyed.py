@@ -18,7 +18,6 @@ settled sample points) whose value differed from the settled value.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from chouyang import vocab
 from chouyang.errors import ChouyangError, Problem
 from chouyang.render.survey_workbook import FIRST_ROW, EntryFile
+from chouyang.round import store as db
 from chouyang.survey.check_rows import UnitChecklist
 
 PASSES = (1, 2)
@@ -34,29 +34,6 @@ DRAFT, DONE = "draft", "done"
 MAX_TEXT = 200  # characters in one keyed field
 MAX_NEW_ROWS = 200  # new rows of one missed sheet in one pass
 ID_KEYS = ("person_id", "mother_id")  # never shown unmasked: an empty box keeps the stored value
-
-PASSES_SQL = """
-CREATE TABLE IF NOT EXISTS keyed_passes (
-    unit_code TEXT NOT NULL,
-    pass INTEGER NOT NULL,
-    clerk TEXT NOT NULL,
-    state TEXT NOT NULL,
-    data TEXT NOT NULL,
-    updated TEXT NOT NULL,
-    PRIMARY KEY (unit_code, pass)
-)
-"""
-ERRORS_SQL = """
-CREATE TABLE IF NOT EXISTS keyed_errors (
-    unit_code TEXT NOT NULL,
-    pass INTEGER NOT NULL,
-    clerk TEXT NOT NULL,
-    fields INTEGER NOT NULL,
-    errors INTEGER NOT NULL,
-    PRIMARY KEY (unit_code, pass)
-)
-"""
-
 
 @dataclass(frozen=True)
 class Pass:
@@ -216,22 +193,10 @@ def errors_against(p: dict[str, list[dict]], final: dict[str, list[dict]]) -> tu
     return field_count(p, final), len(compare(p, final))
 
 
-# --- the store (inside an open transaction) ------------------------------------
-
-def ensure_schema(con: sqlite3.Connection) -> None:
-    con.execute(PASSES_SQL)
-    con.execute(ERRORS_SQL)
-
+# --- the store (inside an open transaction; the tables are round/store.py's) -----------
 
 def passes(con: sqlite3.Connection, unit_code: str | None = None) -> list[Pass]:
-    ensure_schema(con)
-    sql = "SELECT unit_code, pass, clerk, state, data, updated FROM keyed_passes"
-    args: tuple = ()
-    if unit_code is not None:
-        sql += " WHERE unit_code = ?"
-        args = (unit_code,)
-    return [Pass(u, n, c, s, json.loads(d), t) for u, n, c, s, d, t in con.execute(sql + " ORDER BY unit_code, pass",
-                                                                                    args)]
+    return [Pass(*row) for row in db.keyed_pass_rows(con, unit_code)]
 
 
 def unit_passes(con: sqlite3.Connection, unit_code: str) -> dict[int, Pass]:
@@ -256,29 +221,22 @@ def save_pass(con: sqlite3.Connection, unit_code: str, clerk: str, data: dict, f
         raise ChouyangError(f"样本点 {unit_code} 的两遍录入已分别由 {found[1].clerk}、{found[2].clerk} 负责")
     if n in found and found[n].state == DONE:
         raise ChouyangError(f"第 {n} 遍录入已经提交，不能再修改；两遍不一致之处在核定时更正")
-    con.execute("INSERT OR REPLACE INTO keyed_passes (unit_code, pass, clerk, state, data, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (unit_code, n, clerk, DONE if finish else DRAFT, json.dumps(data, ensure_ascii=False, sort_keys=True),
-                 now))
+    db.put_keyed_pass(con, unit_code, n, clerk, DONE if finish else DRAFT, data, now)
     return n
 
 
 def save_final(con: sqlite3.Connection, unit_code: str, user: str, data: dict, state: str, now: str) -> None:
-    con.execute("INSERT OR REPLACE INTO keyed_passes (unit_code, pass, clerk, state, data, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (unit_code, FINAL, user, state, json.dumps(data, ensure_ascii=False, sort_keys=True), now))
+    db.put_keyed_pass(con, unit_code, FINAL, user, state, data, now)
 
 
 def record_errors(con: sqlite3.Connection, unit_code: str, found: dict[int, Pass], final: dict) -> None:
     """Each clerk's fields and fields differing from the settled record, for the discrepancy rates."""
     for n in PASSES:
         fields, errors = errors_against(found[n].data, final)
-        con.execute("INSERT OR REPLACE INTO keyed_errors (unit_code, pass, clerk, fields, errors) VALUES (?, ?, ?, ?, ?)",
-                    (unit_code, n, found[n].clerk, fields, errors))
+        db.put_keyed_errors(con, unit_code, n, found[n].clerk, fields, errors)
 
 
 def clerk_rates(con: sqlite3.Connection) -> list[dict]:
     """Per clerk: settled units keyed, fields, fields differing from the settled value, and the rate."""
-    ensure_schema(con)
-    rows = con.execute("SELECT clerk, COUNT(*), SUM(fields), SUM(errors) FROM keyed_errors GROUP BY clerk ORDER BY clerk")
+    rows = db.clerk_error_sums(con)
     return [{"clerk": c, "units": u, "fields": f, "errors": e, "rate": e / f if f else None} for c, u, f, e in rows]

@@ -37,7 +37,8 @@ PAPER_TICKS = "ticks"        # one tick box per choice (selects, yes/no, count s
 PAPER_DIGITS = "digits"      # one 0-9 tick row per digit (counts)
 PAPER_WRITE = "write"        # a write-in box: a filled one always goes to review when scanned
 PAPER_PRINTED = "printed"    # a prefilled register value, printed and locked
-PAPER_KINDS = (PAPER_TICKS, PAPER_DIGITS, PAPER_WRITE, PAPER_PRINTED)
+PAPER_NONE = "none"          # not on paper: asked in the workbook, on the web and the phone only (a checklist's 备注)
+PAPER_KINDS = (PAPER_TICKS, PAPER_DIGITS, PAPER_WRITE, PAPER_PRINTED, PAPER_NONE)
 
 # A count scale is a select_one whose choice codes are whole numbers (stored as numbers) and whose
 # last choice means "this many or more" (5+ stored as 5).  `top` says how its top choice is read.

@@ -42,7 +42,7 @@ from datetime import date
 from pathlib import Path
 
 from chouyang.errors import ChouyangError, Problem
-from chouyang.inputs.readers import decode_csv_bytes
+from chouyang.inputs.tables import decode_csv_bytes
 from chouyang.instruments.model import Field, Group, Instrument
 from chouyang.instruments.responses import Place, Response, Where, column_name, validate
 

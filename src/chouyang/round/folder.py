@@ -12,7 +12,6 @@ import getpass
 import hashlib
 import json
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +22,10 @@ from chouyang.assessment.scheme import Scheme, load_scheme
 from chouyang.config.rules import Rules, load_rules
 from chouyang.errors import ChouyangError
 from chouyang.inputs import readers as inp
+from chouyang.round import store as db
 from chouyang.survey.check_rows import UnitChecklist, unit_checklists
-from chouyang.vocab import row_key
 
 REGISTER_STEMS = ("women", "births", "procedures", "benefits")
-STORE_TIMEOUT = 60  # seconds a second writer waits for the store's write lock
 
 
 def sha256_file(path: Path) -> str:
@@ -40,43 +38,6 @@ def sha256_file(path: Path) -> str:
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time TEXT NOT NULL,
-    user TEXT NOT NULL,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-"""
-# Entered results (chouyang ingest): one row per sheet row, and one content hash per unit.
-_ENTRIES_SQL = """
-CREATE TABLE IF NOT EXISTS entries (
-    unit_code TEXT NOT NULL,
-    sheet TEXT NOT NULL,
-    row_key TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (unit_code, sheet, row_key)
-);
-CREATE TABLE IF NOT EXISTS ingests (
-    unit_code TEXT PRIMARY KEY,
-    content_sha256 TEXT NOT NULL,
-    source TEXT NOT NULL,
-    time TEXT NOT NULL
-);
-"""
-# Entered assessment facts (综合治理 checklist, entered scores, bonus/deductions, flags): one JSON per township.
-_ASSESSMENT_SQL = """
-CREATE TABLE IF NOT EXISTS assessment_entries (
-    township_code TEXT PRIMARY KEY,
-    data TEXT NOT NULL,
-    content_sha256 TEXT NOT NULL,
-    source TEXT NOT NULL,
-    time TEXT NOT NULL
-);
-"""
 
 
 def json_bytes(value) -> bytes:
@@ -359,74 +320,33 @@ class Round:
         return rules
 
     # -- store and log --
-    @contextmanager
     def store(self, immediate: bool = False):
-        """A connection to the round's SQLite store; commits on success, rolls back on error.
-
-        `immediate` takes the write lock at the start (BEGIN IMMEDIATE), so a read-check-write
-        (ingest: "is this content already stored?") cannot interleave with another process;
-        a second writer waits up to STORE_TIMEOUT seconds.
-        """
-        try:
-            con = sqlite3.connect(self.store_path, timeout=STORE_TIMEOUT, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise self._store_error(exc) from None
-        try:
-            try:
-                con.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-                for statement in (_SCHEMA_SQL + _ENTRIES_SQL + _ASSESSMENT_SQL).split(";"):
-                    if statement.strip():
-                        con.execute(statement)  # not executescript(): it would COMMIT the BEGIN above
-            except sqlite3.Error as exc:
-                raise self._store_error(exc) from None
-            yield con
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
-
-    def _store_error(self, exc: sqlite3.Error) -> ChouyangError:
-        text = str(exc).lower()
-        if "not a database" in text or "malformed" in text:
-            why = "文件已损坏（不是有效的 SQLite 数据库）。请从备份恢复 store.sqlite，或新建考核轮次重新录入"
-        elif "readonly" in text or "unable to open" in text or "read-only" in text:
-            why = "无法写入（文件夹或文件是只读的？）。请检查文件夹权限后重试"
-        elif "locked" in text or "busy" in text:
-            why = f"另一个 chouyang 进程正在写入，等待 {STORE_TIMEOUT} 秒后仍未结束。请稍后重试"
-        else:
-            why = f"无法打开（{exc}）"
-        return ChouyangError(f"轮次数据库 {self.store_path}：{why}。已有数据没有改动。")
+        """A connection to the round's SQLite store inside one transaction (round/store.py: BEGIN, or
+        BEGIN IMMEDIATE for a read-check-write; commits on success, rolls back on error)."""
+        return db.transaction(self.store_path, immediate)
 
     def log(self, action: str, detail: dict, con: sqlite3.Connection | None = None, user: str | None = None) -> None:
         """One audit log row; `user` names a web workstation user (default: the login name)."""
-        row = (utc_now(), user_name(user), action, json.dumps(detail, ensure_ascii=False, sort_keys=True))
+        row = (utc_now(), user_name(user), action, detail)
         if con is not None:
-            con.execute("INSERT INTO log (time, user, action, detail) VALUES (?, ?, ?, ?)", row)
+            db.insert_log(con, *row)
             return
         with self.store(immediate=True) as own:
-            own.execute("INSERT INTO log (time, user, action, detail) VALUES (?, ?, ?, ?)", row)
+            db.insert_log(own, *row)
 
     def entries(self) -> dict[str, dict[str, list[dict]]]:
         """Every entered unit's stored rows: unit -> sheet -> rows."""
         with self.store() as con:
-            units = [r[0] for r in con.execute("SELECT unit_code FROM ingests ORDER BY unit_code")]
-            return {u: stored_entries(con, u) for u in units}
+            return {u: db.stored_entries(con, u) for u in db.ingested_units(con)}
 
     def assessment_entries(self) -> dict[str, dict[str, list[dict]]]:
         """Every township's stored assessment entries: township -> table name -> rows of text."""
         with self.store() as con:
-            return {code: json.loads(data) for code, data in
-                    con.execute("SELECT township_code, data FROM assessment_entries ORDER BY township_code")}
+            return db.assessment_data(con)
 
     def log_entries(self, action: str | None = None) -> list[dict]:
         with self.store() as con:
-            sql = "SELECT id, time, user, action, detail FROM log"
-            rows = con.execute(sql + (" WHERE action = ?" if action else "") + " ORDER BY id",
-                               (action,) if action else ()).fetchall()
-        return [dict(id=r[0], time=r[1], user=r[2], action=r[3], detail=json.loads(r[4])) for r in rows]
+            return db.log_rows(con, action)
 
 
 def _user() -> str:
@@ -440,50 +360,3 @@ def user_name(user: str | None = None) -> str:
     """Who a write is logged as: the web user when given, else the login name."""
     return user or _user()
 
-
-
-
-# -- the entries tables, inside an open store transaction --
-
-def stored_entries(con: sqlite3.Connection, unit: str) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for sheet, data in con.execute("SELECT sheet, data FROM entries WHERE unit_code = ? ORDER BY sheet, row_key",
-                                   (unit,)):
-        out.setdefault(sheet, []).append(json.loads(data))
-    return out
-
-
-def stored_digest(con: sqlite3.Connection, unit: str) -> str | None:
-    row = con.execute("SELECT content_sha256 FROM ingests WHERE unit_code = ?", (unit,)).fetchone()
-    return row[0] if row else None
-
-
-def store_entries(con: sqlite3.Connection, unit: str, entries: dict[str, list[dict]], digest: str,
-                  source: str) -> None:
-    """Replace a unit's stored rows by `entries` and record their content hash."""
-    con.execute("DELETE FROM entries WHERE unit_code = ?", (unit,))
-    for sheet, rows in entries.items():
-        for i, r in enumerate(rows, start=1):
-            _insert_row(con, unit, sheet, row_key(r, i), r)
-    con.execute("INSERT OR REPLACE INTO ingests (unit_code, content_sha256, source, time) VALUES (?, ?, ?, ?)",
-                (unit, digest, source, utc_now()))
-
-
-def _insert_row(con: sqlite3.Connection, unit: str, sheet: str, key: str, row: dict) -> None:
-    con.execute("INSERT INTO entries (unit_code, sheet, row_key, data) VALUES (?, ?, ?, ?)",
-                (unit, sheet, key, json.dumps(row, ensure_ascii=False, sort_keys=True)))
-
-
-# -- the assessment entries table, inside an open store transaction --
-
-def stored_assessment(con: sqlite3.Connection, township: str) -> tuple[str, dict] | None:
-    """(content hash, data) of a township's stored assessment entries, or None."""
-    row = con.execute("SELECT content_sha256, data FROM assessment_entries WHERE township_code = ?",
-                      (township,)).fetchone()
-    return (row[0], json.loads(row[1])) if row else None
-
-
-def store_assessment(con: sqlite3.Connection, township: str, data: dict, digest: str, source: str) -> None:
-    con.execute("INSERT OR REPLACE INTO assessment_entries (township_code, data, content_sha256, source, time) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (township, json.dumps(data, ensure_ascii=False, sort_keys=True), digest, source, utc_now()))

@@ -40,25 +40,13 @@ from chouyang import vocab
 from chouyang.entry.keyed import ID_KEYS
 from chouyang.errors import ChouyangError
 from chouyang.render.survey_workbook import column_of
+from chouyang.round import store as db
 
 FORMAT = 1
 TICKS, WRITE = "ticks", "write"
 ACCEPTED, ILLEGIBLE = "accepted", "illegible"
 MAX_TEXT = 200
 MARK_WORDS = {"marked": "已勾", "filled": "涂黑作废", "uncertain": "不清"}  # states worth showing beside an option
-
-DECISIONS_SQL = """
-CREATE TABLE IF NOT EXISTS review_decisions (
-    unit_code TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    data TEXT NOT NULL,
-    user TEXT NOT NULL,
-    time TEXT NOT NULL,
-    PRIMARY KEY (unit_code, item_id)
-)
-"""
-
 
 @dataclass(frozen=True)
 class Option:
@@ -182,29 +170,17 @@ def is_open(item: Item, decisions: dict[str, Decision]) -> bool:
     return item.id not in decisions or decisions[item.id].state != ACCEPTED
 
 
-# --- the store (inside an open transaction) ------------------------------------
-
-def ensure_schema(con: sqlite3.Connection) -> None:
-    con.execute(DECISIONS_SQL)
-
+# --- the store (inside an open transaction; the table is round/store.py's) -------------
 
 def decisions(con: sqlite3.Connection, unit_code: str | None = None) -> dict[str, dict[str, Decision]]:
     """unit -> item id -> decision."""
-    ensure_schema(con)
-    sql = "SELECT unit_code, item_id, state, data, user, time FROM review_decisions"
-    args: tuple = ()
-    if unit_code is not None:
-        sql += " WHERE unit_code = ?"
-        args = (unit_code,)
     out: dict[str, dict[str, Decision]] = {}
-    for unit, item_id, state, data, user, time in con.execute(sql, args):
-        out.setdefault(unit, {})[item_id] = Decision(item_id, state, json.loads(data), user, time)
+    for unit, item_id, state, data, user, time in db.review_decision_rows(con, unit_code):
+        out.setdefault(unit, {})[item_id] = Decision(item_id, state, data, user, time)
     return out
 
 
 def store_decision(con: sqlite3.Connection, unit_code: str, item_id: str, state: str, values: dict[str, str],
                    user: str, now: str) -> None:
     """Store (or replace) the decision on one item."""
-    con.execute("INSERT OR REPLACE INTO review_decisions (unit_code, item_id, state, data, user, time) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (unit_code, item_id, state, json.dumps(values, ensure_ascii=False, sort_keys=True), user, now))
+    db.put_review_decision(con, unit_code, item_id, state, values, user, now)

@@ -2,7 +2,8 @@
 
 Passwords are hashed with argon2id (argon2-cffi's defaults); the store never
 holds a password.  These functions work inside an open store transaction; the
-steps (steps.py) open it and log what changed.
+steps (steps/people.py) open it and log what changed; the users table is the
+store's (round/store.py).
 """
 
 from __future__ import annotations
@@ -14,14 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from chouyang.errors import ChouyangError
+from chouyang.round import store as db
 
-USERS_SQL = """
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    created TEXT NOT NULL
-);
-"""
 MIN_PASSWORD = 8
 _NAME = re.compile(r"[\w.\-]{1,32}")  # letters (Chinese too), digits, _ . -
 _HASHER = PasswordHasher()  # argon2id, argon2-cffi's defaults (RFC 9106 second recommendation)
@@ -33,10 +28,6 @@ def _dummy_hash() -> str:
     if "hash" not in _DUMMY:
         _DUMMY["hash"] = _HASHER.hash("chouyang-no-such-user")
     return _DUMMY["hash"]
-
-
-def ensure_schema(con: sqlite3.Connection) -> None:
-    con.execute(USERS_SQL)
 
 
 def check_name(name: str) -> str:
@@ -55,24 +46,20 @@ def add_user(con: sqlite3.Connection, name: str, password: str, replace: bool, n
     """Store a user's password hash; returns "added" or "replaced"."""
     name = check_name(name)
     check_password(password)
-    ensure_schema(con)
-    exists = con.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is not None
+    exists = db.user_exists(con, name)
     if exists and not replace:
         raise ChouyangError(f"用户 {name} 已存在；如需重设密码，请加 --replace")
-    con.execute("INSERT OR REPLACE INTO users (name, password_hash, created) VALUES (?, ?, ?)",
-                (name, _HASHER.hash(password), now))
+    db.put_user(con, name, _HASHER.hash(password), now)
     return "replaced" if exists else "added"
 
 
 def user_names(con: sqlite3.Connection) -> list[str]:
-    ensure_schema(con)
-    return [r[0] for r in con.execute("SELECT name FROM users ORDER BY name")]
+    return db.user_names(con)
 
 
 def verify_password(con: sqlite3.Connection, name: str, password: str) -> bool:
-    ensure_schema(con)
-    row = con.execute("SELECT password_hash FROM users WHERE name = ?", (name.strip(),)).fetchone()
+    stored = db.password_hash(con, name.strip())
     try:
-        return _HASHER.verify(row[0] if row else _dummy_hash(), password) and row is not None
+        return _HASHER.verify(stored if stored is not None else _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -1,6 +1,6 @@
 """Round-level steps of the web workstation (`chouyang serve`): what its routes call.
 
-The same shape as steps.py: load through the Round, call pure functions
+The same shape as steps/: load through the Round, call pure functions
 (progress, review, keyed, feedback), write through the Round's store in one
 `BEGIN IMMEDIATE` transaction per write, and log every write with the web
 user's name.  Results reach the store only through `steps.ingest` /
@@ -31,6 +31,7 @@ from chouyang.entry.ingest import IngestResult
 from chouyang.errors import ChouyangError
 from chouyang.inputs import readers as inp
 from chouyang.render.report import write_feedback_pdf
+from chouyang.round import store as db
 from chouyang.round.folder import Round, utc_now
 from chouyang.scan import review
 from chouyang.serve import accounts
@@ -142,7 +143,7 @@ class ReviewUnit:
 def entered_units(rnd: Round) -> set[str]:
     """The points whose results are stored (from any source)."""
     with rnd.store() as con:
-        return {r[0] for r in con.execute("SELECT unit_code FROM ingests")}
+        return set(db.ingested_units(con))
 
 
 def review_overview(rnd: Round) -> list[ReviewUnit]:
@@ -535,7 +536,7 @@ def township_cases(rnd: Round, township_code: str) -> TownshipCases:
 
 def case_history(rnd: Round) -> dict[tuple[str, str], list[feedback.StatusChange]]:
     with rnd.store() as con:
-        changes = feedback.history(con)
+        changes = db.case_history(con)
     out: dict[tuple[str, str], list[feedback.StatusChange]] = {}
     for c in changes:
         out.setdefault((c.unit_code, c.ref), []).append(c)

@@ -3,7 +3,8 @@
 Results are shown to the township before the team leaves (现场反馈, 五公开); the
 township may object (有异议); the team re-checks (复核) and the case is then
 confirmed (确认) or withdrawn (撤销).  Every change is one row of `case_status`
-(who, when, comment), so the history is the table itself.
+(who, when, comment), so the history is the table itself; the store
+(round/store.py) reads and writes it, this module only decides.
 
 What the status changes in the numbers: a withdrawn case counts nowhere, exactly
 like an unconfirmed (待核实) one: no points, no error rate, no correction of
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 
 import pandas as pd
@@ -42,21 +42,6 @@ TRANSITIONS = {
 }
 OPEN = (OBJECTED, RECHECK)  # an objection not yet settled
 _NOT_FACTS = ("witnesses", "verified", "note")
-
-STATUS_SQL = """
-CREATE TABLE IF NOT EXISTS case_status (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    unit_code TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    identity TEXT NOT NULL,
-    status TEXT NOT NULL,
-    comment TEXT NOT NULL,
-    user TEXT NOT NULL,
-    time TEXT NOT NULL
-)
-"""
-
 
 @dataclass(frozen=True)
 class StatusChange:
@@ -102,21 +87,6 @@ def case_identity(unit_entries: dict[str, list[dict]], ref: str, kind: str) -> s
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def ensure_schema(con: sqlite3.Connection) -> None:
-    con.execute(STATUS_SQL)
-
-
-def history(con: sqlite3.Connection, unit_code: str | None = None, ref: str | None = None) -> list[StatusChange]:
-    """Status changes, oldest first (of one case when unit and ref are given)."""
-    ensure_schema(con)
-    sql = "SELECT unit_code, ref, kind, identity, status, comment, user, time FROM case_status"
-    args: tuple = ()
-    if unit_code is not None:
-        sql += " WHERE unit_code = ? AND ref = ?"
-        args = (unit_code, ref)
-    return [StatusChange(*r) for r in con.execute(sql + " ORDER BY id", args)]
-
-
 def latest(changes: list[StatusChange]) -> dict[tuple[str, str], StatusChange]:
     out: dict[tuple[str, str], StatusChange] = {}
     for change in changes:
@@ -134,15 +104,12 @@ def current_status(change: StatusChange | None, identity: str) -> tuple[str, str
     return change.status, note
 
 
-def change_status(con: sqlite3.Connection, unit_code: str, ref: str, kind: str, identity: str, new: str,
-                  comment: str, user: str, now: str) -> str:
-    """Record a status change after checking it is allowed; returns the old status.
-
-    Call inside a write transaction (BEGIN IMMEDIATE), so the check and the write see the same history.
-    """
+def next_status(rows: list[StatusChange], unit_code: str, ref: str, identity: str, new: str,
+                comment: str) -> tuple[str, str]:
+    """Check that a case may move to `new`, given its history `rows` (oldest first); returns the old
+    status and the comment as it is recorded.  The store (round/store.py) writes the change."""
     if new not in STATUSES:
         raise ChouyangError(f"没有「{new}」这个状态（可用：{'、'.join(STATUSES)}）")
-    rows = history(con, unit_code, ref)
     old, _ = current_status(rows[-1] if rows else None, identity)
     if new not in TRANSITIONS[old]:
         raise ChouyangError(f"个案 {unit_code} {ref} 当前状态为「{old}」，不能改为「{new}」"
@@ -150,9 +117,7 @@ def change_status(con: sqlite3.Connection, unit_code: str, ref: str, kind: str, 
     comment = comment.strip()
     if needs_comment(old, new) and not comment:
         raise ChouyangError(f"个案 {unit_code} {ref} 改为「{new}」必须填写说明（异议内容、复核结论或撤销原因）")
-    con.execute("INSERT INTO case_status (unit_code, ref, kind, identity, status, comment, user, time) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (unit_code, ref, kind, identity, new, comment, user, now))
-    return old
+    return old, comment
 
 
 def apply_statuses(cases: pd.DataFrame, entries: dict[str, dict[str, list[dict]]],
