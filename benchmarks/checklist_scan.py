@@ -31,7 +31,7 @@ from chouyang import steps
 from chouyang.demo import scansim
 from chouyang.render.pdf import full_font
 from chouyang.scan.checklist import interpret_checklist_row
-from chouyang.scan.reader import PageImage, load_layouts, read_page
+from chouyang.scan.pages import PageImage, load_layouts, read_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import init_round, write_county  # noqa: E402

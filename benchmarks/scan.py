@@ -39,7 +39,8 @@ from PIL import Image
 from chouyang.demo import scansim
 from chouyang.render.pdf import full_font
 from chouyang.round.folder import Round
-from chouyang.scan.reader import PageImage, interpret_row, load_layouts, read_page
+from chouyang.scan.pages import PageImage, load_layouts, read_page
+from chouyang.scan.rows import interpret_row
 
 
 def corpus_page(rnd, layouts, units, kind, rng, writers, font):

@@ -20,8 +20,8 @@ from chouyang import steps, vocab
 from chouyang.render.forms import unit_forms
 from chouyang.render.layout import load_layout
 from chouyang.render.survey_workbook import FIRST_ROW, column_of, ref_rows, set_values, write_entry_workbook
+from chouyang.round import accounts
 from chouyang.round.folder import Round
-from chouyang.serve import accounts
 from chouyang.survey.plan import make_plan, plan_csv_bytes
 
 from conftest import init_round, write_county

@@ -10,7 +10,6 @@ township become a `Response` that validates and gives back the same points.
 
 import importlib.util
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -388,12 +387,9 @@ def test_definition_passes_check(name):
     from chouyang.instruments.checks import check
 
     inst = checklist_instrument(SCHEMES[name])
-    problems = check(inst)
-    # Known disagreement (reported): checks refuses a choice list on an integer, which the brief and the
-    # engine (render/instrument_items: an integer's tick scale) use for a count's "n+" scale.
-    scale_refusals = [p for p in problems if "只有选择题" in p.message]
-    assert {p.value for p in scale_refusals} <= {n for n, c in inst.choices.items() if n.startswith("count_")}
-    assert [p for p in problems if p not in scale_refusals] == []
+    assert check(inst) == []   # counts (integer) and banded rates (decimal) are tick scales: paper = "ticks"
+    numbers = [f for f in inst.fields() if f.choices and not f.is_select]
+    assert all(f.is_scale and f.type in ("integer", "decimal") for f in numbers)
 
 
 @pytest.mark.skipif(not _HAVE_XLSFORM, reason="instruments.xlsform (branch xlsform) not present")
@@ -405,13 +401,15 @@ def test_xlsform_export_converts_with_pyxform_and_reads_back(name, tmp_path):
 
     inst = checklist_instrument(SCHEMES[name])
     xlsform.export(inst, tmp_path / "checklist.xlsx")
-    result = convert(xlsform=str(tmp_path / "checklist.xlsx"))
-    assert 'id="checklist"' in result.xform
+    warnings: list[str] = []
+    result = convert(xlsform=str(tmp_path / "checklist.xlsx"), warnings=warnings)
+    assert warnings == [] and 'id="checklist"' in result.xform
     assert all(f"/{f.name}" in result.xform for f in inst.fields() if f.type != "note")
+    # a count stays a number on the phone (its scale is in chouyang::choices, for paper only)
+    counts = [f for f in inst.fields() if f.is_scale and f.type == "integer"]
+    assert all(f'/{f.name}" type="int"' in result.xform for f in counts)
     back = xlsform.read(tmp_path / "checklist.xlsx")
-    # integer scales lose their choice list in XLSForm (see test_definition_passes_check); all else is kept
-    assert back.fields() == [
-        f if f.type != "integer" else type(f)(**{**f.__dict__, "choices": None}) for f in inst.fields()]
+    assert back.fields() == inst.fields() and back.choices == inst.choices   # scales and all
     assert [(g.name, g.label) for g in back.groups()] == [(g.name, g.label) for g in inst.groups()]
 
 
@@ -430,7 +428,7 @@ def test_response_of_hand_entries_on_the_demo_scheme():
                {"township_code": TOWN, "item": "A1.2.2", "value": "是"},    # a document needed, none given
                {"township_code": TOWN, "item": "A1.2.4", "value": "2", "note": "两次会议"},
                {"township_code": TOWN, "item": "A1.5", "value": "47.5%"},
-               {"township_code": TOWN, "item": "A3.1.2", "value": "71.3"},   # rate_threshold 65: band "≥65%"
+               {"township_code": TOWN, "item": "A3.1.2", "value": "71.3"},   # rate_threshold 65: kept as typed
                {"township_code": TOWN, "item": "A2.2.1", "part": departments[1], "value": "否"}],
         adjustments=[{"township_code": TOWN, "item": "city_site", "value": "是", "reason": "现场会", "evidence": "通知"}],
         flags=[{"township_code": TOWN, "flag": "major_accident", "value": "否"}])
@@ -440,7 +438,7 @@ def test_response_of_hand_entries_on_the_demo_scheme():
     assert response.values == {
         "unit_code": TOWN, "item_A1.1.1": "是", "item_A1.2.1": "是", "item_A1.2.1.ref": "邓政〔2016〕3号",
         "item_A1.2.2": "是", "item_A1.2.4": "2",
-        "item_A1.2.4.note": "两次会议", "item_A1.5": "47.5", "item_A3.1.2": "65", "item_A2.2.1.d2": "否",
+        "item_A1.2.4.note": "两次会议", "item_A1.5": "47.5", "item_A3.1.2": "71.3", "item_A2.2.1.d2": "否",
         "adj_city_site": "是", "adj_city_site.reason": "现场会", "adj_city_site.evidence": "通知", "flag_major_accident": "否"}
     _, problems = validate(inst, response, date(2016, 7, 1), sheet_where("t"))
     # the hand entries are partial: every other fact row the workbook requires is missing, nothing else
@@ -454,7 +452,7 @@ def test_response_of_hand_entries_on_the_demo_scheme():
     header, rows = export_rows(inst, [response])      # what `chouyang export --instrument checklist` writes
     assert header[:3] == ["unit_code", "item_A1.1.1", "item_A1.1.1.ref"] and len(header) == len(
         [f for f in inst.fields() if f.type != "note"])
-    assert rows[0][0] == TOWN and rows[0][header.index("item_A3.1.2")] == "65"
+    assert rows[0][0] == TOWN and rows[0][header.index("item_A3.1.2")] == "71.3"   # the report reads 71.3, not 65
 
 
 def test_entries_of_other_townships_are_refused():
@@ -491,12 +489,8 @@ def test_stored_entries_round_trip_through_a_response(seed, name):
     assert check_entries(scheme, back, [TOWN], computed) == []
     before, after = parse_entries(scheme, entries), parse_entries(scheme, back)
     assert _points(scheme, before, TOWN) == _points(scheme, after, TOWN)
-    banded = {i.id for i in scheme.leaves() if i.rules[scheme.period].kind == "rate_threshold"}
-    # only a banded rate's typed number is not kept (its band is): every other fact is the same value
-    assert {k: v for k, v in before.facts.items() if k[1] not in banded} == \
-        {k: v for k, v in after.facts.items() if k[1] not in banded}
-    for key in (k for k in before.facts if k[1] in banded):
-        assert after.facts[key] in (Decimal(0), scheme.items[key[1]].rules[scheme.period].threshold)
+    # lossless: every fact is the same value, a banded rate's typed number too (71.3 stays 71.3)
+    assert before.facts == after.facts and before.references == after.references
 
 
 def test_a_phone_submission_is_the_same_response(tmp_path):

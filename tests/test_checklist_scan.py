@@ -26,7 +26,8 @@ from chouyang.render.checklist_pdf import ChecklistForm, checklist_rows, load_ch
 from chouyang.render.checklist_workbook import fill_checklist_workbook, is_checklist_workbook, read_checklist_workbook
 from chouyang.render.pdf import full_font
 from chouyang.render.qr import PageId, payload, qr_matrix
-from chouyang.scan.reader import REVIEW_COLUMNS, load_layouts
+from chouyang.scan.pages import load_layouts
+from chouyang.scan.review_items import REVIEW_COLUMNS
 
 TOWN = "411381103"
 SCHEME = """\

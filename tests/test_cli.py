@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from chouyang.cli import cli
@@ -49,7 +50,10 @@ def test_readme_commands_and_options_exist():
     for line in re.findall(r"(?:^|`)chouyang ([a-z]+)([^\n`|#]*)", text, re.M):
         name, rest = line
         assert name in cli.commands, f"README mentions unknown command: chouyang {name}"
-        options = {o for p in cli.commands[name].params for o in getattr(p, "opts", [])}
+        command, words = cli.commands[name], rest.split()
+        if isinstance(command, click.Group) and words and words[0] in command.commands:   # chouyang instrument export …
+            command = command.commands[words[0]]
+        options = {o for p in command.params for o in getattr(p, "opts", [])}
         for opt in re.findall(r"(--[a-z-]+)", rest):
             assert opt in options, f"README: chouyang {name} has no option {opt}"
         seen.add(name)

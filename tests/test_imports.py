@@ -112,7 +112,8 @@ def test_stages_import_no_later_stage():
 
 def test_cli_calls_only_steps():
     # `serve` is the web front end, a twin of the CLI over the same steps; `chouyang serve` only starts it.
-    assert import_graph()["cli"] <= {"errors", "config.rules", "demo.county", "serve"} | STEPS
+    assert import_graph()["cli"] <= {"errors", "config.rules", "demo.county", "serve", "cli_instruments"} | STEPS
+    assert import_graph()["cli_instruments"] <= STEPS   # the instrument commands: a part of the CLI, as thin
 
 
 def test_steps_package_imports_no_step():
@@ -151,7 +152,7 @@ def test_cli_and_its_help_import_nothing_heavy():
                           "ctx = click.Context(cli, info_name='chouyang')\nprint(cli.get_help(ctx))")
     assert found["loaded"] == []
     for command in ("init", "commit", "draw", "verify", "replace", "plan", "forms", "ingest", "status", "score",
-                    "checklist", "scan", "serve", "user", "case", "demo", "presets"):
+                    "checklist", "scan", "serve", "user", "case", "demo", "presets", "instrument", "export"):
         assert f"  {command} " in found["out"], command
 
 
@@ -166,3 +167,20 @@ def test_a_step_imports_only_its_own_module():
                           "print(sorted(m for m in __import__('sys').modules if m.startswith('chouyang.steps.')))")
     assert found["out"].splitlines()[0] == "['chouyang.steps.setup']"
     assert not {"fpdf", "starlette", "scipy"} & set(found["loaded"])  # committing renders and serves nothing
+
+
+def test_user_commands_import_no_web_server(county, tmp_path):
+    """`chouyang user` keeps the round's accounts (round/accounts.py): it loads neither Starlette nor serve/."""
+    from conftest import init_round
+
+    rnd = init_round(tmp_path / "R", county)
+    found = _loaded_after(
+        "import click, sys\nfrom chouyang.cli import main\n"
+        "click.prompt = lambda *a, **k: 'ein-langes-passwort'  # the password, typed twice\n"
+        "assert main(['user', '--help']) == 0 and main(['user', 'add', '--help']) == 0\n"
+        f"assert main(['user', 'add', {str(rnd.path)!r}, '王五']) == 0\n"
+        f"assert main(['user', 'list', {str(rnd.path)!r}]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('chouyang.serve')))")
+    lines = found["out"].splitlines()
+    assert "用户 王五 已建立。" in lines and lines[-3:-1] == ["王五", "[]"]
+    assert "starlette" not in found["loaded"]

@@ -28,7 +28,9 @@ from chouyang.render.instrument_pdf import InstrumentRenderer, instrument_font, 
 from chouyang.render.instrument_workbook import read_instrument_workbook, write_instrument_workbook
 from chouyang.render.pdf import full_font
 from chouyang.scan.instrument import field_answer, interpret
-from chouyang.scan.reader import EMPTY, MARKED, UNCERTAIN, FieldRead, PageImage, PageRead, load_layouts, read_page
+from chouyang.scan.marks import EMPTY, MARKED, UNCERTAIN
+from chouyang.scan.pages import PageImage, PageRead, load_layouts, read_page
+from chouyang.scan.rows import FieldRead
 
 SECRET = b"\x07" * 32
 ROUND, TITLE = "2016H1", "测试县2016年上半年人口和计划生育目标管理责任制考核"
@@ -517,7 +519,7 @@ def _expected(page: dict, truth: dict) -> dict:
 def test_random_writers_never_change_an_answer_silently(printed, tmp_path, seed, how):
     """Whatever a random writer does on a flatbed or a phone, every value read differs from what was ticked only on
     a row that goes to review."""
-    from chouyang.scan.reader import save_review_crop
+    from chouyang.scan.review_items import save_review_crop
 
     folder, record, _ = printed
     page = record["pages"][0]

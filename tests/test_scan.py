@@ -19,7 +19,9 @@ from chouyang.demo import scansim
 from chouyang.errors import ChouyangError
 from chouyang.render.pdf import full_font
 from chouyang.round.folder import Round
-from chouyang.scan.reader import MARKED, UNCERTAIN, PageImage, interpret_row, load_layouts, load_pages, read_page
+from chouyang.scan.marks import MARKED, UNCERTAIN
+from chouyang.scan.pages import PageImage, load_layouts, load_pages, read_page
+from chouyang.scan.rows import interpret_row
 
 
 def _page_answers(page, rng):
@@ -144,7 +146,7 @@ def test_cancelled_box_hands_the_ticked_value_to_the_workbook(scans):
 
 
 def test_only_cancelled_box_leaves_the_value_empty_and_asks():
-    from chouyang.scan.reader import FieldRead, field_value
+    from chouyang.scan.rows import FieldRead, field_value
 
     options = [{"label": v, "value": v} for v in vocab.WOMAN_RESULTS]
     read = FieldRead("result", "ticks", "核实结果", options, ["empty", "filled", "empty", "empty"])

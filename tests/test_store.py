@@ -9,8 +9,8 @@ import pytest
 from chouyang.errors import ChouyangError
 from chouyang.round import store
 
-TABLES = ["assessment_entries", "case_status", "entries", "ingests", "instrument_passes", "instrument_responses", "keyed_errors",
-          "keyed_passes", "log", "review_decisions", "users"]
+TABLES = ["assessment_entries", "case_status", "entries", "ingests", "instrument_passes", "instrument_responses",
+          "instrument_submissions", "keyed_errors", "keyed_passes", "log", "review_decisions", "users"]
 
 
 def _tables(con) -> list[str]:

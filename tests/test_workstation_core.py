@@ -15,7 +15,8 @@ from chouyang.render.survey_workbook import FIRST_ROW
 from chouyang.round import store
 from chouyang.scan import review
 from chouyang.serve.app import Sessions
-from chouyang.serve.views import option_keys, problem_text
+from chouyang.serve.pages.review import option_keys
+from chouyang.serve.views import problem_text
 from chouyang.survey import feedback, progress
 from chouyang.survey.check_rows import UnitChecklist
 

@@ -118,9 +118,10 @@ def test_survey_export_converts_with_pyxform_and_reads_back_equal(tmp_path):
     path = tmp_path / "survey.xlsx"
     xlsform.export(SURVEY, path)
     xform = pyxform_ok(path)
-    # `result` is in five repeats: references to it are relative paths pyxform accepts
-    assert 'nodeset="/data/births_check/witnesses" type="string" required="../result = \'虚报\' or ../result = \'错报\'"' \
-        in xform
+    # `result` is in five repeats: references to it are relative paths pyxform accepts; witnesses is a
+    # number on the phone (its 0 … 5+ scale is only what paper prints)
+    assert 'nodeset="/data/births_check/witnesses" type="int" required="../result = \'虚报\' or ../result = \'错报\'"' \
+        ' constraint=". &gt;= 0"' in xform
     back = xlsform.read(path)
     assert replace(without_unit_code(back), source=SURVEY.source) == SURVEY
     assert back.children[0] == Field("unit_code", "text", "样本点编码", prefill="unit_code")

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from chouyang import __version__, steps
+from chouyang.cli_instruments import echo_instrument_forms, echo_instrument_scan, ingest_with_instruments, register
 from chouyang.errors import ChouyangError
 
 _HELP_OPTION = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -223,6 +224,7 @@ def forms(round_dir: Path, workers: int | None) -> None:
         summary = steps.forms(rnd, progress=bar, workers=workers)
     click.echo(f"已生成 {summary['units']} 个样本点的核查表，共 {summary['pages']} 页：")
     click.echo(f"  PDF：{round_dir / 'forms'}；录入工作簿：{round_dir / 'entry'}")
+    echo_instrument_forms(summary)
 
 
 @cli.command(help="录入现场核查结果：已填写的录入工作簿（.xlsx）或同样表头的 CSV 文件夹。全部校验通过才入库。")
@@ -231,9 +233,11 @@ def forms(round_dir: Path, workers: int | None) -> None:
                 type=click.Path(exists=True, path_type=Path),
                 help="已填写的录入工作簿（.xlsx），或与工作簿同样表头的 CSV 文件夹；可以给出多个。")
 @click.option("--replace", is_flag=True, help="已录入过的样本点用新内容替换（新旧值记入日志）。")
+@click.option("--instrument", metavar="NAME", default=None,
+              help="PATH 是本轮调查表 NAME 的手机提交数据（ODK Central 或 KoboToolbox 导出的 CSV），按 unit_code 对应样本点。")
 @_help_option
-def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
-    results = steps.ingest(steps.open_round(round_dir), list(paths), replace=replace)
+def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool, instrument: str | None) -> None:
+    results = ingest_with_instruments(steps.open_round(round_dir), list(paths), instrument, replace)
     words = {"new": "已录入", "unchanged": "内容相同，未改动", "replaced": "已替换"}
     for r in results:
         if r.kind == "checklist":
@@ -246,8 +250,9 @@ def ingest(round_dir: Path, paths: tuple[Path, ...], replace: bool) -> None:
             click.echo(f"    警告：{w}")
     units = sum(r.kind == "survey" for r in results)
     towns = len(results) - units
-    click.echo("完成：" + "，".join(part for part in (f"{units} 个样本点" if units else "",
-                                                     f"{towns} 个乡镇的考核清单" if towns else "") if part) + "。")
+    if results:
+        click.echo("完成：" + "，".join(part for part in (f"{units} 个样本点" if units else "",
+                                                         f"{towns} 个乡镇的考核清单" if towns else "") if part) + "。")
 
 
 @cli.command(help="查看各调查组、各乡镇的样本点录入进度和误差个案数。")
@@ -345,6 +350,7 @@ def scan(round_dir: Path, files: tuple[Path, ...], workers: int | None) -> None:
         folder = round_dir / "scan" / "checklist"
         click.echo(f"考核清单工作簿：{folder}；需人工核对 {sum(summary.checklist_review.values())} 处"
                    f"（清单和截图在 {folder / 'review'}）。")
+    echo_instrument_scan(summary)
     click.echo("核对并改正后，用 chouyang ingest 录入这些工作簿。")
 
 
@@ -440,6 +446,8 @@ def demo(out: Path, seed: str, with_scan: bool) -> None:
     for line in summary:
         click.echo(f"  {line}")
 
+
+register(cli, ChineseArgument, ChineseGroup, _round_argument, _help_option)
 
 _USAGE_TEXT = {
     "Missing argument": "缺少参数",

@@ -343,7 +343,7 @@ def photo(img: Image.Image, rng: np.random.Generator, turn: int | None = None) -
     margin = np.array([out_w - w, out_h - h]) / 2
     jitter = rng.uniform(-0.045, 0.045, (4, 2)) * np.array([w, h])
     dst = src * rng.uniform(0.92, 0.98) + margin + jitter + np.array([w, h]) * 0.02
-    from chouyang.scan.reader import homography
+    from chouyang.scan.geometry import homography
 
     m = homography(src, dst)
     table = tuple(int(v) for v in rng.integers(60, 140, 3))

@@ -20,9 +20,12 @@ the item, component, adjustment or flag id it belongs to and the rule text as `h
 field `unit_code` (prefilled, read-only) holds the township's code, as a phone submission carries it.
 
 Choice codes are what is stored today: 是/否; a count's tick scale 0, 1, … n with the last printed
-"n+" and stored n; a rate threshold's bands "≥65%" stored 65 and "<65%" stored 0.  Cells that the
-printed checklist has no box for (备注, and 文件名称或文号 where no document is needed) have
-`paper = "none"`: they are asked in the workbook, on the web and on the phone only.
+"n+" and stored n (an `integer` with `paper = "ticks"`: the workbook and the phone take any count);
+a rate threshold's bands "≥65%" stored 65 and "<65%" stored 0, as scan/checklist stores a scanned
+band (a `decimal` rate 0–100 with `paper = "ticks"`: the bands are only the printed boxes, a typed
+71.3 stays 71.3).  Cells that the printed checklist has no box for (备注, and 文件名称或文号 where no
+document is needed) have `paper = "none"`: they are asked in the workbook, on the web and on the
+phone only, and not printed.
 
 `checklist_response(instrument, entries)` turns a township's stored entries into a `Response` of
 this instrument; `checklist_entries(instrument, response)` is its inverse (the stored tables).
@@ -32,7 +35,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from decimal import Decimal
 from importlib.resources import files
 
 from chouyang import vocab
@@ -43,7 +45,6 @@ from chouyang.assessment.facts import (
     adjustment_fields,
     fact_fields,
     flag_fields,
-    parse_number,
     records,
     score_fields,
 )
@@ -208,12 +209,13 @@ class _Builder:
         if kind == "count":
             return self.count(rule)
         if kind == "rate":
-            bands = rate_bands(rule)
-            if bands:
-                name = "band_" + _safe(fmt_points(rule.threshold))
-                return {"type": "select_one", "choices": self.choice_list(name, bands), "paper": PAPER_TICKS}
-            return {"type": "decimal", "paper": PAPER_WRITE, "constraint": ". >= 0 and . <= 100",
+            rate = {"type": "decimal", "paper": PAPER_WRITE, "constraint": ". >= 0 and . <= 100",
                     "constraint_message": RATE_MESSAGE}
+            bands = rate_bands(rule)
+            if bands:   # printed as two bands; stored as the rate typed, or the band's code when ticked
+                name = "band_" + _safe(fmt_points(rule.threshold))
+                return {**rate, "choices": self.choice_list(name, bands), "paper": PAPER_TICKS}
+            return rate
         top = fmt_points(rule.points)
         return {"type": "decimal", "paper": PAPER_WRITE, "constraint": f". >= 0 and . <= {top}",
                 "constraint_message": f"得分应在 0–{top} 之间"}
@@ -387,16 +389,11 @@ def checklist_slots(instrument: Instrument) -> dict[tuple[str, str, str, str], F
     return out
 
 
-def _stored_value(instrument: Instrument, f: Field, text: str) -> str:
-    """A stored entry as the field's value: a rate without its "%", a rate of a banded item as its band
-    (facts.parse_number(percent=True) reads both; a score with a "%" is refused there and stays refused)."""
+def _stored_value(f: Field, text: str) -> str:
+    """A stored entry as the field's value: a rate without its "%" (facts.parse_number(percent=True) reads
+    both; a score with a "%" is refused there and stays refused).  A banded rate is a rate like any other."""
     if f.constraint_message == RATE_MESSAGE and text.endswith("%"):
         return text[:-1].strip()
-    cl = instrument.choice_list(f)
-    if f.type == "select_one" and cl is not None and text not in cl.codes() and cl.name.startswith("band_"):
-        rate, (high, low) = parse_number(text, percent=True), cl.codes()
-        if rate is not None and 0 <= rate <= 100:   # out of range it stays as typed, and is refused
-            return high if rate >= Decimal(high) else low
     return text
 
 
@@ -412,15 +409,15 @@ def _row_values(instrument: Instrument, slots: dict, table: str, row: dict) -> d
         f = slots.get((table, ident, part, column))
         if f is None:
             raise ChouyangError(f"{SHEETS[table]}：{ident} {part}".rstrip() + f" 的「{column}」在调查表中没有对应的题目")
-        out[f.name] = _stored_value(instrument, f, text)
+        out[f.name] = _stored_value(f, text)
     return out
 
 
 def checklist_response(instrument: Instrument, entries: Entries) -> Response:
     """One township's stored checklist entries as a `Response` of `instrument` (raw: validate it to check).
 
-    A rate typed for a banded item (rate_threshold, e.g. 71.3) becomes its band's code (65): the
-    points are the same, the typed number is not kept.
+    Lossless: a rate typed for a banded item (rate_threshold, e.g. 71.3) stays 71.3; a scanned band
+    is stored as its code (65 or 0), which is a rate too.
     """
     slots = checklist_slots(instrument)
     codes = {r["township_code"] for name in ENTRY_COLUMNS for r in records(getattr(entries, name))}

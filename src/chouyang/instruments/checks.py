@@ -12,14 +12,16 @@ import re
 from collections.abc import Iterator
 
 from chouyang.errors import Problem
-from chouyang.instruments.expr import ExprError, parse, references, uses_dot
+from chouyang.instruments.expr import ExprError, evaluate, parse, references, truthy, uses_dot
 from chouyang.instruments.model import (
     FIELD_TYPES,
     PAPER_KINDS,
+    PAPER_TICKS,
     PER,
     ROW_SOURCES,
     ROWS_FIXED,
     ROWS_REGISTER,
+    SCALE_TYPES,
     TOP_KINDS,
     Field,
     Group,
@@ -35,6 +37,9 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")   # no cell, page or phone shows these
+# A scale's codes are what a tick stores: numbers as responses.normalise reads them.
+_INTEGER_CODE = re.compile(r"[+-]?\d+")
+_DECIMAL_CODE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _NAME_RULE = "名称只能使用 ASCII 字母、数字、_、-、.（以字母或 _ 开头，不超过 64 个字符）"
 
 Path_ = tuple[int, ...]
@@ -304,9 +309,36 @@ class _Checker:
         if f.is_select and f.choices not in self.inst.choices:
             self.at_node(path, "choices", "选择题的选项列表不存在" if f.choices else "选择题缺少选项列表", f.choices)
         if not f.is_select and f.choices:
-            self.at_node(path, "choices", "只有选择题（select_one、select_multiple）才有选项列表", f.choices)
+            self.scale(path, f)
         if f.type == "calculate" and not f.calculation:
             self.at_node(path, "calculation", "计算题（calculate）必须有 calculation")
+
+    def scale(self, path: Path_, f: Field) -> None:
+        """A number printed as a tick scale (`paper = "ticks"`: witnesses 0 … 5+, a rate's bands): its choice
+        list gives the printed boxes and the value a tick stores; any number within the constraint is valid."""
+        if f.type not in SCALE_TYPES:
+            self.at_node(path, "choices", "只有选择题（select_one、select_multiple）以及印成勾选刻度的整数、小数题"
+                         "才有选项列表；请删除 choices，或把题型改为 select_one", f.choices)
+        elif f.paper != PAPER_TICKS:
+            self.at_node(path, "choices", f"{f.type} 题的选项列表只用于纸面的勾选刻度（如 0 1 2 3 4 5+）："
+                         f"请同时写 paper = \"{PAPER_TICKS}\"，或删除 choices", f.choices)
+        elif f.choices not in self.inst.choices:
+            self.at_node(path, "choices", "勾选刻度的选项列表不存在", f.choices)
+        else:
+            self.scale_codes(path, f)
+
+    def scale_codes(self, path: Path_, f: Field) -> None:
+        """Every option of a scale stores a value its field accepts: a number of its type, within the constraint."""
+        pattern = _INTEGER_CODE if f.type == "integer" else _DECIMAL_CODE
+        constraint = _own_constraint(f.constraint)
+        for choice in self.inst.choices[f.choices].choices:
+            if not pattern.fullmatch(choice.code):
+                kind = "整数" if f.type == "integer" else "数字"
+                self.at_node(path, "choices", f"勾选刻度「{f.choices}」的选项「{choice.label}」的编码应为{kind}"
+                             "（勾选后存入的就是编码）", choice.code)
+            elif constraint is not None and not _holds(constraint, choice.code):
+                self.at_node(path, "choices", f"勾选刻度「{f.choices}」的选项「{choice.label}」（编码 {choice.code}）"
+                             "不符合本题的约束（constraint），勾选后会被拒收", choice.code)
 
     def field_print(self, path: Path_, f: Field) -> None:
         if f.paper is not None and f.paper not in PAPER_KINDS:
@@ -326,8 +358,8 @@ class _Checker:
             self.at_node(path, "top", f"计数刻度的最高项（top）应为 {'、'.join(TOP_KINDS)} 之一", f.top)
             return
         clist = self.inst.choices.get(f.choices or "")
-        if f.type != "select_one" or clist is None:
-            self.at_node(path, "top", "只有单选题（select_one）才能是计数刻度（top）", f.top)
+        if not (f.is_scale or f.type == "select_one") or clist is None:
+            self.at_node(path, "top", "只有印成勾选刻度的数字题（integer 带 choices 且 paper = \"ticks\"）或单选题才能有最高项（top）", f.top)
             return
         codes = clist.codes()
         numbers = [int(c) for c in codes if re.fullmatch(r"[0-9]{1,4}", c)]
@@ -397,6 +429,22 @@ class _Checker:
 
     def _node_text(self, path: Path_) -> str | None:
         return self.nodes[path].relevant
+
+
+def _own_constraint(text: str | None):
+    """The parsed constraint when it reads only the field's own value (then it can be checked here), else None."""
+    try:
+        tree = parse(text) if text else None
+    except ExprError:
+        return None   # reported as a bad expression
+    return tree if tree is not None and not references(tree) else None
+
+
+def _holds(tree, code: str) -> bool:
+    try:
+        return truthy(evaluate(tree, {}, dot=code))
+    except ExprError:   # today() and the like: known only at entry
+        return True
 
 
 def _cycle_from(start: Path_, edges: dict[Path_, set[Path_]]) -> list[Path_] | None:

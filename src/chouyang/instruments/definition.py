@@ -26,9 +26,10 @@ A definition file is UTF-8 TOML (any other encoding is refused, naming the file)
     relevant = "..."
       [[group.field]]
       name = "ref"  type = "text"  label = "编号"  prefill = "ref"
-      # also: choices (list name, for select_one / select_multiple), required ("yes" or an
-      # expression), relevant, constraint, constraint_message, hint, calculation, verifies,
-      # scores, paper (ticks | digits | write | printed), width, option_width (mm), digits,
+      # also: choices (list name, for select_one / select_multiple, or the tick scale of an
+      # integer / decimal with paper = "ticks": 0 … 5+), required ("yes" or an expression),
+      # relevant, constraint, constraint_message, hint, calculation, verifies, scores,
+      # paper (ticks | digits | write | printed | none), width, option_width (mm), digits,
       # top (open | confirm: a count scale, whole-number codes, the last one meaning "or more")
 
 Every key is the model's name (chouyang.instruments.model).  A container (the file itself or a

@@ -21,6 +21,11 @@ from dataclasses import dataclass, field
 # which a phone form needs for the preloaded unit_code).
 FIELD_TYPES = ("select_one", "select_multiple", "integer", "decimal", "date", "text", "note", "calculate")
 SELECT_TYPES = ("select_one", "select_multiple")
+# Numbers that may be printed as a tick scale (`paper = "ticks"` with a choice list): witnesses 0 … 5+, a
+# checklist count 0 … n+, a rate's bands ≥65% / <65%.  The field keeps its type everywhere else (a phone
+# keys a number, a workbook takes any number within the constraint); the list only says what is printed
+# and what a tick stores (its code: "5+" stores 5).
+SCALE_TYPES = ("integer", "decimal")
 
 # What one response is about: once per sample point, per township, per household or per person.
 PER = ("point", "township", "household", "person")
@@ -74,7 +79,7 @@ class Field:
     name: str                        # XLSForm name: stored key, CSV column of `chouyang export`
     type: str                        # one of FIELD_TYPES
     label: str                       # Chinese label (XLSForm `label` or `label::中文`)
-    choices: str | None = None       # choice list name, for select_one / select_multiple
+    choices: str | None = None       # choice list name: select_one / select_multiple, or a number's tick scale
     required: str | None = None      # 'yes' or an expression (XLSForm `required`)
     relevant: str | None = None      # skip logic (XLSForm `relevant`); on paper "否 → 跳至 …"
     constraint: str | None = None    # XLSForm `constraint`, `.` is the field's own value
@@ -99,6 +104,11 @@ class Field:
     def printed(self) -> bool:
         """Printed and locked on every medium: a register value, or a row number the form prints itself."""
         return self.prefill is not None or self.paper == PAPER_PRINTED
+
+    @property
+    def is_scale(self) -> bool:
+        """A number printed as a tick scale: its choice list is the printed boxes, not the allowed values."""
+        return self.type in SCALE_TYPES and self.choices is not None and self.paper == PAPER_TICKS
 
     @property
     def readonly(self) -> bool:

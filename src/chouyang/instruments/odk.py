@@ -84,10 +84,12 @@ class _Columns:
         return self.header[j] if j is not None else None
 
 
-def read_submissions(instrument: Instrument, path: Path, today: date | None = None) -> Submissions:
+def read_submissions(instrument: Instrument, path: Path, today: date | None = None,
+                     units: set[str] | None = None) -> Submissions:
     """Every submission of an ODK Central / KoboToolbox CSV export, validated; ChouyangError with every problem.
 
-    `today` is what `today()` gives in the instrument's expressions (default: the computer's date).
+    `today` is what `today()` gives in the instrument's expressions (default: the computer's date);
+    `units`, when given, are the sample points a submission may be for (another unit_code is refused).
     """
     path = Path(path)
     file = path.name
@@ -100,7 +102,7 @@ def read_submissions(instrument: Instrument, path: Path, today: date | None = No
     columns = _columns(instrument, header, rows[1:], file, problems)
     if problems:
         raise ChouyangError(f"{file}：表头与调查表「{instrument.title}」不符，整份文件未导入", problems)
-    reader = _Reader(instrument, file, columns, today or date.today())
+    reader = _Reader(instrument, file, columns, today or date.today(), units)
     for line, cells in enumerate(rows[1:], start=2):
         reader.row(line, cells)
     if reader.problems:
@@ -220,6 +222,7 @@ class _Reader:
     file: str
     columns: _Columns
     today: date
+    units: set[str] | None = None
     responses: list[Response] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
@@ -246,12 +249,18 @@ class _Reader:
         for name, codes in self.columns.expansions.items():
             self._expanded(line, cells, name, codes, values)
         unit = values.get("unit_code", "").strip()
-        if not unit:
-            self.problem(line, "缺少 unit_code（抽样点代码），无法对应到抽样点", self.columns.header_of("unit_code") or "unit_code")
+        self._unit(line, unit)
         raw = Response(self.instrument.name, unit, "", values, {}, self.file, submission)
         response, found = validate(self.instrument, raw, self.today, self._where(line))
         self.problems += found
         self.responses.append(response)
+
+    def _unit(self, line: int, unit: str) -> None:
+        column = self.columns.header_of("unit_code") or "unit_code"
+        if not unit:
+            self.problem(line, "缺少 unit_code（抽样点代码），无法对应到抽样点", column)
+        elif self.units is not None and unit not in self.units:
+            self.problem(line, "不是本轮的样本点（见 sample.csv 中 role 为 primary 的村/社区）", column, unit)
 
     def _where(self, line: int) -> Where:
         def where(f: Field | None, repeat: Group | None, index: int | None) -> Place:

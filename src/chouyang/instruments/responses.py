@@ -213,6 +213,14 @@ def _select_multiple(instrument: Instrument, f: Field, text: str) -> tuple[str, 
     return " ".join(c for c in cl.codes() if c in codes), None
 
 
+def _scale_label(instrument: Instrument, f: Field, text: str) -> str:
+    """A tick scale's printed label ("5+", "≥65%") as its code; a code or any other text unchanged."""
+    cl = instrument.choice_list(f)
+    if cl is None or text in cl.codes():
+        return text
+    return next((c.code for c in cl.choices if c.label == text), text)
+
+
 def _integer(text: str) -> tuple[str, str | None]:
     number = unicodedata.normalize("NFKC", text)
     if not _INTEGER.fullmatch(number):
@@ -259,6 +267,8 @@ def normalise(instrument: Instrument, f: Field, value: str) -> tuple[str, str | 
         return _select_one(instrument, f, text)
     if f.type == "select_multiple":
         return _select_multiple(instrument, f, text)
+    if f.is_scale:   # "5+" typed as printed is the tick's stored value; any other number stands as typed
+        text = _scale_label(instrument, f, text)
     if f.type == "integer":
         return _integer(text)
     if f.type == "decimal":
@@ -309,7 +319,9 @@ def validate(instrument: Instrument, raw: Response, today: date, where: Where) -
     """The response with every value checked and normalised, and every problem found (never only the first).
 
     Types: select_one (a code of its list; a label is accepted and stored as its code), select_multiple
-    (space-separated codes, each known, stored in list order), integer ("3.0" -> "3"), decimal, date
+    (space-separated codes, each known, stored in list order), integer ("3.0" -> "3"; a tick scale's list
+    is what paper prints, not what is allowed: any integer passes, "5+" typed as printed is stored 5),
+    decimal (likewise), date
     (stored YYYY-MM-DD), text (stripped, no control characters).  Then, in the context of the normalised
     values (a repeat row's values over the top-level ones, the row winning): a skipped question
     (`relevant` false, its own or a group's) must be empty; a relevant empty question whose `required`

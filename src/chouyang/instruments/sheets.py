@@ -77,7 +77,7 @@ class Sheets:
     def choices(self, sheet: str, key: str) -> tuple[str, ...] | None:
         """The codes a column offers as a list (a drop-down), or None: free text, or a count scale (entered as a number)."""
         f = self.field(sheet, key)
-        clist = self.instrument.choice_list(f) if f is not None and f.top is None else None
+        clist = self.instrument.choice_list(f) if f is not None and not (f.is_scale or f.top) else None
         return clist.codes() if clist else None
 
     def options(self, sheet: str, key: str) -> tuple[tuple[str, str | int], ...] | None:
@@ -86,7 +86,7 @@ class Sheets:
         clist = self.instrument.choice_list(f) if f is not None else None
         if clist is None:
             return None
-        return tuple((c.label, int(c.code) if f.top else c.code) for c in clist.choices)
+        return tuple((c.label, int(c.code) if f.is_scale or f.top else c.code) for c in clist.choices)
 
     def scales(self) -> dict[str, tuple[tuple[str, int], ...]]:
         """Count scales by column key (the same key is the same scale on every sheet): (label, value)."""

@@ -3,7 +3,9 @@
 `export(instrument, path)` writes the sheets `survey`, `choices` and `settings` with Chinese
 labels (`label::中文 (zh)`, the form's default language).  chouyang-only properties go in
 `chouyang::…` columns, which pyxform ignores: `chouyang::prefill`, `verifies`, `scores`, `paper`,
-`width`, `option_width`, `digits`, `top` on fields; `chouyang::rows`, `table`, `key`, `blank_rows`,
+`width`, `option_width`, `digits`, `top` on fields, and `chouyang::choices` on a number printed as a tick
+scale (the field stays `integer`/`decimal` in `type`, so a phone keys any number; its list is on the
+choices sheet for the printed boxes); `chouyang::rows`, `table`, `key`, `blank_rows`,
 `fixed` (JSON: [[row key, label], …]) on `begin repeat` rows; `chouyang::code`, `chouyang::per`,
 `chouyang::layout` (JSON) in settings.  Every cell is written as a plain string, never a formula.
 An instrument asked once per sample point gets a first field `unit_code` (text, read_only,
@@ -130,6 +132,8 @@ class _SurveyWriter:
         for key in FIELD_EXTRAS:
             value = getattr(f, key)
             row[f"chouyang::{key}"] = _number(value) if key in ("width", "option_width", "digits") else value
+        if f.is_select:   # a select's list is in its type; a number keeps `integer` (phones key a number)
+            row["chouyang::choices"] = None
         return row
 
     def expression(self, text: str | None, path) -> str | None:

@@ -6,11 +6,12 @@ spelled `begin_group` …); the columns `type`, `name`, `label`, `hint`, `constr
 or with a language: `label::中文 (zh)`, `label::Chinese (zh)`, `label::zh`, …; a Chinese one wins,
 then the plain one, then any other), `required`, `relevant`, `constraint`, `calculation`,
 `appearance` and `read_only` (display hints: accepted, not kept) and the `chouyang::` columns of
-chouyang.instruments.xlsform.  A `begin repeat` without `chouyang::rows` is a repeat of blank
-rows (the phone adds rows).  Device metadata rows (`start`, `end`, `today`, `deviceid`, …) are
-not questions and are skipped; their columns in a submissions export are metadata too.  Columns
-whose header starts with `$` (KoboToolbox's `$kuid`, `$autoname`, …) are KoboToolbox's
-bookkeeping and are ignored.  choices: `list_name`, `name`, labels.  settings: `form_id`,
+chouyang.instruments.xlsform (`chouyang::choices`: the tick scale of an `integer` or `decimal`
+printed with `chouyang::paper = ticks`; a select's list stays in its type). A `begin repeat` without
+`chouyang::rows` is a repeat of blank rows (the phone adds rows). Device metadata rows (`start`,
+`end`, `today`, `deviceid`, …) are not questions and are skipped; their columns in a submissions
+export are metadata too. Columns whose header starts with `$` (KoboToolbox's `$kuid`, `$autoname`,
+…) are KoboToolbox's bookkeeping and are ignored.  choices: `list_name`, `name`, labels.  settings: `form_id`,
 `form_title`, `version`, `default_language` (ignored: labels are read as above) and the
 `chouyang::` settings.
 
@@ -41,7 +42,7 @@ UNIT_CODE_LABEL = "样本点编码"
 MAX_FILE = 5 * 1024 * 1024
 MAX_CELL = 10_000
 MAX_ROWS = 10_000
-FIELD_EXTRAS = ("prefill", "verifies", "scores", "paper", "width", "option_width", "digits", "top")
+FIELD_EXTRAS = ("prefill", "verifies", "scores", "paper", "width", "option_width", "digits", "choices", "top")
 GROUP_EXTRAS = ("rows", "table", "key", "blank_rows", "fixed")
 METADATA_TYPES = ("start", "end", "today", "deviceid", "username", "phonenumber", "simserial", "subscriberid", "audit", "email")
 _PLAIN = ("type", "name", "required", "relevant", "constraint", "calculation", "appearance", "read_only")
@@ -335,7 +336,9 @@ class _SurveyReader:
         headers = {v.removeprefix("chouyang::"): h for h, v in self.keys.items()}
         for base in _LANGUAGED:
             headers[base] = _pick(values, base)[1] or next((h for h in self.sheet.headers if h.lower() == base), base)
-        headers["choices"] = headers.get("type", "type")
+        # a select's list is in its type; a number's tick scale in chouyang::choices
+        scale = self.present.get("chouyang::choices")
+        headers["choices"] = scale if scale in values else headers.get("type", "type")
         self.r.loc.places[path] = (row, headers)
 
     def end(self, kind: str, row: int, stack: list, root: list) -> None:
@@ -389,6 +392,12 @@ class _SurveyReader:
             if m.group(3) or not m.group(2):
                 self.r.bad("survey", row, self.present["type"], "选择题应写成 select_one 列表名 或 select_multiple 列表名", kind)
             kind, choices = m.group(1).replace(" ", "_"), m.group(2)
+            if named.get("chouyang::choices"):
+                self.r.bad("survey", row, self.present["chouyang::choices"],
+                           "选择题的选项列表写在 type 列（select_one 列表名）；chouyang::choices 只用于印成勾选刻度的整数、小数题",
+                           named["chouyang::choices"])
+        else:
+            choices = named.get("chouyang::choices")
         required = _required(named.get("required"))
         extras = {k: named.get(f"chouyang::{k}") for k in ("prefill", "verifies", "scores", "paper", "top")}
         return Field(name=named.get("name", ""), type=kind, label=_pick(values, "label")[0], choices=choices,

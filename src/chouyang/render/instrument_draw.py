@@ -2,7 +2,7 @@
 
 Every tick box drawn is recorded with its position (mm from the page's top-left corner) and the
 value a tick on it stores; tick boxes stay `label_gap` clear of their labels and `box_pad` clear of
-any border, as the reader needs (scan/reader.py looks for circles 1.9 mm around a box and registers
+any border, as the reader needs (scan/marks.py looks for circles 1.9 mm around a box and registers
 each group on outlines within 1 mm).
 """
 

@@ -9,15 +9,20 @@ paper, scan and workbook never disagree about a field.
 How a field is answered on paper (a decision never rests on a handwritten digit):
 - select_one / select_multiple: one tick box per choice (select_multiple: several may be ticked);
   a yes/no question is a select_one over a two-choice list;
-- integer: a tick scale when the field has a choice list, or its constraint bounds it to a small
-  range (`. >= 0 and . <= 5`, at most MAX_SCALE values; `paper="ticks"` asks for it), else one 0-9
-  tick row per digit (`paper="digits"`, `digits=N`; N from the constraint's upper bound, else 3);
-  unticked leading digit rows read as 0;
+- integer: a tick scale when the field has a choice list (`paper="ticks"`: the list's options as
+  printed, "5+" storing 5; any integer within the constraint is still valid on other media), or its
+  constraint bounds it to a small range (`. >= 0 and . <= 5`, at most MAX_SCALE values; `paper="ticks"`
+  asks for it), else one 0-9 tick row per digit (`paper="digits"`, `digits=N`; N from the constraint's
+  upper bound, else 3); unticked leading digit rows read as 0;
 - date: a write-in box (a filled one always goes to review) - a date decides nothing on the forms
   we print, and 8 rows of 10 boxes would take a third of a page; `paper="digits"` prints the 8
   digit rows YYYY MM DD for an instrument that does decide on a date;
-- decimal, text: a write-in box; note: printed text; a prefilled register value: printed, locked;
-  calculate: not printed (the phone computes it; on paper the point is in the header).
+- decimal: a tick scale of its choice list with `paper="ticks"` (a rate's bands "≥65%" storing 65),
+  else a write-in box;
+- text: a write-in box; note: printed text; a prefilled register value: printed, locked;
+  calculate: not printed (the phone computes it; on paper the point is in the header);
+- `paper="none"`: not printed (asked in the workbook, on the web and on the phone only), so neither
+  the layout record nor the scan knows it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from chouyang.instruments import expr
 from chouyang.instruments.model import (
     PAPER_DIGITS,
+    PAPER_NONE,
     PAPER_TICKS,
     PAPER_WRITE,
     ROWS_BLANK,
@@ -134,6 +140,11 @@ def _integer_answer(instrument: Instrument, f: Field) -> Answer:
     return Answer("digits", digits=n, digit_labels=_digit_labels(n))
 
 
+def _scale_answer(instrument: Instrument, f: Field) -> Answer:
+    """A number's tick scale: the options of its choice list, each storing its code."""
+    return Answer("ticks", tuple((c.label, c.code) for c in instrument.choice_list(f).choices))
+
+
 def _select_answer(instrument: Instrument, f: Field) -> Answer:
     cl = instrument.choice_list(f)
     options = tuple((c.label, c.code) for c in cl.choices) if cl else ()
@@ -143,14 +154,26 @@ def _select_answer(instrument: Instrument, f: Field) -> Answer:
 _FIXED_ANSWERS = {"note": Answer("note"), "calculate": Answer("none")}
 
 
-def answer_for(instrument: Instrument, f: Field) -> Answer:
-    """How field `f` is answered on paper (see the module docstring)."""
+def _fixed_answer(f: Field) -> Answer | None:
+    """The answer of a field whose printing its kind alone decides (not printed, printed, a note, a write-in)."""
+    if f.paper == PAPER_NONE:
+        return Answer("none")
     if f.prefill is not None:
         return Answer("printed")
     if f.type in _FIXED_ANSWERS or f.paper == PAPER_WRITE:
         return _FIXED_ANSWERS.get(f.type, Answer("write"))
+    return None
+
+
+def answer_for(instrument: Instrument, f: Field) -> Answer:
+    """How field `f` is answered on paper (see the module docstring)."""
+    fixed = _fixed_answer(f)
+    if fixed is not None:
+        return fixed
     if f.is_select:
         return _select_answer(instrument, f)
+    if f.is_scale and instrument.choice_list(f) is not None:
+        return _scale_answer(instrument, f)
     if f.type == "integer":
         return _integer_answer(instrument, f)
     if f.type == "date" and f.paper == PAPER_DIGITS:

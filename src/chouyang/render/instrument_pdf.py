@@ -16,7 +16,7 @@ the items of `render.instrument_items.print_plan` on A4 pages and draws them:
   point has no such records), and left out when it has not (a round without that register table).
 Nothing is split across pages but a table between its rows.
 
-The layout record is format 2, the survey form's, which `scan.reader.read_page` reads unchanged:
+The layout record is format 2, the survey form's, which `scan.pages.read_page` reads unchanged:
 rows carry `section` (the group's name, `_top` outside any group), `ref` (a question's field name,
 a register or fixed row's key, None for a blank row), `blank_index`, `y`, `h`, `header`, and fields
 keyed as above, each naming its `field`; a question's tick groups carry their `cell` (the boxes'

@@ -133,11 +133,18 @@ def _header(ws, labels: list[str], widths: list[float]) -> None:
         ws.column_dimensions[get_column_letter(j)].width = width
 
 
-def _note(instrument: Instrument, f: Field) -> str:
+def _choices_note(instrument: Instrument, f: Field) -> str:
     cl = instrument.choice_list(f)
-    parts = [f.hint or ""]
-    if cl is not None:
-        parts.append(("可多选，用“、”分隔：" if f.type == "select_multiple" else "选项：") + "、".join(c.label for c in cl.choices))
+    if cl is None:
+        return ""
+    labels = "、".join(c.label for c in cl.choices)
+    if f.is_scale:   # the printed scale; the workbook takes any number within the constraint
+        return f"纸面勾选：{labels}（此处填数字，可超出纸面最高档）"
+    return ("可多选，用“、”分隔：" if f.type == "select_multiple" else "选项：") + labels
+
+
+def _note(instrument: Instrument, f: Field) -> str:
+    parts = [f.hint or "", _choices_note(instrument, f)]
     if f.relevant:
         parts.append(f"仅当{condition_text(instrument, f.relevant)}时填写")
     return "；".join(p for p in parts if p)

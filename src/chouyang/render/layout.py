@@ -70,7 +70,7 @@ def _column(inst: Instrument, f: Field, form: dict) -> FormColumn:
     if f.printed:
         return FormColumn(f.name, float(f.width or 0), "register", f.label)
     if clist is not None and f.paper in (None, PAPER_TICKS):
-        options = tuple(Option(c.label, int(c.code) if f.top else c.code) for c in clist.choices)
+        options = tuple(Option(c.label, int(c.code) if f.is_scale or f.top else c.code) for c in clist.choices)
         pitch = float(f.option_width if f.option_width is not None else form["option_width"])
         return FormColumn(f.name, pitch * len(options), "ticks", f.label, options, pitch,
                           open_top=f.top is not None, confirm_top=f.top == TOP_CONFIRM)

@@ -147,6 +147,14 @@ class Round:
     def checklist_dir(self) -> Path:
         return self.path / "checklist"
 
+    @property
+    def instruments_dir(self) -> Path:
+        return self.path / "instruments"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.path / "export"
+
     # -- opening --
     @classmethod
     def open(cls, path: Path) -> Round:
@@ -226,7 +234,7 @@ class Round:
     def layouts(self) -> dict[str, dict]:
         """The forms' layout records (forms/<unit>.layout.json) by unit code."""
         return {p.name.split(".")[0]: json.loads(p.read_text(encoding="utf-8"))
-                for p in self.forms_dir.glob("*.layout.json")}
+                for p in self.forms_dir.glob("*.layout.json") if p.name.count(".") == 2}   # not <unit>.<instrument>
 
     # -- writing (whole files only: temporary name, then rename) --
     def write_bytes(self, path: Path, data: bytes) -> None:
@@ -254,12 +262,14 @@ class Round:
 
         It is SHA-256 of the UTF-8 text made of one line per file,
         "<sha256 of file>  <path in the round folder>\\n", sorted by path,
-        with rules.toml (and scheme.toml, when the round has one) included as files.
+        with rules.toml (and scheme.toml, when the round has one, and the round's own instrument
+        definitions instruments/<name>.toml) included as files.
         """
         lines = [f"{e['sha256']}  {e['path']}\n" for e in self.manifest()["files"].values()]
         lines.append(f"{sha256_file(self.rules_path)}  rules.toml\n")
         if self.scheme_path.exists():
             lines.append(f"{sha256_file(self.scheme_path)}  scheme.toml\n")
+        lines += [f"{digest}  {rel}\n" for rel, digest in self.instrument_digests().items()]
         return hashlib.sha256("".join(sorted(lines, key=lambda s: s.split("  ", 1)[1]))
                               .encode("utf-8")).hexdigest()
 
@@ -303,7 +313,25 @@ class Round:
         if self.scheme_changed(record):
             raise ChouyangError("考核方案 scheme.toml 与抽样时记录的不一致（被修改、删除或在抽样后添加），拒绝继续。"
                                 "考核方案在抽样前公布，之后不能再改；如需改方案，请新建考核轮次。")
+        changed = self.instruments_changed(record)
+        if changed:
+            raise ChouyangError(f"调查表定义 {'、'.join(changed)} 与抽样时记录的不一致（被修改、删除或在抽样后添加），拒绝继续。"
+                                "调查表在抽样前公布，之后不能再改；如需改调查表，请新建考核轮次。")
         return record
+
+    def instrument_digests(self) -> dict[str, str]:
+        """SHA-256 of the round's own instrument definitions by path in the round (instruments/<name>.toml).
+
+        A name starting with "." is a temporary file of an interrupted write (chouyang.atomic), not a definition.
+        """
+        folder = self.instruments_dir
+        paths = sorted(p for p in folder.glob("*.toml") if not p.name.startswith(".")) if folder.is_dir() else []
+        return {f"instruments/{p.name}": sha256_file(p) for p in paths}
+
+    def instruments_changed(self, record: dict) -> list[str]:
+        """The instrument definitions added, changed or removed since the draw (none then and now is no change)."""
+        then, now = record.get("instruments_sha256", {}), self.instrument_digests()
+        return sorted(rel for rel in set(then) | set(now) if then.get(rel) != now.get(rel))
 
     def scheme_changed(self, record: dict) -> bool:
         """Whether scheme.toml differs from what the draw recorded (absent then and now is no change)."""

@@ -116,8 +116,9 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     PRIMARY KEY (unit_code, item_id)
 );
 """
-# instrument responses (issue 18): web entry passes 1 and 2 and the settled record (pass 0), and the final
-# response of a subject that later stages read by instrument and field name
+# instrument responses (issue 18): web entry passes 1 and 2 and the settled record (pass 0), the final
+# response of a subject that later stages read by instrument and field name, and the phone submission
+# (ODK instanceID) it came from, if any (its own table: stores made before it keep working)
 _INSTRUMENT_SQL = """
 CREATE TABLE IF NOT EXISTS instrument_passes (
     instrument TEXT NOT NULL,
@@ -138,6 +139,13 @@ CREATE TABLE IF NOT EXISTS instrument_responses (
     content_sha256 TEXT NOT NULL,
     source TEXT NOT NULL,
     time TEXT NOT NULL,
+    PRIMARY KEY (instrument, unit_code, subject_key)
+);
+CREATE TABLE IF NOT EXISTS instrument_submissions (
+    instrument TEXT NOT NULL,
+    unit_code TEXT NOT NULL,
+    subject_key TEXT NOT NULL,
+    submission TEXT NOT NULL,
     PRIMARY KEY (instrument, unit_code, subject_key)
 );
 """
@@ -417,22 +425,43 @@ def store_response(con: sqlite3.Connection, response: Response, now: str) -> str
     con.execute("INSERT OR REPLACE INTO instrument_responses (instrument, unit_code, subject_key, data, content_sha256, "
                 "source, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (response.instrument, response.unit_code, response.key, _dumps(data), digest, response.source, now))
+    con.execute("DELETE FROM instrument_submissions WHERE instrument = ? AND unit_code = ? AND subject_key = ?",
+                (response.instrument, response.unit_code, response.key))
+    if response.submission:
+        con.execute("INSERT INTO instrument_submissions (instrument, unit_code, subject_key, submission) VALUES (?, ?, ?, ?)",
+                    (response.instrument, response.unit_code, response.key, response.submission))
     return digest
+
+
+def stored_digests(con: sqlite3.Connection, instrument: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(unit, subject key) -> (content hash, submission id or '') of every stored response of an instrument."""
+    rows = con.execute("SELECT r.unit_code, r.subject_key, r.content_sha256, COALESCE(s.submission, '') "
+                       "FROM instrument_responses r LEFT JOIN instrument_submissions s ON s.instrument = r.instrument "
+                       "AND s.unit_code = r.unit_code AND s.subject_key = r.subject_key WHERE r.instrument = ?",
+                       (instrument,))
+    return {(u, k): (d, sub) for u, k, d, sub in rows}
+
+
+def response_instruments(con: sqlite3.Connection) -> list[str]:
+    """The instruments with at least one stored response, by name."""
+    return [r[0] for r in con.execute("SELECT DISTINCT instrument FROM instrument_responses ORDER BY instrument")]
 
 
 def stored_responses(con: sqlite3.Connection, instrument: str, unit_code: str | None = None, key: str = ""
                      ) -> list[Response]:
     """Every stored response of an instrument (or of one subject), by unit code and subject key."""
-    sql = "SELECT unit_code, subject_key, data, source FROM instrument_responses WHERE instrument = ?"
+    sql = ("SELECT r.unit_code, r.subject_key, r.data, r.source, COALESCE(s.submission, '') FROM instrument_responses r "
+           "LEFT JOIN instrument_submissions s ON s.instrument = r.instrument AND s.unit_code = r.unit_code "
+           "AND s.subject_key = r.subject_key WHERE r.instrument = ?")
     args: tuple = (instrument,)
     if unit_code is not None:
-        sql += " AND unit_code = ? AND subject_key = ?"
+        sql += " AND r.unit_code = ? AND r.subject_key = ?"
         args += (unit_code, key)
-    rows = con.execute(sql + " ORDER BY unit_code, subject_key", args)
+    rows = con.execute(sql + " ORDER BY r.unit_code, r.subject_key", args)
     out = []
-    for unit, key, data, source in rows:
+    for unit, key, data, source, submission in rows:
         d = json.loads(data)
-        out.append(Response(instrument, unit, key, d["values"], d["rows"], source))
+        out.append(Response(instrument, unit, key, d["values"], d["rows"], source, submission))
     return out
 
 

@@ -23,7 +23,9 @@ from pathlib import Path
 from chouyang import vocab
 from chouyang.assessment.facts import ENTRY_COLUMNS, SHEETS, Entries
 from chouyang.render.checklist_workbook import fill_checklist_workbook
-from chouyang.scan.reader import PageRead, ReviewItem, field_value
+from chouyang.scan.pages import PageRead
+from chouyang.scan.review_items import ReviewItem
+from chouyang.scan.rows import field_value
 
 YES = vocab.YES_NO[0]
 

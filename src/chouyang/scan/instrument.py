@@ -1,14 +1,18 @@
 """What the reader saw on any instrument's pages, as one Response and the rows to review (issue 18).
 
-The pages are read by the survey forms' reader (scan.reader.read_page with the layout record
+The pages are read by the survey forms' reader (scan.pages.read_page with the layout record
 render/instrument_pdf.py wrote); this module only interprets the fields, by the field each layout
 key names (`q1`, `q1@2` a further line of q1's boxes, `age#1` the first digit row of age):
 - tick boxes of a single choice (select_one, yes/no, a count's tick scale) give the option's stored
-  value; unclear marks, two marks, and a cancelled box with no other go to review (scan.reader.field_value);
+  value; unclear marks, two marks, and a cancelled box with no other go to review (scan.rows.field_value);
 - select_multiple gives every ticked option's code, in list order; unclear marks go to review;
 - digit rows give the number (unticked leading rows are 0; an unticked row after a ticked one, two
   marks in a row or an unclear mark send it to review);
-- a write-in is never read: ink in one always sends its row to review ("请人工录入").
+- a write-in is never read: ink in one always sends its row to review ("请人工录入");
+- a field with `paper = "none"` (asked in the workbook, on the web and the phone only) is not
+  printed, so no page has boxes for it and nothing here expects it; should a layout record name
+  one anyway (pages printed from another version of the definition), a mark there goes to review
+  and nothing is stored from it.
 Rows of a repeat are keyed by their register row's `ref` (or the fixed row's key) in the repeat's
 key field; a blank row enters the response only when something is ticked in it (and goes to review
 when anything is written in it: a newly found row).
@@ -20,7 +24,10 @@ from chouyang.instruments.model import ROWS_BLANK, Field, Instrument
 from chouyang.instruments.responses import Response
 from chouyang.render.instrument_items import answer_for, digits_value
 from chouyang.render.instrument_sheets import FIRST_ROW, question_row, workbook_plan
-from chouyang.scan.reader import EMPTY, FILLED, MARKED, UNCERTAIN, FieldRead, PageRead, ReviewItem, field_value
+from chouyang.scan.marks import EMPTY, FILLED, MARKED, UNCERTAIN
+from chouyang.scan.pages import PageRead
+from chouyang.scan.review_items import ReviewItem
+from chouyang.scan.rows import FieldRead, field_value
 
 
 def base_name(key: str) -> str:
@@ -81,6 +88,11 @@ def field_answer(instrument: Instrument, f: Field, reads: list[FieldRead]) -> tu
     return ("" if value == "" else str(value)), issues
 
 
+def _marked(reads: list[FieldRead]) -> bool:
+    """Anything at all on a field's boxes: ink in a write-in, or a tick box not empty."""
+    return any(r.written for r in reads) or any(s != EMPTY for r in reads for s in r.states)
+
+
 def _row_values(instrument: Instrument, fields: dict[str, Field], row: dict) -> tuple[dict[str, str], list[str], bool]:
     """(values, issues, whether anything at all is on the row) of one read row."""
     by_field: dict[str, list[FieldRead]] = {}
@@ -88,8 +100,13 @@ def _row_values(instrument: Instrument, fields: dict[str, Field], row: dict) -> 
         by_field.setdefault(base_name(key), []).append(read)
     values, issues, anything = {}, [], False
     for name, reads in by_field.items():
-        value, found = field_answer(instrument, fields[name], reads)
-        anything |= any(r.written for r in reads) or any(s != EMPTY for r in reads for s in r.states)
+        marked = _marked(reads)
+        anything |= marked
+        f = fields.get(name)
+        if f is None or answer_for(instrument, f).kind == "none":
+            issues += [f"「{reads[0].label}」不是本调查表纸面上的题目（页面可能按另一版本印制），请人工核对"] if marked else []
+            continue
+        value, found = field_answer(instrument, f, reads)
         issues += found
         if value != "":
             values[name] = value
@@ -137,8 +154,8 @@ class _Interpreter:
 
 def interpret(instrument: Instrument, reads: list[PageRead], layout: dict | None = None
               ) -> tuple[Response, list[ReviewItem]]:
-    """One subject's pages (identified, located and read by scan.reader.read_page) as its Response and the rows
-    people must check (scan.reader.ReviewItem: sheet and row of the instrument's workbook).  `layout`: the
+    """One subject's pages (identified, located and read by scan.pages.read_page) as its Response and the rows
+    people must check (scan.review_items.ReviewItem: sheet and row of the instrument's workbook).  `layout`: the
     subject's layout record, which gives each repeat row's place in the workbook (else the order read)."""
     work = _Interpreter(instrument)
     reads = sorted((r for r in reads if r.page_id is not None), key=lambda r: r.page_id.page)

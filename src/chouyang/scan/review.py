@@ -4,7 +4,7 @@
 workbook filled with what was read), the straightened crops under
 `scan/review/`, and `scan/review/<unit>.json`: one item per flagged row.
 `read_items` is the one place that knows that file's format (format 1 of the
-scan reader, scan.py):
+scan reader, scan/review_items.py):
 
     {"format": 1, "round_id": "2016H1", "unit_code": "411381001202",
      "items": [{"sheet": "births_check", "sheet_label": "出生核对", "workbook_row": 5,
@@ -112,20 +112,23 @@ def _item(unit_code: str, raw: dict) -> Item:
     sheet = raw["sheet"]
     if sheet not in vocab.SHEETS:
         raise ValueError(f"unknown sheet {sheet}")
-    fields = []
-    for f in raw["fields"]:
-        options = tuple(Option(str(o["label"]), str(o["value"])) for o in f.get("options") or ())
-        if f["key"] not in vocab.sheet_columns(sheet):
-            raise ValueError(f"unknown column {f['key']}")
-        confidence = f.get("confidence")
-        fields.append(Field(f["key"], TICKS if f.get("kind") == TICKS else WRITE, options,
-                            "" if f.get("value") is None else str(f["value"]),
-                            None if confidence is None else float(confidence),
-                            tuple(str(m) for m in f.get("marks") or ()), bool(f.get("written"))))
+    fields = [_field(sheet, f) for f in raw["fields"]]
     blob = json.dumps(raw, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return Item(hashlib.sha256(blob).hexdigest()[:12], unit_code, sheet, int(raw["workbook_row"]),
                 str(raw.get("ref") or ""), int(raw.get("page") or 0), str(raw.get("crop") or ""),
                 tuple(str(t) for t in raw.get("issues") or ()), tuple(fields))
+
+
+def _field(sheet: str, f: dict) -> Field:
+    """One field of an item as the review list gives it (a column the sheet does not have is refused)."""
+    options = tuple(Option(str(o["label"]), str(o["value"])) for o in f.get("options") or ())
+    if f["key"] not in vocab.sheet_columns(sheet):
+        raise ValueError(f"unknown column {f['key']}")
+    confidence = f.get("confidence")
+    return Field(f["key"], TICKS if f.get("kind") == TICKS else WRITE, options,
+                 "" if f.get("value") is None else str(f["value"]),
+                 None if confidence is None else float(confidence),
+                 tuple(str(m) for m in f.get("marks") or ()), bool(f.get("written")))
 
 
 def decision_values(item: Item, form: Mapping[str, str], before: dict[str, str]) -> dict[str, str]:

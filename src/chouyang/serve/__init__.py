@@ -1,6 +1,6 @@
 """`chouyang serve`: the round in a browser (进度, 核对, 录入, 个案与反馈, 计分与报告).
 
-A Starlette app over the workstation steps (workstation.py, steps.py): routes
+A Starlette app over the workstation steps (workstation/, steps/): the pages' routes (pages/)
 call steps, templates show tables, nothing decides anything in the browser.
 Every asset ships inside the package, so it works with no internet.
 """

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 import threading
 import time
@@ -40,6 +41,7 @@ COOKIE = "chouyang_session"
 PUBLIC_PREFIXES = ("/static/", "/font/")  # and /login
 USERS_CHECK_SECONDS = 2.0  # how long "does the round have accounts" is remembered
 LOGIN_FAILURES, LOGIN_WINDOW = 5, 900.0  # wrong passwords per name, seconds
+_UNIT = re.compile(r"\d{6,20}")
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
@@ -162,6 +164,28 @@ def user_of(request: Request) -> str:
     if user is None:  # the auth middleware lets no such request through
         raise ChouyangError("未登录")
     return user
+
+
+def round_of(request: Request) -> Round:
+    return state_of(request).round
+
+
+def unit_of(request: Request) -> str:
+    """The sample point's code in the path (digits only: it names files under scan/)."""
+    unit = request.path_params["unit"]
+    if not _UNIT.fullmatch(unit):
+        raise ChouyangError(f"样本点代码无效：{unit}")
+    return unit
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a write: the browser fetches `url` with GET (a reload does not post again)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def flash(request: Request, message: str) -> None:
+    """A message shown once, on the next page this session renders."""
+    session_of(request).flash.append(message)
 
 
 def logged_in(session: Session, state: State) -> bool:

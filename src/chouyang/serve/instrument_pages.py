@@ -172,7 +172,7 @@ def _checklist(rnd, instrument: Instrument, unit: str):
     """The point's register rows, only for instruments with a repeat over a register table."""
     if not any(g.rows == ROWS_REGISTER for g in instrument.repeats()):
         return None
-    return workstation._checklist(rnd, unit)
+    return workstation.unit_checklist(rnd, unit)
 
 
 async def index(request: Request) -> Response:

@@ -9,7 +9,9 @@ draw) and logs what it did; it prints nothing.
 One module per command family: setup (open_round, init, commit), sampling (draw,
 replace, verify), planning (plan), printing (forms, checklist), entering (ingest,
 export_unit), casework (cases, status, set_case_status), scanning (scan), scoring
-(score), people (users).  `steps.draw(rnd, …)` imports only the module that owns
+(score), people (users), instruments (instrument_list, instrument_export, instrument_add, export),
+instrument_ingest (ingest_submissions, ingest_workbooks), instrument_forms (what forms and scan do for a
+round's own instruments).  `steps.draw(rnd, …)` imports only the module that owns
 `draw` (PEP 562), so importing this package imports nothing heavy.
 """
 
@@ -27,15 +29,18 @@ _OWNERS = {
     **dict.fromkeys(("ingest", "ingest_entries", "export_unit"), "chouyang.steps.entering"),
     **dict.fromkeys(("cases", "status", "set_case_status"), "chouyang.steps.casework"),
     "scan": "chouyang.steps.scanning",
+    **dict.fromkeys(("instrument_list", "instrument_export", "instrument_add", "export"), "chouyang.steps.instruments"),
+    **dict.fromkeys(("ingest_submissions", "ingest_workbooks"), "chouyang.steps.instrument_ingest"),
     **dict.fromkeys(("score", "score_round"), "chouyang.steps.scoring"),
     **dict.fromkeys(("add_user", "users"), "chouyang.steps.people"),
-    "PROBLEM_TEXT": "chouyang.scan.reader",
+    "PROBLEM_TEXT": "chouyang.scan.batch",
     "county_summary_line": "chouyang.survey.score",
 }
 
 __all__ = ["PROBLEM_TEXT", "county_summary_line", "open_round", "init", "commit", "draw", "verify", "replace",
            "plan", "forms", "ingest", "ingest_entries", "status", "cases", "scan", "score", "export_unit",
-           "add_user", "users", "set_case_status"]
+           "add_user", "users", "set_case_status", "instrument_list", "instrument_export", "instrument_add", "export",
+           "ingest_submissions", "ingest_workbooks"]
 
 
 def __getattr__(name: str):

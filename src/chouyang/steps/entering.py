@@ -14,6 +14,7 @@ from chouyang.render.checklist_workbook import is_checklist_workbook, read_check
 from chouyang.render.survey_workbook import EntryFile, read_entry, write_csv_folder
 from chouyang.round.folder import Round, utc_now
 from chouyang.round.store import store_assessment, store_entries, stored_assessment, stored_digest, stored_entries
+from chouyang.steps.instrument_ingest import instrument_workbook_name, read_workbooks, store_all
 from chouyang.steps.townships import assessment_townships
 from chouyang.survey.cases import unit_cases
 
@@ -26,12 +27,13 @@ def ingest(rnd: Round, paths: list[Path], replace: bool = False, user: str | Non
     """
     paths = [Path(p) for p in paths]
     checklist_paths = [p for p in paths if is_checklist_workbook(p)]
-    survey = [read_entry(p) for p in paths if p not in checklist_paths]
-    return ingest_entries(rnd, survey, replace, user, checklist_paths=checklist_paths)
+    instrument_paths = [p for p in paths if p not in checklist_paths and instrument_workbook_name(p)]
+    survey = [read_entry(p) for p in paths if p not in checklist_paths and p not in instrument_paths]
+    return ingest_entries(rnd, survey, replace, user, checklist_paths=checklist_paths, instrument_paths=instrument_paths)
 
 
 def ingest_entries(rnd: Round, files: list[EntryFile], replace: bool = False, user: str | None = None,
-                   also=None, checklist_paths: list[Path] = ()) -> list[IngestResult]:
+                   also=None, checklist_paths: list[Path] = (), instrument_paths: list[Path] = ()) -> list[IngestResult]:
     """Validate read entries (workbooks, CSV folders, or a web form's keyed values) and checklist workbooks,
     then store all in one transaction.
 
@@ -56,6 +58,8 @@ def ingest_entries(rnd: Round, files: list[EntryFile], replace: bool = False, us
         problems += duplicate_units(valid)
     valid_lists, found = _validate_checklists(rnd, list(checklist_paths), primary)
     problems += found
+    responses, found = read_workbooks(rnd, list(instrument_paths)) if instrument_paths else ([], [])
+    problems += found
     if problems:
         raise ChouyangError("录入被拒绝，数据库没有任何改动。请改正以下问题后重新录入", problems)
     township = dict(zip(primary.unit_code, primary.township_code))
@@ -67,6 +71,7 @@ def ingest_entries(rnd: Round, files: list[EntryFile], replace: bool = False, us
             results.append(_store_unit(rnd, con, unit, replace, (confirmed, len(found_cases) - confirmed), user))
         for entry in valid_lists:
             results.append(_store_checklist(rnd, con, entry, replace, user))
+        results += store_all(rnd, responses, replace, user, con)   # a round's own instruments' workbooks
         if also is not None:
             also(con)
     return results

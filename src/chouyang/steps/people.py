@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from chouyang.round import accounts
 from chouyang.round.folder import Round, utc_now
-from chouyang.serve import accounts
 
 
 def add_user(rnd: Round, name: str, password: str, replace: bool = False, user: str | None = None) -> str:

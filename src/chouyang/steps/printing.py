@@ -8,11 +8,13 @@ from chouyang.render.checklist_workbook import write_checklist_workbook
 from chouyang.render.forms import form_font, render_units, unit_forms
 from chouyang.render.layout import load_layout
 from chouyang.round.folder import Round
+from chouyang.steps.instrument_forms import instrument_forms
 from chouyang.steps.townships import assessment_townships
 
 
 def forms(rnd: Round, progress=None, workers: int | None = None) -> dict:
-    """Write forms/<unit>.pdf, forms/<unit>.layout.json and entry/<unit>.xlsx for every primary point.
+    """Write forms/<unit>.pdf, forms/<unit>.layout.json and entry/<unit>.xlsx for every primary point, and
+    forms/<unit>.<NAME>.pdf, .layout.json and entry/<unit>.<NAME>.xlsx of the round's own instruments.
 
     Units are rendered by a pool of worker processes (one per core by default, pool.py).
     """
@@ -25,6 +27,9 @@ def forms(rnd: Round, progress=None, workers: int | None = None) -> dict:
     pages = render_units(unit_forms(rules, primary, checklists, plan_table, layout), rnd.forms_dir, rnd.entry_dir,
                          rnd.secret(), font, rnd.register_fingerprint(), progress, workers)
     summary = {"units": len(primary), "pages": pages, "plan_used": plan_table is not None}
+    own = instrument_forms(rnd, checklists, workers)   # the round's own instruments, per point
+    if own:   # (a round without any logs what it always did)
+        summary["instruments"] = own
     rnd.log("forms", summary)
     return summary
 

@@ -13,6 +13,7 @@ import pandas as pd
 from chouyang import __version__
 from chouyang.config.rules import parse_rules
 from chouyang.errors import ChouyangError
+from chouyang.instruments.catalog import round_instruments
 from chouyang.round.folder import Round, json_bytes, previous_units, read_sample, sha256_file, utc_now
 from chouyang.survey.draw import ALGORITHM, ALGORITHM_VERSION, apply_replacements, draw_sample, normalise_seed, sample_csv_bytes
 from chouyang.survey.plan import make_plan, plan_csv_bytes
@@ -43,6 +44,7 @@ def draw(rnd: Round, seed: str, previous: list[Path] | None = None, force: bool 
     rnd.require_inputs_unchanged()
     rules = rnd.require_named()  # after the draw the rules are locked: a placeholder title could never be fixed
     rnd.scheme()  # so is the scheme: it must be valid now
+    round_instruments(rnd.path)  # and the round's own instruments readable (they are fingerprinted)
     seed = normalise_seed(seed)
     if rnd.draw_path.exists() and not force:
         raise ChouyangError("本轮已经抽过样。重新抽样会作废已公布的样本；如确需重抽，请加 --force（旧记录保留在日志中）")
@@ -84,6 +86,7 @@ def _draw_record(rnd: Round, rules, seed: str, sample: pd.DataFrame, notes: dict
         "rules_text": rnd.rules_path.read_text(encoding="utf-8"),
         "scheme_sha256": sha256_file(rnd.scheme_path) if rnd.scheme_path.exists() else None,
         "inputs": {k: v["sha256"] for k, v in files.items()},
+        **({"instruments_sha256": digests} if (digests := rnd.instrument_digests()) else {}),  # absent: none
         "previous_rounds": [{"path": str(p.relative_to(rnd.path).as_posix()), "sha256": sha256_file(p)}
                             for p in prev_files],
         "fingerprint": rnd.fingerprint(),
@@ -167,6 +170,8 @@ def _fingerprint_differences(rnd: Round, record: dict) -> list[str]:
         messages.append("rules.toml 在抽样后被修改" + ("：" + "；".join(changes) if changes else ""))
     if rnd.scheme_changed(record):
         messages.append("考核方案 scheme.toml 与抽样时不一致（被修改、删除或在抽样后添加）")
+    for rel in rnd.instruments_changed(record):
+        messages.append(f"调查表定义 {rel} 与抽样时不一致（被修改、删除或在抽样后添加）")
     for prev in record["previous_rounds"]:
         p = rnd.path / prev["path"]
         if not p.exists() or sha256_file(p) != prev["sha256"]:

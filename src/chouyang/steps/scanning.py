@@ -11,18 +11,11 @@ import openpyxl
 from chouyang import atomic
 from chouyang.errors import ChouyangError, Problem
 from chouyang.round.folder import Round
+from chouyang.scan.batch import ScanSummary, pick_pages, read_files
 from chouyang.scan.checklist import fill_checklist_scan
-from chouyang.scan.reader import (
-    REVIEW_COLUMNS,
-    ScanSummary,
-    count_marks,
-    fill_workbook,
-    load_layouts,
-    pick_pages,
-    read_files,
-    review_json,
-    save_review_crop,
-)
+from chouyang.scan.pages import count_marks, load_layouts
+from chouyang.scan.review_items import REVIEW_COLUMNS, fill_workbook, review_json, save_review_crop
+from chouyang.steps.instrument_forms import instrument_codes, scan_instruments
 from chouyang.xlsx import save_workbook
 
 
@@ -34,20 +27,31 @@ def scan(rnd: Round, files, progress=None, workers: int | None = None) -> ScanSu
     can be read at all, nothing is written and the error names every file.
     """
     rnd.require_unchanged_since_draw()
-    layouts = load_layouts(rnd.forms_dir)
+    layouts = load_layouts(rnd.forms_dir)   # the survey's by unit; a round instrument's by (unit, form code)
     checklists = load_layouts(rnd.checklist_dir, "chouyang checklist")  # townships' pages, told apart by their QR
     out = rnd.scan_dir
     reads = read_files(files, rnd.secret(), rnd.rules().round.id, layouts | checklists, out / "unassigned",
                        progress, workers)
     _refuse_when_nothing_read(reads)
     (out / "review").mkdir(parents=True, exist_ok=True)
-    picked = pick_pages(reads)
+    own, others = _split(reads, instrument_codes(rnd))
+    picked = pick_pages(others)
     review, listed, marks = _write_scan_results(rnd, picked, layouts, checklists)
+    found = scan_instruments(rnd, own, layouts)
+    marks += sum(count_marks(r) for r in own)
     summary = ScanSummary(len(reads), {u: len(r) for u, r in picked.units.items() if u not in checklists},
-                          picked.rejected, picked.duplicates, picked.missing(), review, marks,
+                          picked.rejected, picked.duplicates + found.duplicates, picked.missing(), review, marks,
                           {u: len(r) for u, r in picked.units.items() if u in checklists}, listed)
-    rnd.log("scan", _scan_log(files, summary))
+    summary.instruments = found.instruments   # what the CLI and the log say of the round's own instruments
+    rnd.log("scan", _scan_log(files, summary) | ({"instruments": found.instruments} if found.instruments else {}))
     return summary
+
+
+def _split(reads: list, codes) -> tuple[list, list]:
+    """(identified pages of the round's own instruments, every other read)."""
+    own = [r for r in reads if not r.problem and r.page_id.form_code in codes]
+    mine = {id(r) for r in own}
+    return own, [r for r in reads if id(r) not in mine]
 
 
 def _refuse_when_nothing_read(reads: list) -> None:

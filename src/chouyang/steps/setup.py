@@ -12,6 +12,7 @@ from chouyang.atomic import atomic_folder
 from chouyang.config.rules import is_placeholder_name, parse_rules, round_id_problem, round_rules_text
 from chouyang.errors import ChouyangError
 from chouyang.inputs import readers as inp
+from chouyang.instruments.catalog import round_instruments
 from chouyang.round.folder import REGISTER_STEMS, Round, sha256_file, utc_now
 
 
@@ -96,6 +97,7 @@ def commit(rnd: Round) -> dict:
     rnd.require_inputs_unchanged()
     rnd.require_named()  # the rules must be valid and name the round: they are published now
     rnd.scheme()  # and the scheme valid
+    round_instruments(rnd.path)  # and the round's own instruments readable (they are fingerprinted)
     if rnd.draw_path.exists():
         raise ChouyangError("本轮已经抽样，承诺指纹必须在抽样之前发布")
     record = {"fingerprint": rnd.fingerprint(), "time_utc": utc_now()}
