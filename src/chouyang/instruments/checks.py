@@ -359,7 +359,8 @@ class _Checker:
             return
         clist = self.inst.choices.get(f.choices or "")
         if not (f.is_scale or f.type == "select_one") or clist is None:
-            self.at_node(path, "top", "只有印成勾选刻度的数字题（integer 带 choices 且 paper = \"ticks\"）或单选题才能有最高项（top）", f.top)
+            self.at_node(path, "top", "只有印成勾选刻度的数字题（integer 带 choices 且 paper = \"ticks\"）"
+                         "或单选题才能有最高项（top）", f.top)
             return
         codes = clist.codes()
         numbers = [int(c) for c in codes if re.fullmatch(r"[0-9]{1,4}", c)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chouyang.errors import ChouyangError, Problem
-from chouyang.instruments.model import PAPER_TICKS, PAPER_WRITE, ROWS_BLANK, TOP_CONFIRM, Field, Group, Instrument
+from chouyang.instruments.model import PAPER_TICKS, PAPER_WRITE, ROWS_BLANK, TOP_CONFIRM, ChoiceList, Field, Group, Instrument
 
 MIN_REST = 10.0  # mm: the column that takes what is left is never narrower
 
@@ -70,14 +70,19 @@ def _column(inst: Instrument, f: Field, form: dict) -> FormColumn:
     if f.printed:
         return FormColumn(f.name, float(f.width or 0), "register", f.label)
     if clist is not None and f.paper in (None, PAPER_TICKS):
-        options = tuple(Option(c.label, int(c.code) if f.is_scale or f.top else c.code) for c in clist.choices)
-        pitch = float(f.option_width if f.option_width is not None else form["option_width"])
-        return FormColumn(f.name, pitch * len(options), "ticks", f.label, options, pitch,
-                          open_top=f.top is not None, confirm_top=f.top == TOP_CONFIRM)
+        return _ticks(f, clist, form)
     if f.paper not in (None, PAPER_WRITE):
         raise ChouyangError(f"调查表 {inst.source}：题目 {f.name} 的纸面形式 {f.paper} 还不能印在核查表上"
                             "（可用：ticks、write、printed）")
     return FormColumn(f.name, float(f.width or 0), "write", f.label)
+
+
+def _ticks(f: Field, clist: ChoiceList, form: dict) -> FormColumn:
+    numbers = f.is_scale or f.top is not None   # a count scale stores whole numbers
+    options = tuple(Option(c.label, int(c.code) if numbers else c.code) for c in clist.choices)
+    pitch = float(f.option_width if f.option_width is not None else form["option_width"])
+    return FormColumn(f.name, pitch * len(options), "ticks", f.label, options, pitch,
+                      open_top=f.top is not None, confirm_top=f.top == TOP_CONFIRM)
 
 
 def _section(inst: Instrument, group: Group, form: dict, titles: dict) -> FormSection:
