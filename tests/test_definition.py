@@ -139,7 +139,7 @@ REFUSALS = [  # (replace this, with this, key path, words of the message)
     ('blank_rows = 3', 'blank_rows = "3"', "group[1].blank_rows", "应为整数"),
     ('label = "乙"', 'label = "乙"\ncolour = "red"', "group[1].field[2].colour", "未知的键"),
     ('choices = "yn"', 'choices = "yn"\ntop = "open"', "group[1].field[1].top", "从小到大的整数"),   # codes 1, 0
-    ('type = "integer"', 'type = "integer"\ntop = "open"', "group[1].field[2].top", "只有单选题"),
+    ('type = "integer"', 'type = "integer"\ntop = "open"', "group[1].field[2].top", "才能有最高项"),
     ('choices = "yn"', 'choices = "yn"\ntop = "sometimes"', "group[1].field[1].top", "open、confirm 之一"),
 ]
 
