@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import tomllib
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +15,6 @@ from chouyang.instruments import catalog, definition
 from chouyang.instruments.expr import evaluate, parse, truthy
 from chouyang.instruments.model import FIELD_TYPES, PAPER_KINDS, PER, Choice, ChoiceList, Field, Group, Instrument
 
-ROOT = Path(__file__).resolve().parents[1]
 SHEET_ORDER = vocab.CHECK_SHEETS + vocab.MISSED_SHEETS
 
 BASE = """
@@ -141,6 +138,9 @@ REFUSALS = [  # (replace this, with this, key path, words of the message)
      "只有英文"),
     ('blank_rows = 3', 'blank_rows = "3"', "group[1].blank_rows", "应为整数"),
     ('label = "乙"', 'label = "乙"\ncolour = "red"', "group[1].field[2].colour", "未知的键"),
+    ('choices = "yn"', 'choices = "yn"\ntop = "open"', "group[1].field[1].top", "从小到大的整数"),   # codes 1, 0
+    ('type = "integer"', 'type = "integer"\ntop = "open"', "group[1].field[2].top", "才能有最高项"),
+    ('choices = "yn"', 'choices = "yn"\ntop = "sometimes"', "group[1].field[1].top", "open、confirm 之一"),
 ]
 
 
@@ -205,8 +205,32 @@ def test_references_resolve_in_own_group_then_enclosing_then_anywhere():
 # --- the built-in survey form ---------------------------------------------------------------
 
 SURVEY = catalog.builtin("survey")
-FORM = tomllib.loads((ROOT / "forms" / "survey.toml").read_text(encoding="utf-8"))
-SECTIONS = {s["key"]: s for s in FORM["section"]}
+# The print geometry the survey form has always had (formerly forms/survey.toml), in mm.
+WIDTHS = {
+    "women_check": {"ref": 11, "name": 16, "person_id": 24, "birth_date": 17, "household_no": 20, "marital_status": 10,
+                    "contraception": 10},
+    "births_check": {"ref": 11, "mother_name": 15, "child_name": 15, "sex": 7, "birth_date": 17, "parity": 7, "policy": 11,
+                     "true_birth_date": 22},
+    "procedures_check": {"ref": 11, "name": 16, "type": 13, "date": 17},
+    "benefits_check": {"ref": 11, "name": 16, "program": 30, "amount": 14},
+    "missed_births": {"ref": 9, "mother_id": 46, "mother_name": 22, "child_name": 22, "birth_date": 24},
+    "missed_women": {"ref": 9, "person_id": 46, "name": 22, "birth_date": 24},
+}
+OPTION_WIDTHS = {
+    "women_check": {"result": 6.5, "witnesses": 5.5, "verified": 6.5},
+    "births_check": {"result": 6.5, "witnesses": 5.5, "verified": 6.5},
+    "procedures_check": {"result": 6.5, "true_type": 7, "witnesses": 5.5, "verified": 6.5},
+    "benefits_check": {"result": 7, "witnesses": 5.5, "verified": 6.5},
+    "missed_births": {"policy": 7.5, "witnesses": 5.5, "verified": 6.5},
+    "missed_women": {"witnesses": 5.5, "verified": 6.5},
+}
+TITLES = {"women_check": "育龄妇女核对", "births_check": "出生核对（调查时限内）", "procedures_check": "手术核对（调查时限内）",
+          "benefits_check": "三项制度及孕前优生健康检查资格核对", "missed_births": "漏报出生（在册中没有、现场发现的出生）",
+          "missed_women": "漏档妇女（在册中没有、现场发现的育龄妇女）"}
+VOCABULARIES = {"marital_status": vocab.MARITAL_STATUS, "contraception": vocab.CONTRACEPTION, "sex": vocab.SEX,
+                "policy": vocab.POLICY, "procedure_type": vocab.PROCEDURE_TYPES, "yes_no": vocab.YES_NO,
+                "woman_result": vocab.WOMAN_RESULTS, "birth_result": vocab.BIRTH_RESULTS,
+                "procedure_result": vocab.PROCEDURE_RESULTS, "benefit_result": vocab.BENEFIT_RESULTS}
 
 
 def test_survey_definition_is_valid_and_cached():
@@ -217,44 +241,42 @@ def test_survey_definition_is_valid_and_cached():
 
 
 @pytest.mark.parametrize("sheet", SHEET_ORDER)
-def test_survey_agrees_with_vocab(sheet):
+def test_survey_agrees_with_the_vocabularies_the_stages_keep(sheet):
     group = SURVEY.children[SHEET_ORDER.index(sheet)]
     assert (group.name, group.label) == (sheet, vocab.SHEETS[sheet])
-    assert tuple(f.name for f in group.children) == vocab.sheet_columns(sheet)
+    results = next(f for f in group.children if f.name == "result") if sheet in vocab.CHECK_SHEETS else None
+    if results is not None:
+        assert SURVEY.choices[results.choices].codes() == vocab.RESULTS[sheet]
     for f in group.children:
-        assert f.label == vocab.label_for(sheet, f.name)
-        options = vocab.options_for(sheet, f.name)
-        if options is None:
-            assert not f.is_select, f.name
-        elif f.choices is None:   # a register parity is printed, never ticked: it may exceed 4+
-            assert (f.name, f.type, f.prefill) == ("parity", "integer", "parity")
-        else:
+        if f.choices in VOCABULARIES:
             clist = SURVEY.choices[f.choices]
-            assert [(c.label, c.code) for c in clist.choices] == [(label, str(v)) for label, v in options], f.name
+            assert clist.codes() == VOCABULARIES[f.choices] and [c.label for c in clist.choices] == list(clist.codes())
 
 
 def test_survey_witness_and_parity_scales_store_the_top_value():
     assert SURVEY.choices["witnesses"].label_of("5") == "5+"
     assert SURVEY.choices["parity"].codes() == ("1", "2", "3", "4") and SURVEY.choices["parity"].label_of("4") == "4+"
+    tops = {(gs[-1].name, f.name): f.top for gs, f in SURVEY.walk() if f.top}
+    assert tops == {**{(s, "witnesses"): "open" for s in SHEET_ORDER}, ("births_check", "true_parity"): "confirm",
+                    ("missed_births", "parity"): "confirm"}
 
 
 @pytest.mark.parametrize("sheet", SHEET_ORDER)
 def test_survey_rows_prefill_and_print_widths(sheet):
     group = SURVEY.group(sheet)
-    section = SECTIONS[sheet]
     assert group.repeat
     if sheet in vocab.CHECK_SHEETS:
         assert (group.rows, group.key) == ("register", "ref")
-        prefilled = [f.name for f in group.children if f.prefill]
-        assert prefilled == ["ref"] + list(vocab.REGISTER_LABELS[sheet])
         assert all(f.prefill == f.name for f in group.children if f.prefill)
+        assert [f.name for f in group.children if f.printed] == [f.name for f in group.children if f.prefill]
     else:
-        assert (group.rows, group.blank_rows, group.table) == ("blank", FORM["form"]["min_blank_rows"], None)
+        assert (group.rows, group.blank_rows, group.table) == ("blank", 10, None)
         assert not any(f.prefill for f in group.children)
+        assert [f.name for f in group.children if f.printed] == ["ref"]   # the row number the form prints
     for f in group.children:
-        assert f.width == section.get("widths", {}).get(f.name), f.name
-        assert f.option_width == section.get("option_widths", {}).get(f.name), f.name
-    assert SURVEY.layout["section_titles"][sheet] == section["title"]
+        assert f.width == WIDTHS[sheet].get(f.name), f.name
+        assert f.option_width == OPTION_WIDTHS[sheet].get(f.name), f.name
+    assert SURVEY.layout["section_titles"][sheet] == TITLES[sheet]
 
 
 def test_survey_register_tables_and_audit_hooks():
@@ -267,8 +289,9 @@ def test_survey_register_tables_and_audit_hooks():
                      ("births_check", "true_birth_date"): "birth_date", ("births_check", "true_parity"): "parity",
                      ("procedures_check", "result"): "ref", ("procedures_check", "true_type"): "type",
                      ("benefits_check", "result"): "ref"}
-    form = {k: v for k, v in FORM["form"].items() if k not in ("code", "title", "min_blank_rows")}
-    assert {k: v for k, v in SURVEY.layout.items() if k != "section_titles"} == form
+    layout = SURVEY.layout
+    assert (layout["page"], layout["table_left"], layout["table_right"], layout["qr_position"]) == ([297, 210], 11, 286, [250, 13])
+    assert (layout["row_height"], layout["tick_box"], layout["option_width"]) == (8.0, 3.4, 6.0)
 
 
 def value_of(text: str | None, values: dict, dot=None) -> bool:

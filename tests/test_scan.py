@@ -154,7 +154,7 @@ def test_only_cancelled_box_leaves_the_value_empty_and_asks():
     assert value == "" and issues == ["「核实结果」涂黑作废了 查无此人，未另行勾选"]
     read.states = ["marked", "filled", "empty", "empty"]
     assert field_value(read) == ("属实", [])
-    scale = [{"label": lab, "value": v} for lab, v in vocab.PARITY_SCALE]
+    scale = [{"label": lab, "value": v} for lab, v in vocab.SCALES["true_parity"]]
     read = FieldRead("true_parity", "ticks", "实际孩次", scale, ["empty"] * 3 + ["marked"], confirm_top=True)
     value, issues = field_value(read)
     assert value == 4 and "「4+」" in issues[0]

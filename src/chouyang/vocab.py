@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 MARITAL_STATUS = ("未婚", "初婚", "再婚", "离婚", "丧偶")
 MARRIED = ("初婚", "再婚")
 CONTRACEPTION = ("上环", "结扎", "皮埋", "药具", "无", "其他")
@@ -50,36 +52,6 @@ SHEETS = {
     "benefits_check": "资格核对",
 }
 
-# Entry columns: key -> Chinese label (SPEC §5).
-ENTRY_LABELS = {
-    "ref": "编号",
-    "result": "核实结果",
-    "witnesses": "反映群众人数",
-    "verified": "调查组查实",
-    "true_sex": "实际性别",
-    "true_birth_date": "实际出生日期",
-    "true_parity": "实际孩次",
-    "true_type": "实际手术类型",
-    "actual_contraception": "实际节育措施",
-    "note": "备注",
-}
-
-# Register columns shown on check sheets and the columns of the missed-rows sheets.
-REGISTER_LABELS = {
-    "women_check": {"name": "姓名", "person_id": "身份证号", "birth_date": "出生日期",
-                    "household_no": "户编号", "marital_status": "婚姻状况",
-                    "contraception": "节育措施"},
-    "births_check": {"mother_name": "母亲姓名", "child_name": "子女姓名", "sex": "性别",
-                     "birth_date": "出生日期", "parity": "孩次", "policy": "政策属性"},
-    "procedures_check": {"name": "姓名", "type": "手术类型", "date": "手术日期"},
-    "benefits_check": {"name": "姓名", "program": "项目", "amount": "金额"},
-    "missed_births": {"mother_id": "母亲身份证号", "mother_name": "母亲姓名",
-                      "child_name": "子女姓名", "sex": "性别", "birth_date": "出生日期",
-                      "parity": "孩次", "policy": "政策属性"},
-    "missed_women": {"person_id": "身份证号", "name": "姓名", "birth_date": "出生日期",
-                     "marital_status": "婚姻状况", "contraception": "节育措施"},
-}
-
 SAMPLE_COLUMNS = ("round_id", "township_code", "township_name", "unit_code", "unit_name",
                   "role", "rank", "inclusion_prob", "weight")
 PLAN_COLUMNS = ("team_id", "date", "township_code", "unit_code")
@@ -91,69 +63,59 @@ RESULTS = {
     "benefits_check": BENEFIT_RESULTS,
 }
 
-# Values offered (tick boxes on paper, drop-down lists in the workbook) per entry column.
-# 实际节育措施 left empty means "as in the register".
-CHOICES = {
-    "verified": YES_NO,
-    "true_sex": SEX,
-    "sex": SEX,
-    "true_type": PROCEDURE_TYPES,
-    "actual_contraception": CONTRACEPTION,
-    "contraception": CONTRACEPTION,
-    "marital_status": MARITAL_STATUS,
-    "policy": POLICY,
-}
+# The survey form's column tables (which columns each sheet has, which the team fills in, their
+# labels, the values offered, the count scales) are its definition's: chouyang/instruments/
+# builtins/survey.toml, read by chouyang.instruments.sheets.  They keep their names here:
+# ENTRY_COLUMNS (sheet -> entry column keys), REGISTER_LABELS (check sheet -> register key ->
+# label), ENTRY_LABELS (row key and entry column -> label), SCALES (count scale key ->
+# ((label, value), ...); the last option is open-ended: 5+ is stored as 5, 4+ as 4) and
+# CONFIRM_TOP (scales whose top option is confirmed by a person), built on first use so that
+# importing the vocabulary reads no file.
+CHECK_SHEETS = ("women_check", "births_check", "procedures_check", "benefits_check")
+MISSED_SHEETS = ("missed_births", "missed_women")
+
+_DERIVED = {"ENTRY_COLUMNS": "entry_columns", "REGISTER_LABELS": "register_labels", "ENTRY_LABELS": "entry_labels",
+            "SCALES": "scales", "CONFIRM_TOP": "confirm_top"}
 
 
-# Integer values printed as tick scales on paper (SPEC §3.6): (label, stored value).  The last
-# option is open-ended: 5+ is stored as 5, 4+ as 4.  5 covers any `min_witnesses` up to 5.
-WITNESS_SCALE = (("0", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5+", 5))
-PARITY_SCALE = (("1", 1), ("2", 2), ("3", 3), ("4+", 4))
-SCALES = {"witnesses": WITNESS_SCALE, "true_parity": PARITY_SCALE, "parity": PARITY_SCALE}
-# Scales whose open-ended top option loses information that can matter (a register parity of 5
-# ticked as 4+ would read as a different parity): a tick there is confirmed by a person.
-CONFIRM_TOP = ("true_parity", "parity")
+@cache
+def survey_sheets():
+    """The built-in survey form's sheets (chouyang.instruments.sheets.Sheets)."""
+    from chouyang.instruments.catalog import builtin  # pure, but parsing the definition is left to first use
+    from chouyang.instruments.sheets import Sheets
+
+    return Sheets(builtin("survey"))
+
+
+@cache
+def _derived(name: str):
+    return getattr(survey_sheets(), _DERIVED[name])()
+
+
+def __getattr__(name: str):
+    if name in _DERIVED:
+        return _derived(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def choices_for(section: str, key: str) -> tuple[str, ...] | None:
-    if key == "result":
-        return RESULTS.get(section)
-    return CHOICES.get(key)
+    """The values a column offers as a list (drop-down), or None (free text, or a count scale)."""
+    return survey_sheets().choices(section, key)
 
 
 def options_for(section: str, key: str) -> tuple[tuple[str, str | int], ...] | None:
     """Every tick option of an entry column on paper: (printed label, value stored), or None for free text."""
-    if key in SCALES:
-        return SCALES[key]
-    choices = choices_for(section, key)
-    return tuple((c, c) for c in choices) if choices else None
+    return survey_sheets().options(section, key)
 
 
 def label_for(section: str, key: str) -> str:
-    """The Chinese header label of a column on a sheet (register labels first, then entry labels)."""
-    return REGISTER_LABELS.get(section, {}).get(key) or ENTRY_LABELS[key]
-
-# Columns of each entry sheet, in order: ref, register columns shown, then what the team enters.
-# The printed form (forms/survey.toml) and the entry workbook both take their columns from here.
-ENTRY_COLUMNS = {
-    "women_check": ("result", "actual_contraception", "witnesses", "verified", "note"),
-    "births_check": ("result", "true_sex", "true_birth_date", "true_parity", "witnesses", "verified", "note"),
-    "procedures_check": ("result", "true_type", "witnesses", "verified", "note"),
-    "benefits_check": ("result", "witnesses", "verified", "note"),
-    "missed_births": ("mother_id", "mother_name", "child_name", "sex", "birth_date", "parity", "policy",
-                      "witnesses", "verified", "note"),
-    "missed_women": ("person_id", "name", "birth_date", "marital_status", "contraception",
-                     "witnesses", "verified", "note"),
-}
-CHECK_SHEETS = ("women_check", "births_check", "procedures_check", "benefits_check")
-MISSED_SHEETS = ("missed_births", "missed_women")
+    """The Chinese header label of a column on a sheet."""
+    return survey_sheets().label(section, key)
 
 
 def sheet_columns(section: str) -> tuple[str, ...]:
     """All column keys of a sheet: ref, the read-only register columns, the entry columns."""
-    if section in MISSED_SHEETS:
-        return ("ref",) + ENTRY_COLUMNS[section]
-    return ("ref",) + tuple(REGISTER_LABELS[section]) + ENTRY_COLUMNS[section]
+    return survey_sheets().columns(section)
 
 
 def row_key(row: dict, i: int) -> str:

@@ -22,6 +22,7 @@ from chouyang.instruments.model import (
     ROWS_FIXED,
     ROWS_REGISTER,
     SCALE_TYPES,
+    TOP_KINDS,
     Field,
     Group,
     Instrument,
@@ -348,6 +349,24 @@ class _Checker:
             value = getattr(f, key)
             if value is not None and not 0 < value < 1000:
                 self.at_node(path, key, "宽度应为大于 0、小于 1000 的毫米数", value)
+        if f.top is not None:
+            self.field_top(path, f)
+
+    def field_top(self, path: Path_, f: Field) -> None:
+        """A count scale: stored as whole numbers, so its codes must be them, in increasing order."""
+        if f.top not in TOP_KINDS:
+            self.at_node(path, "top", f"计数刻度的最高项（top）应为 {'、'.join(TOP_KINDS)} 之一", f.top)
+            return
+        clist = self.inst.choices.get(f.choices or "")
+        if not (f.is_scale or f.type == "select_one") or clist is None:
+            self.at_node(path, "top", "只有印成勾选刻度的数字题（integer 带 choices 且 paper = \"ticks\"）"
+                         "或单选题才能有最高项（top）", f.top)
+            return
+        codes = clist.codes()
+        numbers = [int(c) for c in codes if re.fullmatch(r"[0-9]{1,4}", c)]
+        if len(numbers) != len(codes) or numbers != sorted(set(numbers)):
+            self.at_node(path, "top", f"计数刻度（top）的选项编码应为从小到大的整数（选项列表 {clist.name}：{'、'.join(codes)}）",
+                         f.top)
 
     def field_texts(self, path: Path_, f: Field) -> None:
         for key in ("prefill", "verifies", "scores"):

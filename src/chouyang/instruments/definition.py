@@ -29,7 +29,8 @@ A definition file is UTF-8 TOML (any other encoding is refused, naming the file)
       # also: choices (list name, for select_one / select_multiple, or the tick scale of an
       # integer / decimal with paper = "ticks": 0 … 5+), required ("yes" or an expression),
       # relevant, constraint, constraint_message, hint, calculation, verifies, scores,
-      # paper (ticks | digits | write | printed | none), width, option_width (mm), digits
+      # paper (ticks | digits | write | printed | none), width, option_width (mm), digits,
+      # top (open | confirm: a count scale, whole-number codes, the last one meaning "or more")
 
 Every key is the model's name (chouyang.instruments.model).  A container (the file itself or a
 group) lists its children in ONE ordered array: `group` when all of them are groups, else
@@ -59,7 +60,7 @@ __all__ = ["load", "loads", "check", "resolve", "node_paths", "Locator", "TomlLo
 INSTRUMENT_KEYS = ("name", "title", "code", "version", "per")
 GROUP_KEYS = ("type", "name", "label", "repeat", "rows", "table", "key", "blank_rows", "fixed", "relevant", "field", "group")
 FIELD_TEXT_KEYS = ("name", "type", "label", "choices", "required", "relevant", "constraint", "constraint_message", "hint",
-                   "calculation", "prefill", "verifies", "scores", "paper")
+                   "calculation", "prefill", "verifies", "scores", "paper", "top")
 FIELD_NUMBER_KEYS = ("width", "option_width")
 FIELD_KEYS = FIELD_TEXT_KEYS + FIELD_NUMBER_KEYS + ("digits",)
 _TOP_KEYS = ("instrument", "layout", "choices", "group", "field")

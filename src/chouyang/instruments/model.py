@@ -45,6 +45,12 @@ PAPER_PRINTED = "printed"    # a prefilled register value, printed and locked
 PAPER_NONE = "none"          # not on paper: asked in the workbook, on the web and the phone only (a checklist's 备注)
 PAPER_KINDS = (PAPER_TICKS, PAPER_DIGITS, PAPER_WRITE, PAPER_PRINTED, PAPER_NONE)
 
+# A count scale is a select_one whose choice codes are whole numbers (stored as numbers) and whose
+# last choice means "this many or more" (5+ stored as 5).  `top` says how its top choice is read.
+TOP_OPEN = "open"            # a tick on the top choice stores the top value
+TOP_CONFIRM = "confirm"      # ... and is confirmed by a person (4+ may stand for a register 5)
+TOP_KINDS = (TOP_OPEN, TOP_CONFIRM)
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -88,10 +94,16 @@ class Field:
     width: float | None = None       # printed column width, mm
     option_width: float | None = None  # printed width of one tick option, mm
     digits: int | None = None        # PAPER_DIGITS: how many digit rows
+    top: str | None = None           # a count scale: one of TOP_KINDS (added last: positional order kept)
 
     @property
     def is_select(self) -> bool:
         return self.type in SELECT_TYPES
+
+    @property
+    def printed(self) -> bool:
+        """Printed and locked on every medium: a register value, or a row number the form prints itself."""
+        return self.prefill is not None or self.paper == PAPER_PRINTED
 
     @property
     def is_scale(self) -> bool:

@@ -3,7 +3,7 @@
 `export(instrument, path)` writes the sheets `survey`, `choices` and `settings` with Chinese
 labels (`label::中文 (zh)`, the form's default language).  chouyang-only properties go in
 `chouyang::…` columns, which pyxform ignores: `chouyang::prefill`, `verifies`, `scores`, `paper`,
-`width`, `option_width`, `digits` on fields, and `chouyang::choices` on a number printed as a tick
+`width`, `option_width`, `digits`, `top` on fields, and `chouyang::choices` on a number printed as a tick
 scale (the field stays `integer`/`decimal` in `type`, so a phone keys any number; its list is on the
 choices sheet for the printed boxes); `chouyang::rows`, `table`, `key`, `blank_rows`,
 `fixed` (JSON: [[row key, label], …]) on `begin repeat` rows; `chouyang::code`, `chouyang::per`,

@@ -42,7 +42,7 @@ UNIT_CODE_LABEL = "样本点编码"
 MAX_FILE = 5 * 1024 * 1024
 MAX_CELL = 10_000
 MAX_ROWS = 10_000
-FIELD_EXTRAS = ("prefill", "verifies", "scores", "paper", "width", "option_width", "digits", "choices")
+FIELD_EXTRAS = ("prefill", "verifies", "scores", "paper", "width", "option_width", "digits", "choices", "top")
 GROUP_EXTRAS = ("rows", "table", "key", "blank_rows", "fixed")
 METADATA_TYPES = ("start", "end", "today", "deviceid", "username", "phonenumber", "simserial", "subscriberid", "audit", "email")
 _PLAIN = ("type", "name", "required", "relevant", "constraint", "calculation", "appearance", "read_only")
@@ -399,7 +399,7 @@ class _SurveyReader:
         else:
             choices = named.get("chouyang::choices")
         required = _required(named.get("required"))
-        extras = {k: named.get(f"chouyang::{k}") for k in ("prefill", "verifies", "scores", "paper")}
+        extras = {k: named.get(f"chouyang::{k}") for k in ("prefill", "verifies", "scores", "paper", "top")}
         return Field(name=named.get("name", ""), type=kind, label=_pick(values, "label")[0], choices=choices,
                      required=required, relevant=named.get("relevant"), constraint=named.get("constraint"),
                      constraint_message=_pick(values, "constraint_message")[0] or None,

@@ -51,6 +51,8 @@ def font_text(rules, primary, checklists, layout) -> str:
     """Every character the forms can print that comes from data: names, titles, the round name."""
     parts = [rules.round.name, layout.form["title"],
              json.dumps([s.title for s in layout.sections], ensure_ascii=False)]
+    # column and option labels come from the instrument's definition, not from a source file
+    parts += [c.label + "".join(o.label for o in c.options) for s in layout.sections for c in s.columns]
     parts += list(primary.township_name) + list(primary.unit_name)
     for cl in checklists.values():
         for table in cl.sections.values():

@@ -40,6 +40,8 @@ def report_font(result: ScoreResult, rules):
             texts += [v for col in table.columns for v in table[col] if isinstance(v, str)]
     # the wording of every report module (one file until they were split), so the subset keeps every glyph it had
     sources = [__file__, report_text.__file__, Path(__file__).with_name("report.py")]
+    # ... and the survey form's column labels, once written in vocab.py, now in its definition
+    texts += [*vocab.ENTRY_LABELS.values(), *(label for labels in vocab.REGISTER_LABELS.values() for label in labels.values())]
     return data_font(texts, sources + [vocab.__file__, estimate.__file__])
 
 

@@ -48,8 +48,8 @@ def _validation(section: str, key: str, first: int, last: int, col: str) -> Data
     if choices:
         dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
         dv.error = f"只能填写：{'、'.join(choices)}"
-    elif key in ("witnesses", "true_parity", "parity"):
-        low = 1 if key != "witnesses" else 0
+    elif key in vocab.SCALES:   # a count scale is typed as a number: from its lowest value up
+        low = vocab.SCALES[key][0][1]
         dv = DataValidation(type="whole", operator="between", formula1=str(low), formula2="99", allow_blank=True)
         dv.error = f"请填写 {low} 到 99 之间的整数"
     else:
