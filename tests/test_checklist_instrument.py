@@ -355,18 +355,14 @@ def test_all_kinds_by_hand():
     assert inst.group("adjgroup_bonus").label == "加分（累计不超过5分）"
 
 
-def test_helpers_print_what_the_checklist_prints():
-    """The instrument owns rule_summary, count_scale and rate_bands now; the renderer's copies must agree."""
+def test_the_renderer_prints_the_definitions_rule_wording():
+    """One copy of the rule in words and its tick options: the printed checklist uses the definition's."""
     limit = cl.max_scale_options()
     assert limit == int(checklist_pdf.load_checklist_layout()["max_scale_options"]) == 10
     assert cl.TITLE == checklist_pdf.load_checklist_layout()["title"]
-    for scheme in SCHEMES.values():
-        for item in scheme.leaves():
-            rule = item.rules[scheme.period]
-            assert cl.rule_summary(rule, item.reference_required) == checklist_content.rule_summary(rule, item.reference_required)
-            if rule.fact_kind == "count":
-                assert cl.count_scale(rule, limit) == checklist_content.count_scale(rule, limit)
-            assert cl.rate_bands(rule) == checklist_content.rate_bands(rule)
+    for name in ("rule_summary", "count_scale", "rate_bands"):
+        assert getattr(checklist_content, name) is getattr(cl, name), name
+    assert set(checklist_pdf.RULE_WORDING) >= {cl.rule_summary, cl.count_scale, cl.rate_bands}   # their glyphs are in the font
 
 
 def test_a_scheme_whose_ids_collide_as_names_is_refused():

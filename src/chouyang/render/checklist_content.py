@@ -26,8 +26,10 @@ from importlib.resources import files
 from chouyang import vocab
 from chouyang.assessment.facts import adjustment_fields, fact_fields, flag_fields, score_fields
 from chouyang.assessment.scheme import PERIODS, SIGNS, Rule, Scheme, fmt_points
-from chouyang.assessment.scoring import item_points
 from chouyang.config.toml import loads_toml
+
+# what the checklist says a rule is, and its tick options: one copy, the checklist definition's
+from chouyang.instruments.checklist import count_scale, rate_bands, rule_summary
 
 
 def load_checklist_layout() -> dict:
@@ -78,55 +80,6 @@ class PrintedRow:
 
 
 YES_NO = tuple((v, v) for v in vocab.YES_NO)
-
-
-def rule_summary(rule: Rule, reference_required: bool = False) -> str:
-    """The rule of one leaf in a few words ("每1计3分，计满5分为止")."""
-    p = fmt_points(rule.points)
-    kind = rule.kind
-    if kind == "yes_no":
-        return f"做到计{p}分，否则不计分" + ("（有正式文件才计分）" if reference_required else "")
-    if kind == "per_count":
-        return f"每1计{fmt_points(rule.per)}分，计满{p}分为止"
-    if kind == "deduct_per_count":
-        return f"满分{p}分，每1扣{fmt_points(rule.per)}分，扣完为止"
-    if kind == "rate_slope":
-        text = f"达到{fmt_points(rule.full_at)}%计{p}分，每低1个百分点扣{fmt_points(rule.per_point)}分"
-        if rule.shortfall == "whole":
-            text += "（只计满1个百分点的差距）"
-        text += "，扣完为止"
-        if rule.zero_below is not None:
-            text += f"；低于{fmt_points(rule.zero_below)}%不计分"
-        return text
-    if kind == "rate_threshold":
-        return f"达到{fmt_points(rule.threshold)}%（含）计{p}分，低于{fmt_points(rule.threshold)}%不计分"
-    if kind == "per_department":
-        return f"{len(rule.departments)}个部门，每个部门做到计{fmt_points(rule.per)}分"
-    return f"录入得分，0–{p}分"
-
-
-def count_scale(rule: Rule, limit: int) -> tuple[tuple[str, int], ...] | None:
-    """Tick options of a count: 0 … n, where n is the first count that earns what any larger one does
-    (printed "n+") or the rule's largest count; None when that takes more than `limit` boxes."""
-    top = 0
-    while True:
-        if rule.max_count is not None and top >= rule.max_count:
-            return tuple((str(n), n) for n in range(top + 1)) if top + 1 <= limit else None
-        if item_points(rule, top) == item_points(rule, top + 10 ** 6):
-            break
-        top += 1
-        if top + 1 > limit:
-            return None
-    return tuple((str(n), n) for n in range(top)) + ((f"{top}+", top),)
-
-
-def rate_bands(rule: Rule) -> tuple[tuple[str, int | str], ...] | None:
-    """Tick bands of a rate when they are exact (a threshold and nothing else): ("≥65%", 65), ("<65%", 0)."""
-    if rule.kind != "rate_threshold":
-        return None
-    t = fmt_points(rule.threshold)
-    value = int(rule.threshold) if rule.threshold == rule.threshold.to_integral_value() else t
-    return (f"≥{t}%", value), (f"<{t}%", 0)
 
 
 def _fact_choices(f: dict, fields: list[dict], rule: Rule, limit: int):

@@ -13,6 +13,7 @@ Nothing personal is printed.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from chouyang.assessment.facts import SHEETS
 from chouyang.assessment.scheme import PERIODS
 from chouyang.atomic import atomic_path, write_text
 from chouyang.errors import ChouyangError
+from chouyang.instruments import checklist as checklist_definition
 from chouyang.pool import default_workers, map_in_workers
 from chouyang.render import checklist_content
 from chouyang.render.checklist_content import (
@@ -435,11 +437,15 @@ def checklist_font(forms: list[ChecklistForm]) -> FontFile:
     """The font cut once to every character the checklists print (data) and this module's wording."""
     text = printed_text(forms[0].rows) + "".join(f.round_name + f.township_name for f in forms)
     text += load_checklist_layout()["title"] + "".join(PERIODS.values())
-    # the wording of both modules: the drawing's labels here, the rules' and cover's in checklist_content
+    # the wording of both modules (the drawing's labels here, the cover's in checklist_content) and of the rules in
+    # words, which the checklist definition owns (instruments.checklist: rule_summary and its helpers)
     wording = Path(__file__).read_text(encoding="utf-8") + Path(checklist_content.__file__).read_text(encoding="utf-8")
+    wording += "".join(inspect.getsource(f) for f in RULE_WORDING)
     return subset_font(text, wording + "".join(SHEETS.values()))
 
 
+RULE_WORDING = (checklist_definition.rule_summary, checklist_definition._slope_summary, checklist_definition.count_scale,
+                checklist_definition.rate_bands)
 _WORKER: dict = {}
 
 
