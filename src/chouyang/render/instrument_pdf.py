@@ -59,7 +59,7 @@ LANDSCAPE = _COMMON | {
     "table_bottom": 189, "text_width": 100.0,
 }
 
-# Names the survey form's geometry (forms/survey.toml, the built-in survey definition's [layout]) gives them.
+# Names the survey form's geometry (the built-in survey definition's [layout]) gives them.
 # A repeat of blank rows that does not say how many to print (an XLSForm's plain `begin repeat`, where the phone
 # adds rows as it goes) still needs lines on paper to write what the team finds.
 DEFAULT_BLANK_ROWS = 5
