@@ -264,3 +264,14 @@ def test_settling_every_difference_one_way_gives_that_pass(a, b, pick):
     assert open_ == []
     final = ie._final_raw(HOUSEHOLD, adj, chosen)
     assert instrument_store.response_data(final) == (a if pick == "@1" else b)
+
+
+def test_a_note_quoting_an_answer_reads_as_on_paper():
+    # the web page names the question a note quotes, as the printed page does, never the raw ${…} reference
+    from chouyang.instruments.model import Instrument
+    from chouyang.serve.instrument_pages import question
+    income = Field("income", "integer", "每月收入")
+    note = Field("check", "note", "请核对：${income} 是否包括奖励扶助金")
+    inst = Instrument("money", "收入核对", "SR1", "1", "point", (income, note))
+    assert question(inst, note, "", "check", None, None, set())["label"] == "请核对：「每月收入」 是否包括奖励扶助金"
+    assert question(inst, income, "", "income", None, None, set())["label"] == "每月收入"

@@ -25,6 +25,7 @@ from chouyang.inputs.readers import mask_id
 from chouyang.instruments import expr
 from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, ROWS_REGISTER, Field, Group, Instrument
 from chouyang.instruments.responses import column_name
+from chouyang.render.instrument_items import note_text
 from chouyang.serve import workstation
 from chouyang.serve.app import guarded, render, session_of, state_of, user_of
 
@@ -79,7 +80,9 @@ def question(instrument: Instrument, f: Field, value: str, path: str, scope: str
     cl = instrument.choice_list(f)
     chosen = set(value.split()) if f.type == "select_multiple" else {value}
     return {"kind": "question", "widget": widget, "path": path, "name": f.name, "scope": scope or "",
-            "row": "" if row is None else row, "label": f.label, "hint": f.hint or "", "mark": _mark(f),
+            "row": "" if row is None else row, "hint": f.hint or "", "mark": _mark(f),
+            # a note quoting answers (${name}) reads as on paper: the questions named, not the raw reference
+            "label": note_text(instrument, f.label) if widget == "note" else f.label,
             "value": _shown_locked(f, value) if widget == "locked" else value, "bad": path in bad,
             "choices": [(c.code, c.label, c.code in chosen) for c in (cl.choices if cl else ())],
             "inputmode": _INPUT_MODES.get(f.type, "text"), "placeholder": "YYYY-MM-DD" if f.type == "date" else "",
@@ -91,7 +94,7 @@ def _repeat(instrument: Instrument, group: Group, rows: list[dict], bad: set[str
     if group.rows == ROWS_BLANK:
         rows = rows + [{}] * max(BLANK_EXTRA, group.blank_rows - len(rows))
     return {"kind": "repeat", "name": group.name, "label": group.label, "fixed": group.rows == ROWS_FIXED,
-            "notes": [f.label for f in ie._repeat_fields(group) if f.type == "note"],
+            "notes": [note_text(instrument, f.label) for f in ie._repeat_fields(group) if f.type == "note"],
             "heads": [(f.label, _mark(f)) for f in fields], "rows": [_row(instrument, group, fields, i, v, bad)
                                                                     for i, v in enumerate(rows)],
             "count_name": ie.rows_path(group.name) if group.rows == ROWS_BLANK else "", "count": len(rows),
