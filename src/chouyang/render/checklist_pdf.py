@@ -14,14 +14,12 @@ Nothing personal is printed.
 from __future__ import annotations
 
 import inspect
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chouyang.assessment.facts import SHEETS
 from chouyang.assessment.scheme import PERIODS
-from chouyang.atomic import atomic_path, write_text
 from chouyang.errors import ChouyangError
 from chouyang.instruments import checklist as checklist_definition
 from chouyang.pool import default_workers, map_in_workers
@@ -35,7 +33,7 @@ from chouyang.render.checklist_content import (
     load_checklist_layout,
     printed_text,
 )
-from chouyang.render.pdf import ChinesePDF, FontFile, subset_font
+from chouyang.render.pdf import ChinesePDF, FontFile, subset_font, write_split
 from chouyang.render.qr import PageId, draw_page_markers
 from chouyang.render.survey_pdf import TextFitter
 
@@ -455,21 +453,8 @@ def _init_worker(secret: bytes, font: FontFile, folder: str) -> None:
 
 def _write_chunk(forms: list[ChecklistForm]) -> int:
     """Worker: draw some townships into one document, split it into one PDF each, write their layout records."""
-    import pypdfium2 as pdfium
-
-    folder = _WORKER["folder"]
     data, spans, records = _WORKER["renderer"].render(forms)
-    whole = pdfium.PdfDocument(data)
-    for form, (first, end), record in zip(forms, spans, records):
-        doc = pdfium.PdfDocument.new()
-        doc.import_pages(whole, list(range(first, end)))
-        with atomic_path(folder / f"{form.township_code}.pdf") as tmp:
-            doc.save(str(tmp))
-        doc.close()
-        write_text(folder / f"{form.township_code}.layout.json",
-                   json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-    whole.close()
-    return sum(end - first for first, end in spans)
+    return write_split(data, [(f.township_code, span, r) for f, span, r in zip(forms, spans, records)], _WORKER["folder"])
 
 
 def write_checklist_pdfs(forms: list[ChecklistForm], folder: Path, secret: bytes, font: FontFile | None = None,

@@ -33,7 +33,7 @@ from chouyang.errors import ChouyangError
 from chouyang.instruments.model import ROWS_BLANK, ROWS_FIXED, ROWS_REGISTER, Instrument
 from chouyang.render import instrument_items as items_module
 from chouyang.render.instrument_items import ROOT, Answer, Column, Item, NoteItem, Question, Table, Title, numeral, print_plan
-from chouyang.render.pdf import ChinesePDF, FontFile, data_font
+from chouyang.render.pdf import ChinesePDF, FontFile, data_font, write_split
 from chouyang.render.qr import PageId
 from chouyang.render.survey_pdf import TextFitter
 
@@ -424,25 +424,8 @@ def _init_worker(instrument: Instrument, secret: bytes, font: FontFile, folder: 
 
 def _write_chunk(jobs: list[tuple[dict, dict[str, list[dict]]]]) -> int:
     """Worker: some subjects drawn into one document, split into one PDF and layout record each."""
-    import json
-
-    import pypdfium2 as pdfium
-
-    from chouyang.atomic import atomic_path, write_text
-
-    folder = _WORKER["folder"]
     data, spans, records = _WORKER["renderer"].render_many(jobs, _WORKER["round_id"], _WORKER["round_title"])
-    whole = pdfium.PdfDocument(data)
-    for record, (first, end) in zip(records, spans):
-        doc = pdfium.PdfDocument.new()
-        doc.import_pages(whole, list(range(first, end)))
-        with atomic_path(folder / f"{record['unit_code']}.pdf") as tmp:
-            doc.save(str(tmp))
-        doc.close()
-        write_text(folder / f"{record['unit_code']}.layout.json",
-                   json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-    whole.close()
-    return sum(end - first for first, end in spans)
+    return write_split(data, [(r["unit_code"], span, r) for r, span in zip(records, spans)], _WORKER["folder"])
 
 
 def write_instrument_pdfs(instrument: Instrument, jobs: list[tuple[dict, dict[str, list[dict]]]], folder: Path,

@@ -166,3 +166,26 @@ class ChinesePDF(FPDF):
         """Paragraphs flush left by default: fpdf2 justifies, and a justified Chinese line with a few
         Latin words or numbers in it stretches the spaces around them into wide gaps."""
         return super().multi_cell(w, h, text, *args, align=align, **kwargs)
+
+
+def write_split(data: bytes, parts: list[tuple[str, tuple[int, int], dict]], folder: Path) -> int:
+    """One document drawn for many subjects, split into `<stem>.pdf` and `<stem>.layout.json` per subject.
+
+    Drawing many subjects into one document cuts the font once (fpdf2 subsets it at every output);
+    `parts` are (file stem, (first page, end page), layout record).  Returns the pages written."""
+    import json
+
+    import pypdfium2 as pdfium
+
+    from chouyang.atomic import atomic_path, write_text
+
+    whole = pdfium.PdfDocument(data)
+    for stem, (first, end), record in parts:
+        doc = pdfium.PdfDocument.new()
+        doc.import_pages(whole, list(range(first, end)))
+        with atomic_path(folder / f"{stem}.pdf") as tmp:
+            doc.save(str(tmp))
+        doc.close()
+        write_text(folder / f"{stem}.layout.json", json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+    whole.close()
+    return sum(end - first for _, (first, end), _ in parts)
