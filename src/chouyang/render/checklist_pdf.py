@@ -251,11 +251,7 @@ class ChecklistRenderer:
         return record
 
     def _fit_line(self, text: str, x: float, y: float, w: float, size: float, centre: bool = False) -> None:
-        while size > float(self.f["min_font_size"]) and self.fitter.width(text, size) > w:
-            size -= 0.5
-        self.pdf.set_font(size=size)
-        tw = self.fitter.width(text, size)
-        self.pdf.text(x + ((w - tw) / 2 if centre else 0), y + size * _PT, text)
+        self.fitter.line(self.pdf, text, x, y, w, size, float(self.f["min_font_size"]), centre)
 
     def _cover(self, form: ChecklistForm) -> None:
         x0, *_, x1 = self._columns()

@@ -51,11 +51,7 @@ class PageDrawer:
 
     def line(self, text: str, x: float, y: float, w: float, size: float, centre: bool = False) -> None:
         """One line of text at (x, top y), shrunk to width `w`."""
-        while size > float(self.g["min_font_size"]) and self.fitter.width(text, size) > w:
-            size -= 0.5
-        self.pdf.set_font(size=size)
-        tw = self.fitter.width(text, size)
-        self.pdf.text(x + ((w - tw) / 2 if centre else 0), y + size * _PT, text)
+        self.fitter.line(self.pdf, text, x, y, w, size, float(self.g["min_font_size"]), centre)
 
     def centred(self, text: str, x: float, y: float, w: float, h: float, size: float, where: str = "") -> None:
         """Text centred in a cell, shrunk or wrapped to fit (up to 3 lines)."""

@@ -152,6 +152,15 @@ class TextFitter:
                 self._char[c] = self.pdf.get_string_width(c)
         return sum(self._char[c] for c in text) * size / self.base
 
+    def line(self, pdf: ChinesePDF, text: str, x: float, y: float, w: float, size: float, smallest: float,
+             centre: bool = False) -> None:
+        """One line of text on `pdf` with its top at y, shrunk in half points (not below `smallest`) to fit width w."""
+        while size > smallest and self.width(text, size) > w:
+            size -= 0.5
+        pdf.set_font(size=size)
+        tw = self.width(text, size)
+        pdf.text(x + ((w - tw) / 2 if centre else 0), y + size * _PT, text)
+
     def _wrap(self, text: str, width: float, size: float, lines: int) -> list[str] | None:
         out, line = [], ""
         for c in text:
