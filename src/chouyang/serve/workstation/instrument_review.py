@@ -9,7 +9,6 @@ the survey's decisions on the same unit.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from chouyang.round.folder import Round, utc_now
 from chouyang.scan import instrument_review as adapter
 from chouyang.scan import review
 from chouyang.serve.workstation.core import writing
-from chouyang.serve.workstation.review import Decided, ReviewState
+from chouyang.serve.workstation.review import Decided, ReviewState, workbook_lock
 from chouyang.serve.workstation.workbooks import WorkbookWriter
 from chouyang.xlsx import save_workbook
 
@@ -105,19 +104,13 @@ def instrument_review_state(rnd: Round, name: str, unit_code: str) -> ReviewStat
     return ReviewState(items, decided)
 
 
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
 def write_instrument_review_workbook(rnd: Round, key: str) -> Path:
     """Write every accepted decision on "<unit>.<NAME>" into scan/<unit>.<NAME>.xlsx (the store is the source of truth)."""
     unit_code, name = key.split(".", 1)
     path = rnd.scan_dir / f"{unit_code}.{name}.xlsx"
     if not path.exists():
         raise ChouyangError(f"找不到扫描识别生成的工作簿 scan/{path.name}")
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault(key, threading.Lock())
-    with lock:
+    with workbook_lock(key):   # the survey review's per-workbook lock ("<unit>.<NAME>" never equals a unit code)
         state = instrument_review_state(rnd, name, unit_code)
         decided = [(i, state.decisions[i.id].values) for i in state.items
                    if i.id in state.decisions and state.decisions[i.id].state == review.ACCEPTED]

@@ -98,7 +98,7 @@ _WORKBOOK_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _workbook_lock(unit_code: str) -> threading.Lock:
+def workbook_lock(unit_code: str) -> threading.Lock:
     with _LOCKS_GUARD:
         return _WORKBOOK_LOCKS.setdefault(unit_code, threading.Lock())
 
@@ -112,7 +112,7 @@ def write_review_workbook(rnd: Round, unit_code: str) -> Path:
     path = rnd.scan_dir / f"{unit_code}.xlsx"
     if not path.exists():
         raise ChouyangError(f"找不到扫描识别生成的工作簿 scan/{unit_code}.xlsx")
-    with _workbook_lock(unit_code):
+    with workbook_lock(unit_code):
         state = review_state(rnd, unit_code)
         decided = [(i, state.decisions[i.id].values) for i in state.items
                    if i.id in state.decisions and state.decisions[i.id].state == review.ACCEPTED]
